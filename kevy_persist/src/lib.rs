@@ -1,0 +1,1 @@
+//! kevy_persist
