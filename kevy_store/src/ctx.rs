@@ -1,0 +1,329 @@
+//! `Ctx`: what a command body sees. It routes each key to its (already
+//! locked) shard, applies lazy expiry on every lookup, and collects the side
+//! effects Redis attaches to a write: the change counter, WATCH invalidation,
+//! keyspace notifications, keys made ready for blocked clients, and the
+//! deterministic form of the write for the shard's log.
+
+use crate::db::Db;
+use crate::kstr::KStr;
+use crate::shard::Shard;
+use crate::value::{Entry, Value};
+use crate::{error::CmdError, hash::key_slot};
+use kevy_resp::Protocol;
+use parking_lot::MutexGuard;
+
+/// Keyspace-notification classes (the `notify-keyspace-events` letters).
+pub mod notify {
+    #![allow(missing_docs)]
+    pub const KEYSPACE: u32 = 1 << 0; // K
+    pub const KEYEVENT: u32 = 1 << 1; // E
+    pub const GENERIC: u32 = 1 << 2; // g
+    pub const STRING: u32 = 1 << 3; // $
+    pub const LIST: u32 = 1 << 4; // l
+    pub const SET: u32 = 1 << 5; // s
+    pub const HASH: u32 = 1 << 6; // h
+    pub const ZSET: u32 = 1 << 7; // z
+    pub const EXPIRED: u32 = 1 << 8; // x
+    pub const EVICTED: u32 = 1 << 9; // e
+    pub const STREAM: u32 = 1 << 10; // t
+    pub const KEY_MISS: u32 = 1 << 11; // m
+    pub const MODULE: u32 = 1 << 12; // d
+    pub const NEW: u32 = 1 << 13; // n
+}
+
+/// A keyspace event raised by a command.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notification {
+    /// Database index.
+    pub db: usize,
+    /// `notify::*` class of the event.
+    pub class: u32,
+    /// Event name (`set`, `del`, `expired`, ...).
+    pub event: &'static str,
+    /// The key.
+    pub key: KStr,
+}
+
+/// Side effects collected while commands run; the caller drains them after
+/// releasing the locks.
+#[derive(Default, Debug)]
+pub struct Events {
+    /// Keyspace events to publish.
+    pub notifications: Vec<Notification>,
+    /// Keys that received elements blocked clients may be waiting for.
+    pub ready_keys: Vec<(usize, KStr)>,
+    /// Number of changes applied.
+    pub dirty: u64,
+}
+
+/// The shards a command (or a batch of commands) holds locked, in ascending
+/// shard order.
+pub struct Locked<'s> {
+    pub(crate) guards: Vec<MutexGuard<'s, Shard>>,
+    pub(crate) nshards: usize,
+}
+
+impl<'s> Locked<'s> {
+    /// Ids of the locked shards, ascending.
+    pub fn ids(&self) -> impl Iterator<Item = usize> + '_ {
+        self.guards.iter().map(|g| g.id())
+    }
+
+    /// The locked shard with id `id`, if held.
+    pub fn shard_mut(&mut self, id: usize) -> Option<&mut Shard> {
+        self.guards.iter_mut().find(|g| g.id() == id).map(|g| &mut **g)
+    }
+
+    /// Every locked shard.
+    pub fn shards_mut(&mut self) -> impl Iterator<Item = &mut Shard> + use<'_, 's> {
+        self.guards.iter_mut().map(|g| &mut **g)
+    }
+
+    /// Releases every lock.
+    pub fn release(&mut self) {
+        self.guards.clear();
+    }
+
+    /// Number of shards in the store.
+    pub fn nshards(&self) -> usize {
+        self.nshards
+    }
+}
+
+/// Routes a key to its shard: hash slot, then a contiguous slot range per shard.
+#[inline]
+pub fn shard_for(key: &[u8], nshards: usize) -> usize {
+    key_slot(key) as usize * nshards / crate::hash::SLOTS as usize
+}
+
+/// The environment of one command execution.
+pub struct Ctx<'a, 's> {
+    locked: &'a mut Locked<'s>,
+    /// Selected database.
+    pub db: usize,
+    /// The command's clock, Unix ms (fixed for the whole command, as Redis does).
+    pub now_ms: u64,
+    /// The client's protocol version.
+    pub proto: Protocol,
+    /// Collected side effects.
+    pub events: &'a mut Events,
+    /// Enabled `notify::*` classes (from `notify-keyspace-events`).
+    pub notify_mask: u32,
+    /// True while replaying a log: no lazy expiry, no propagation.
+    pub loading: bool,
+    propagated: bool,
+}
+
+impl<'a, 's> Ctx<'a, 's> {
+    /// A context over `locked` shards.
+    pub fn new(locked: &'a mut Locked<'s>, events: &'a mut Events, db: usize, now_ms: u64) -> Self {
+        Ctx {
+            locked,
+            db,
+            now_ms,
+            proto: Protocol::Resp2,
+            events,
+            notify_mask: 0,
+            loading: false,
+            propagated: false,
+        }
+    }
+
+    /// Number of logical databases.
+    pub fn ndbs(&mut self) -> usize {
+        self.locked.guards.first().map_or(0, |g| g.dbs.len())
+    }
+
+    /// Number of shards in the store.
+    pub fn nshards(&self) -> usize {
+        self.locked.nshards
+    }
+
+    /// True if the command propagated its own effects (see [`Ctx::propagate`]).
+    pub fn propagated(&self) -> bool {
+        self.propagated
+    }
+
+    /// Resets the per-command propagation flag.
+    pub fn begin_command(&mut self) {
+        self.propagated = false;
+    }
+
+    /// Every locked shard.
+    pub fn shards_mut(&mut self) -> impl Iterator<Item = &mut Shard> + use<'_, 'a, 's> {
+        self.locked.shards_mut()
+    }
+
+    /// The shard holding `key`. Dispatch locks every shard a command's keys
+    /// route to before the command runs, so a miss is a table bug; it is
+    /// reported as an error rather than touching the wrong shard.
+    #[inline]
+    pub fn shard(&mut self, key: &[u8]) -> Result<&mut Shard, CmdError> {
+        let id = shard_for(key, self.locked.nshards);
+        self.locked
+            .shard_mut(id)
+            .ok_or_else(|| CmdError::err("internal error: key routed to an unlocked shard"))
+    }
+
+    /// The current database of the shard holding `key`, without expiry checks.
+    #[inline]
+    pub fn raw_db(&mut self, key: &[u8]) -> Result<&mut Db, CmdError> {
+        let db = self.db;
+        self.shard(key)?.dbs.get_mut(db).ok_or(CmdError::DbIndex)
+    }
+
+    /// Deletes `key` if it has expired (propagating a DEL and raising the
+    /// `expired` event). Returns true if it was deleted.
+    pub fn expire_if_needed(&mut self, key: &[u8]) -> Result<bool, CmdError> {
+        let now = self.now_ms;
+        let loading = self.loading;
+        let db = self.db;
+        let shard = self.shard(key)?;
+        let Some(d) = shard.dbs.get_mut(db) else { return Err(CmdError::DbIndex) };
+        match d.get(key) {
+            Some(e) if e.is_expired(now) && !loading => {
+                d.remove(key);
+                shard.log(db, &[b"DEL", key]);
+                shard.touch_watched(db, key);
+                self.events.dirty += 1;
+                self.notify(notify::EXPIRED, "expired", key);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// The live entry under `key` (expired keys are deleted first); records
+    /// the access for LRU.
+    #[inline]
+    pub fn get(&mut self, key: &[u8]) -> Result<Option<&Entry>, CmdError> {
+        self.expire_if_needed(key)?;
+        let clock = crate::value::lru_clock(self.now_ms);
+        let e = self.raw_db(key)?.get(key);
+        if let Some(e) = e {
+            e.touch(clock);
+        }
+        Ok(e)
+    }
+
+    /// The live entry under `key` without recording an access (OBJECT,
+    /// TYPE-like introspection that Redis does not count as a use).
+    pub fn peek(&mut self, key: &[u8]) -> Result<Option<&Entry>, CmdError> {
+        self.expire_if_needed(key)?;
+        Ok(self.raw_db(key)?.get(key))
+    }
+
+    /// The live entry under `key`, for modification in place.
+    #[inline]
+    pub fn get_mut(&mut self, key: &[u8]) -> Result<Option<&mut Entry>, CmdError> {
+        self.expire_if_needed(key)?;
+        Ok(self.raw_db(key)?.get_mut(key))
+    }
+
+    /// True if `key` exists (and has not expired).
+    pub fn exists(&mut self, key: &[u8]) -> Result<bool, CmdError> {
+        Ok(self.get(key)?.is_some())
+    }
+
+    /// The string under `key`; `WrongType` if it holds another type.
+    pub fn get_str(&mut self, key: &[u8]) -> Result<Option<&KStr>, CmdError> {
+        match self.get(key)? {
+            None => Ok(None),
+            Some(Entry { value: Value::Str { s, .. }, .. }) => Ok(Some(s)),
+            #[allow(unreachable_patterns)]
+            Some(_) => Err(CmdError::WrongType),
+        }
+    }
+
+    /// Stores `value` under `key`, dropping any expiry unless `keep_ttl`
+    /// (Redis's `setKey`). Does not signal: call [`Ctx::modified`] and
+    /// [`Ctx::notify`] as the command requires.
+    pub fn set(&mut self, key: &[u8], value: Value, keep_ttl: bool) -> Result<Option<Entry>, CmdError> {
+        self.expire_if_needed(key)?;
+        let clock = crate::value::lru_clock(self.now_ms);
+        let db = self.raw_db(key)?;
+        let expire_at = if keep_ttl { db.get(key).map_or(0, |e| e.expire_at) } else { 0 };
+        let e = Entry::with_expiry(value, expire_at);
+        e.touch(clock);
+        Ok(db.insert(key, e))
+    }
+
+    /// Stores a whole entry (value and expiry) under `key`.
+    pub fn set_entry(&mut self, key: &[u8], entry: Entry) -> Result<Option<Entry>, CmdError> {
+        self.expire_if_needed(key)?;
+        Ok(self.raw_db(key)?.insert(key, entry))
+    }
+
+    /// Deletes `key`; returns its entry if it existed (and was live).
+    pub fn remove(&mut self, key: &[u8]) -> Result<Option<Entry>, CmdError> {
+        if self.expire_if_needed(key)? {
+            return Ok(None);
+        }
+        Ok(self.raw_db(key)?.remove(key))
+    }
+
+    /// Sets the absolute expiry (Unix ms) of an existing key; 0 clears it.
+    pub fn set_expire(&mut self, key: &[u8], at_ms: u64) -> Result<bool, CmdError> {
+        Ok(self.raw_db(key)?.set_expire(key, at_ms))
+    }
+
+    /// Signals that `key` changed: counts one change and invalidates WATCHes.
+    #[inline]
+    pub fn modified(&mut self, key: &[u8]) {
+        self.events.dirty += 1;
+        let db = self.db;
+        if let Ok(s) = self.shard(key) {
+            s.touch_watched(db, key);
+        }
+    }
+
+    /// Raises a keyspace event if its class is enabled.
+    #[inline]
+    pub fn notify(&mut self, class: u32, event: &'static str, key: &[u8]) {
+        if self.notify_mask & class != 0 && self.notify_mask & (notify::KEYSPACE | notify::KEYEVENT) != 0 {
+            self.events.notifications.push(Notification {
+                db: self.db,
+                class,
+                event,
+                key: KStr::from_slice(key),
+            });
+        }
+    }
+
+    /// Records that `key` received data blocked clients may wait for.
+    pub fn key_ready(&mut self, key: &[u8]) {
+        self.events.ready_keys.push((self.db, KStr::from_slice(key)));
+    }
+
+    /// Logs `argv` (the deterministic form of an effect) to the shard that
+    /// holds `route_key`, and marks the command as having propagated its own
+    /// effects (so the verbatim command is not logged as well).
+    pub fn propagate(&mut self, route_key: &[u8], argv: &[&[u8]]) {
+        self.propagated = true;
+        if self.loading {
+            return;
+        }
+        let db = self.db;
+        if let Ok(s) = self.shard(route_key) {
+            s.log(db, argv);
+        }
+    }
+
+    /// Logs `argv` to every locked shard (FLUSHALL, FLUSHDB, SWAPDB).
+    pub fn propagate_all(&mut self, argv: &[&[u8]]) {
+        self.propagated = true;
+        if self.loading {
+            return;
+        }
+        let db = self.db;
+        for s in self.locked.shards_mut() {
+            s.log(db, argv);
+        }
+    }
+
+    /// Marks the command as propagated without logging anything (a write
+    /// command that turned out to change nothing worth logging).
+    pub fn suppress_propagation(&mut self) {
+        self.propagated = true;
+    }
+}

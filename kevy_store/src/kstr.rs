@@ -1,0 +1,165 @@
+//! `KStr`: the compact, cheaply clonable byte string that holds every key and
+//! string value. Short strings live inline (no allocation); longer ones share
+//! one reference-counted buffer, so cloning a map node during copy-on-write
+//! never copies string bytes.
+
+use std::borrow::Borrow;
+use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
+
+/// Longest string stored inline, without a heap allocation.
+pub const INLINE_CAP: usize = 22;
+
+#[derive(Clone)]
+enum Repr {
+    Inline { len: u8, data: [u8; INLINE_CAP] },
+    Heap(Arc<[u8]>),
+}
+
+/// An immutable byte string: 24 bytes, inline up to [`INLINE_CAP`] bytes.
+#[derive(Clone)]
+pub struct KStr(Repr);
+
+impl KStr {
+    /// Copies `b` into a new string.
+    pub fn from_slice(b: &[u8]) -> KStr {
+        if b.len() <= INLINE_CAP {
+            let mut data = [0u8; INLINE_CAP];
+            data[..b.len()].copy_from_slice(b);
+            KStr(Repr::Inline { len: b.len() as u8, data })
+        } else {
+            KStr(Repr::Heap(Arc::from(b)))
+        }
+    }
+
+    /// The empty string.
+    pub fn empty() -> KStr {
+        KStr::from_slice(b"")
+    }
+
+    /// The bytes.
+    #[inline]
+    pub fn as_bytes(&self) -> &[u8] {
+        match &self.0 {
+            Repr::Inline { len, data } => &data[..*len as usize],
+            Repr::Heap(a) => a,
+        }
+    }
+
+    /// A `bytes::Bytes` with the same content (shares the buffer when it is
+    /// on the heap, copies when it is inline).
+    pub fn to_bytes(&self) -> bytes::Bytes {
+        match &self.0 {
+            Repr::Inline { .. } => bytes::Bytes::copy_from_slice(self.as_bytes()),
+            Repr::Heap(a) => bytes::Bytes::from_owner(ArcBytes(a.clone())),
+        }
+    }
+
+    /// Heap bytes owned by this string beyond its own 24 bytes.
+    pub fn heap_size(&self) -> usize {
+        match &self.0 {
+            Repr::Inline { .. } => 0,
+            Repr::Heap(a) => a.len() + 16,
+        }
+    }
+}
+
+struct ArcBytes(Arc<[u8]>);
+
+impl AsRef<[u8]> for ArcBytes {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl Deref for KStr {
+    type Target = [u8];
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl AsRef<[u8]> for KStr {
+    fn as_ref(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl Borrow<[u8]> for KStr {
+    fn borrow(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl PartialEq for KStr {
+    fn eq(&self, other: &KStr) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for KStr {}
+
+impl PartialOrd for KStr {
+    fn partial_cmp(&self, other: &KStr) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for KStr {
+    fn cmp(&self, other: &KStr) -> std::cmp::Ordering {
+        self.as_bytes().cmp(other.as_bytes())
+    }
+}
+
+impl std::hash::Hash for KStr {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_bytes().hash(state)
+    }
+}
+
+impl From<&[u8]> for KStr {
+    fn from(b: &[u8]) -> KStr {
+        KStr::from_slice(b)
+    }
+}
+
+impl From<&str> for KStr {
+    fn from(s: &str) -> KStr {
+        KStr::from_slice(s.as_bytes())
+    }
+}
+
+impl From<Vec<u8>> for KStr {
+    fn from(v: Vec<u8>) -> KStr {
+        if v.len() <= INLINE_CAP {
+            KStr::from_slice(&v)
+        } else {
+            KStr(Repr::Heap(Arc::from(v)))
+        }
+    }
+}
+
+impl fmt::Debug for KStr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", String::from_utf8_lossy(self.as_bytes()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn size_and_roundtrip() {
+        assert_eq!(std::mem::size_of::<KStr>(), 24);
+        for n in [0, 1, 22, 23, 100] {
+            let v: Vec<u8> = (0..n as u8).collect();
+            let k = KStr::from_slice(&v);
+            assert_eq!(k.as_bytes(), &v[..]);
+            assert_eq!(&k.to_bytes()[..], &v[..]);
+            assert_eq!(KStr::from(v.clone()), k);
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! `Shard`: the unit of locking. It owns a slice of the keyspace (the hash
+//! slots routed to it) in every logical database, the registry of keys
+//! WATCHed by clients, and the hook its writes are logged through (the
+//! per-shard AOF, installed by the persistence layer).
+
+use crate::db::Db;
+use crate::kstr::KStr;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// Receives every effect applied to a shard, in the order applied, while the
+/// shard lock is held. The AOF implements it.
+pub trait ShardLog: Send {
+    /// Records one effect: a command in deterministic form against `db`.
+    fn append(&mut self, db: usize, argv: &[&[u8]]);
+}
+
+/// A flag a WATCHing client holds; set when a watched key is modified.
+pub type WatchFlag = Arc<AtomicBool>;
+
+/// One shard: its databases, watched keys, change counter and log hook.
+pub struct Shard {
+    id: usize,
+    /// The logical databases (`SELECT 0..n`).
+    pub dbs: Vec<Db>,
+    log: Option<Box<dyn ShardLog>>,
+    watched: HashMap<(usize, KStr), Vec<WatchFlag>>,
+    /// Changes applied since the last snapshot.
+    pub dirty: u64,
+}
+
+impl Shard {
+    /// An empty shard with `ndbs` databases.
+    pub fn new(id: usize, ndbs: usize) -> Shard {
+        Shard {
+            id,
+            dbs: (0..ndbs).map(|_| Db::new()).collect(),
+            log: None,
+            watched: HashMap::new(),
+            dirty: 0,
+        }
+    }
+
+    /// This shard's index.
+    pub fn id(&self) -> usize {
+        self.id
+    }
+
+    /// Installs (or removes) the log every later effect is appended to.
+    pub fn set_log(&mut self, log: Option<Box<dyn ShardLog>>) -> Option<Box<dyn ShardLog>> {
+        std::mem::replace(&mut self.log, log)
+    }
+
+    /// Appends an effect to the log, if one is installed.
+    #[inline]
+    pub fn log(&mut self, db: usize, argv: &[&[u8]]) {
+        if let Some(l) = self.log.as_mut() {
+            l.append(db, argv);
+        }
+    }
+
+    /// True when a log is installed.
+    pub fn has_log(&self) -> bool {
+        self.log.is_some()
+    }
+
+    /// Registers `flag` to be set when `key` in `db` is modified.
+    pub fn watch(&mut self, db: usize, key: &[u8], flag: WatchFlag) {
+        self.watched.entry((db, KStr::from_slice(key))).or_default().push(flag);
+    }
+
+    /// Forgets `flag` for `key` in `db`.
+    pub fn unwatch(&mut self, db: usize, key: &[u8], flag: &WatchFlag) {
+        let k = (db, KStr::from_slice(key));
+        if let Some(v) = self.watched.get_mut(&k) {
+            v.retain(|f| !Arc::ptr_eq(f, flag));
+            if v.is_empty() {
+                self.watched.remove(&k);
+            }
+        }
+    }
+
+    /// Marks every client watching `key` in `db` as dirty.
+    #[inline]
+    pub fn touch_watched(&mut self, db: usize, key: &[u8]) {
+        if self.watched.is_empty() {
+            return;
+        }
+        if let Some(v) = self.watched.get(&(db, KStr::from_slice(key))) {
+            for f in v {
+                f.store(true, Ordering::Release);
+            }
+        }
+    }
+
+    /// Marks every client watching any key of `db` (all dbs if `None`) as
+    /// dirty, as FLUSHDB/FLUSHALL/SWAPDB do.
+    pub fn touch_all_watched(&mut self, db: Option<usize>) {
+        for ((d, _), v) in &self.watched {
+            if db.is_none_or(|x| x == *d) {
+                for f in v {
+                    f.store(true, Ordering::Release);
+                }
+            }
+        }
+    }
+}

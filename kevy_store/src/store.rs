@@ -1,0 +1,178 @@
+//! `Store`: the whole keyspace as `S` shards, each behind its own lock, plus
+//! the entry points that find a command, lock the shards its keys route to
+//! (ascending, so multi-shard commands never deadlock), run it and log its
+//! effects. Servers drive it a batch at a time; embedders can call
+//! [`Store::execute`] directly.
+
+use crate::cmd::{self, StoreCommand};
+use crate::ctx::{shard_for, Ctx, Events, Locked};
+use crate::db::KeyMap;
+use crate::shard::{Shard, ShardLog};
+use crate::spec::flags;
+use bytes::Bytes;
+use kevy_resp::Reply;
+use parking_lot::Mutex;
+
+/// The sharded keyspace.
+pub struct Store {
+    shards: Box<[Mutex<Shard>]>,
+    ndbs: usize,
+}
+
+impl Store {
+    /// A store with `nshards` shards (at least 1) and `ndbs` databases.
+    pub fn new(nshards: usize, ndbs: usize) -> Store {
+        let nshards = nshards.max(1);
+        let ndbs = ndbs.max(1);
+        Store { shards: (0..nshards).map(|i| Mutex::new(Shard::new(i, ndbs))).collect(), ndbs }
+    }
+
+    /// Number of shards.
+    pub fn nshards(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// Number of logical databases.
+    pub fn ndbs(&self) -> usize {
+        self.ndbs
+    }
+
+    /// The shard `key` routes to.
+    #[inline]
+    pub fn shard_of(&self, key: &[u8]) -> usize {
+        shard_for(key, self.shards.len())
+    }
+
+    /// Locks the shards in `ids` (must be ascending and unique).
+    pub fn lock(&self, ids: &[usize]) -> Locked<'_> {
+        let mut l = Locked { guards: Vec::with_capacity(ids.len()), nshards: self.shards.len() };
+        for &i in ids {
+            if let Some(m) = self.shards.get(i) {
+                l.guards.push(m.lock());
+            }
+        }
+        l
+    }
+
+    /// Locks every shard.
+    pub fn lock_all(&self) -> Locked<'_> {
+        Locked { guards: self.shards.iter().map(|m| m.lock()).collect(), nshards: self.shards.len() }
+    }
+
+    /// Makes `locked` hold exactly `ids` (ascending), keeping the locks it
+    /// already holds when they match: a pipelined batch whose commands hit
+    /// the same shard takes that lock once.
+    pub fn relock<'s>(&'s self, locked: &mut Locked<'s>, ids: &[usize]) {
+        if locked.guards.len() == ids.len() && locked.guards.iter().zip(ids).all(|(g, &i)| g.id() == i) {
+            return;
+        }
+        locked.guards.clear();
+        for &i in ids {
+            if let Some(m) = self.shards.get(i) {
+                locked.guards.push(m.lock());
+            }
+        }
+    }
+
+    /// The ascending, unique shard ids `cmd` needs for `argv`, into `out`.
+    pub fn shards_for(&self, cmd: &StoreCommand, argv: &[Bytes], out: &mut Vec<usize>) {
+        out.clear();
+        if cmd.meta.flags & flags::ALL_SHARDS != 0 {
+            out.extend(0..self.shards.len());
+            return;
+        }
+        let n = self.shards.len();
+        cmd.meta.for_each_key(argv, |i| out.push(shard_for(&argv[i], n)));
+        if out.len() > 1 {
+            out.sort_unstable();
+            out.dedup();
+        }
+    }
+
+    /// Installs the log for shard `id`.
+    pub fn set_log(&self, id: usize, log: Option<Box<dyn ShardLog>>) {
+        if let Some(m) = self.shards.get(id) {
+            m.lock().set_log(log);
+        }
+    }
+
+    /// Runs one command (argv[0] is its name) against database `db`:
+    /// the simple embedded entry point. Locks what it needs, runs, logs.
+    pub fn execute(&self, db: usize, argv: &[Bytes], now_ms: u64) -> (Reply, Events) {
+        let mut events = Events::default();
+        let Some(name) = argv.first() else {
+            return (Reply::error("ERR empty command"), events);
+        };
+        let Some(cmd) = cmd::lookup(name) else {
+            return (Reply::error(cmd::unknown_command_error(argv)), events);
+        };
+        if !cmd.meta.arity_ok(argv.len()) {
+            return (Reply::error(cmd::arity_error(cmd.meta.name)), events);
+        }
+        let mut ids = Vec::new();
+        self.shards_for(cmd, argv, &mut ids);
+        let mut locked = self.lock(&ids);
+        let reply = {
+            let mut ctx = Ctx::new(&mut locked, &mut events, db, now_ms);
+            run(&mut ctx, cmd, argv)
+        };
+        (reply, events)
+    }
+
+    /// O(1) frozen copies of every shard's databases (each shard frozen under
+    /// its own lock; shards are frozen one after another).
+    pub fn snapshot(&self) -> Vec<SnapshotView> {
+        self.shards
+            .iter()
+            .map(|m| {
+                let s = m.lock();
+                SnapshotView { dbs: s.dbs.iter().map(|d| d.snapshot()).collect() }
+            })
+            .collect()
+    }
+}
+
+/// Runs `cmd` in `ctx` and, for a write that changed something without
+/// logging its own deterministic form, logs `argv` verbatim to the shard of
+/// its first key.
+pub fn run(ctx: &mut Ctx<'_, '_>, cmd: &StoreCommand, argv: &[Bytes]) -> Reply {
+    ctx.begin_command();
+    let dirty_before = ctx.events.dirty;
+    let reply = match (cmd.run)(ctx, argv) {
+        Ok(r) => r,
+        Err(e) => e.reply(),
+    };
+    if cmd.meta.is_write() && ctx.events.dirty > dirty_before && !ctx.propagated() && !ctx.loading {
+        let mut first = None;
+        cmd.meta.for_each_key(argv, |i| {
+            if first.is_none() {
+                first = Some(i)
+            }
+        });
+        if let Some(i) = first {
+            let parts: Vec<&[u8]> = argv.iter().map(|b| &b[..]).collect();
+            ctx.propagate(&argv[i], &parts);
+        }
+    }
+    reply
+}
+
+/// A frozen, O(1)-cloned copy of one shard's databases; readable on any
+/// thread while the live shard keeps changing.
+#[derive(Clone)]
+pub struct SnapshotView {
+    /// One frozen map per logical database.
+    pub dbs: Vec<KeyMap>,
+}
+
+impl SnapshotView {
+    /// Total number of keys (expired ones included).
+    pub fn len(&self) -> usize {
+        self.dbs.iter().map(|d| d.len()).sum()
+    }
+
+    /// True when no database holds a key.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}

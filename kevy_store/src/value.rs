@@ -1,0 +1,141 @@
+//! `Value`: what a key holds, and `Entry`: a value plus its expiry. Every
+//! variant clones in O(1) (strings share their buffer, collections are
+//! persistent), which is what makes a `SnapshotView` cheap.
+
+use crate::kstr::KStr;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// The value stored under a key.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Value {
+    /// A string. `raw` records that it was modified in place (APPEND,
+    /// SETRANGE, ...), which Redis reports as the `raw` encoding whatever its length.
+    Str {
+        /// The bytes.
+        s: KStr,
+        /// Modified in place since it was set.
+        raw: bool,
+    },
+}
+
+/// Longest string Redis stores with the `embstr` encoding.
+const EMBSTR_MAX: usize = 44;
+
+impl Value {
+    /// A fresh string value.
+    pub fn str(b: &[u8]) -> Value {
+        Value::Str { s: KStr::from_slice(b), raw: false }
+    }
+
+    /// The type name `TYPE` reports.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Str { .. } => "string",
+        }
+    }
+
+    /// The encoding `OBJECT ENCODING` reports, by Redis's rules.
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            Value::Str { s, raw } => {
+                if !raw && s.len() <= 20 && crate::num::parse_i64(s).is_some() {
+                    "int"
+                } else if !raw && s.len() <= EMBSTR_MAX {
+                    "embstr"
+                } else {
+                    "raw"
+                }
+            }
+        }
+    }
+
+    /// Approximate heap bytes owned by this value (for MEMORY USAGE and
+    /// eviction accounting).
+    pub fn heap_size(&self) -> usize {
+        match self {
+            Value::Str { s, .. } => s.heap_size(),
+        }
+    }
+}
+
+/// A stored value with its absolute expiry time and access clock.
+#[derive(Debug)]
+pub struct Entry {
+    /// The value.
+    pub value: Value,
+    /// Absolute expiry in Unix milliseconds, 0 when the key is persistent.
+    pub(crate) expire_at: u64,
+    /// Last access (LRU clock, seconds) or LFU data. Atomic so a read can
+    /// update it through a shared reference: touching a key never copies a
+    /// map path that a snapshot shares.
+    access: AtomicU32,
+}
+
+impl Clone for Entry {
+    fn clone(&self) -> Entry {
+        Entry {
+            value: self.value.clone(),
+            expire_at: self.expire_at,
+            access: AtomicU32::new(self.access.load(Ordering::Relaxed)),
+        }
+    }
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, o: &Entry) -> bool {
+        self.value == o.value && self.expire_at == o.expire_at
+    }
+}
+
+/// The LRU clock: seconds since the Unix epoch, truncated to 32 bits.
+pub fn lru_clock(now_ms: u64) -> u32 {
+    (now_ms / 1000) as u32
+}
+
+impl Entry {
+    /// A persistent entry.
+    pub fn new(value: Value) -> Entry {
+        Entry { value, expire_at: 0, access: AtomicU32::new(0) }
+    }
+
+    /// An entry with an absolute expiry (Unix ms, 0 = none).
+    pub fn with_expiry(value: Value, expire_at: u64) -> Entry {
+        Entry { value, expire_at, access: AtomicU32::new(0) }
+    }
+
+    /// Absolute expiry in Unix ms, if any.
+    pub fn expire_at(&self) -> Option<u64> {
+        (self.expire_at != 0).then_some(self.expire_at)
+    }
+
+    /// True when the entry has an expiry strictly before `now_ms` (Redis
+    /// keeps a key alive through its expiry millisecond).
+    #[inline]
+    pub fn is_expired(&self, now_ms: u64) -> bool {
+        self.expire_at != 0 && now_ms > self.expire_at
+    }
+
+    /// The access clock value (see [`lru_clock`]).
+    pub fn access(&self) -> u32 {
+        self.access.load(Ordering::Relaxed)
+    }
+
+    /// Records an access.
+    #[inline]
+    pub fn touch(&self, clock: u32) {
+        self.access.store(clock, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        // Memory per key matters (target: within 1.2x of Redis); keep an eye on these.
+        assert!(std::mem::size_of::<Value>() <= 32, "{}", std::mem::size_of::<Value>());
+        assert!(std::mem::size_of::<Entry>() <= 48, "{}", std::mem::size_of::<Entry>());
+    }
+}
