@@ -1,0 +1,11 @@
+//! End-to-end tests of the `kevy-server` binary: real processes, real
+//! sockets. `diff` runs the command scripts of `tests/scripts/` against kevy
+//! and the real redis-server and compares replies byte for byte; the other
+//! modules test what a script cannot express (malformed input, concurrency,
+//! process lifecycle, INFO's shape). Shared helpers live in `e2e/util.rs`.
+
+#[path = "e2e/util.rs"]
+mod util;
+
+#[path = "e2e/diff.rs"]
+mod diff;
