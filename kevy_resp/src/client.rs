@@ -236,24 +236,26 @@ impl<'a> Parser<'a> {
 
     /// The elements of an aggregate of `count` (values, or pairs when
     /// `pairs`) after its header line; `None` count means streamed.
-    fn items(&mut self, count: Option<usize>, depth: usize) -> Res<Vec<Reply>> {
+    /// Returns the elements (none when only walking) and how many there were.
+    fn items(&mut self, count: Option<usize>, depth: usize) -> Res<(Vec<Reply>, usize)> {
         let per = if self.build { 1 } else { 0 };
         let mut out = Vec::with_capacity(count.unwrap_or(0).min(1024) * per);
-        let mut left = count;
+        let mut seen = 0;
         loop {
-            match left {
-                Some(0) => return Ok(Some(out)),
-                Some(ref mut n) => *n -= 1,
+            match count {
+                Some(n) if seen == n => return Ok(Some((out, seen))),
+                Some(_) => {}
                 None => match self.buf.get(self.pos) {
                     None => return Ok(None),
                     Some(b'.') => {
                         let _ = need!(self.line());
-                        return Ok(Some(out));
+                        return Ok(Some((out, seen)));
                     }
                     Some(_) => {}
                 },
             }
             let v = need!(self.value(depth + 1));
+            seen += 1;
             if self.build {
                 out.push(v);
             }
@@ -349,7 +351,7 @@ impl<'a> Parser<'a> {
                     Err(()) if kind == b'*' => return Ok(Some(Reply::NilArray)),
                     Err(()) => return Err(ReplyParseError::InvalidLength),
                 };
-                let items = need!(self.items(count, depth));
+                let (items, _) = need!(self.items(count, depth));
                 match kind {
                     b'*' => Reply::Array(items),
                     b'~' => Reply::Set(items),
@@ -360,8 +362,8 @@ impl<'a> Parser<'a> {
                 let Ok(count) = need!(self.count(true)) else {
                     return Err(ReplyParseError::InvalidLength);
                 };
-                let items = need!(self.items(count, depth));
-                if items.len() % 2 != 0 {
+                let (items, seen) = need!(self.items(count, depth));
+                if seen % 2 != 0 {
                     return Err(ReplyParseError::InvalidLength);
                 }
                 let mut pairs = Vec::with_capacity(items.len() / 2);
@@ -385,4 +387,168 @@ fn verbatim(data: Bytes) -> Reply {
         _ => return Reply::Bulk(data),
     };
     Reply::Verbatim(format, data.slice(4..))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(input: &[u8]) -> Result<Option<(Reply, usize)>, ReplyParseError> {
+        let got = parse_reply(input);
+        // The frame walker agrees with the parser on every input.
+        assert_eq!(
+            reply_frame_len(input),
+            got.as_ref().map(|r| r.as_ref().map(|(_, n)| *n)).map_err(|e| *e)
+        );
+        got
+    }
+
+    fn one(input: &[u8]) -> Reply {
+        match parse(input) {
+            Ok(Some((r, n))) => {
+                assert_eq!(n, input.len(), "whole input consumed");
+                // Every proper prefix is incomplete.
+                for cut in 0..input.len() {
+                    assert_eq!(parse(&input[..cut]), Ok(None), "prefix {cut}");
+                }
+                r
+            }
+            other => panic!("{:?}: {other:?}", String::from_utf8_lossy(input)),
+        }
+    }
+
+    fn b(s: &str) -> Reply {
+        Reply::bulk(s.as_bytes())
+    }
+
+    #[test]
+    fn request_encoding() {
+        let mut out = Vec::new();
+        encode_request(&[b"SET", b"k", b""], &mut out);
+        assert_eq!(out, b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n");
+    }
+
+    #[test]
+    fn resp2_types() {
+        assert_eq!(one(b"+OK\r\n"), Reply::ok());
+        assert_eq!(one(b"-ERR x y\r\n"), Reply::error("ERR x y"));
+        assert_eq!(one(b":-42\r\n"), Reply::Int(-42));
+        assert_eq!(one(b":+7\r\n"), Reply::Int(7));
+        assert_eq!(one(b"$3\r\nfoo\r\n"), b("foo"));
+        assert_eq!(one(b"$0\r\n\r\n"), b(""));
+        assert_eq!(one(b"$-1\r\n"), Reply::Nil);
+        assert_eq!(one(b"*-1\r\n"), Reply::NilArray);
+        assert_eq!(one(b"*0\r\n"), Reply::Array(vec![]));
+        assert_eq!(
+            one(b"*2\r\n$1\r\na\r\n*1\r\n:1\r\n"),
+            Reply::Array(vec![b("a"), Reply::Array(vec![Reply::Int(1)])])
+        );
+    }
+
+    #[test]
+    fn resp3_types() {
+        assert_eq!(one(b"_\r\n"), Reply::Nil);
+        assert_eq!(one(b"#t\r\n"), Reply::Bool(true));
+        assert_eq!(one(b"#f\r\n"), Reply::Bool(false));
+        assert_eq!(one(b",1.1000000000000001\r\n"), Reply::Double(1.1));
+        assert_eq!(one(b",inf\r\n"), Reply::Double(f64::INFINITY));
+        assert_eq!(one(b",-inf\r\n"), Reply::Double(f64::NEG_INFINITY));
+        assert!(matches!(one(b",nan\r\n"), Reply::Double(v) if v.is_nan()));
+        assert_eq!(one(b",1e+21\r\n"), Reply::Double(1e21));
+        assert_eq!(
+            one(b"(3492890328409238509324850943850943825024385\r\n"),
+            Reply::BigNumber(Bytes::from_static(b"3492890328409238509324850943850943825024385"))
+        );
+        assert_eq!(
+            one(b"=15\r\ntxt:Some string\r\n"),
+            Reply::Verbatim("txt", Bytes::from_static(b"Some string"))
+        );
+        assert_eq!(one(b"=7\r\nxyz:abc\r\n"), b("xyz:abc"));
+        assert_eq!(one(b"!11\r\nSYNTAX oops\r\n"), Reply::error("SYNTAX oops"));
+        assert_eq!(
+            one(b"%2\r\n$1\r\nf\r\n$1\r\nv\r\n+n\r\n,0.5\r\n"),
+            Reply::Map(vec![(b("f"), b("v")), (Reply::simple("n"), Reply::Double(0.5))])
+        );
+        assert_eq!(one(b"~1\r\n$1\r\nx\r\n"), Reply::Set(vec![b("x")]));
+        assert_eq!(
+            one(b">2\r\n$7\r\nmessage\r\n:1\r\n"),
+            Reply::Push(vec![b("message"), Reply::Int(1)])
+        );
+    }
+
+    #[test]
+    fn attributes_are_dropped() {
+        assert_eq!(
+            one(b"|1\r\n+key-popularity\r\n%1\r\n$1\r\na\r\n,0.19\r\n*1\r\n:2\r\n"),
+            Reply::Array(vec![Reply::Int(2)])
+        );
+        assert_eq!(one(b"*1\r\n|0\r\n|0\r\n:1\r\n"), Reply::Array(vec![Reply::Int(1)]));
+    }
+
+    #[test]
+    fn streamed_types() {
+        assert_eq!(one(b"$?\r\n;4\r\nHell\r\n;2\r\no!\r\n;0\r\n"), b("Hello!"));
+        assert_eq!(
+            one(b"*?\r\n:1\r\n$1\r\na\r\n.\r\n"),
+            Reply::Array(vec![Reply::Int(1), b("a")])
+        );
+        assert_eq!(
+            one(b"%?\r\n+a\r\n:1\r\n.\r\n"),
+            Reply::Map(vec![(Reply::simple("a"), Reply::Int(1))])
+        );
+        assert_eq!(parse(b"%?\r\n+a\r\n.\r\n"), Err(ReplyParseError::InvalidLength));
+    }
+
+    #[test]
+    fn pipelined_frames() {
+        let input = b"+OK\r\n:1\r\n$-1\r\n";
+        assert_eq!(parse(input), Ok(Some((Reply::ok(), 5))));
+        assert_eq!(reply_frame_len(&input[5..]), Ok(Some(4)));
+    }
+
+    #[test]
+    fn malformed() {
+        use ReplyParseError::*;
+        let cases: &[(&[u8], ReplyParseError)] = &[
+            (b"?\r\n", UnknownType(b'?')),
+            (b"+OK\n", MissingCrlf),
+            (b":12a\r\n", InvalidInteger),
+            (b":\r\n", InvalidInteger),
+            (b":99999999999999999999\r\n", InvalidInteger),
+            (b"$-2\r\n", InvalidLength),
+            (b"$x\r\n", InvalidLength),
+            (b"$3\r\nfooXY", MissingCrlf),
+            (b"*-2\r\n", InvalidLength),
+            (b"%-1\r\n", InvalidLength),
+            (b"~-1\r\n", InvalidLength),
+            (b"!-1\r\n", InvalidLength),
+            (b"_x\r\n", InvalidNull),
+            (b"#x\r\n", InvalidBoolean),
+            (b",abc\r\n", InvalidDouble),
+            (b"$?\r\n:1\r\n", UnknownType(b':')),
+            (b"%1\r\n+a\r\n?", UnknownType(b'?')),
+        ];
+        for (input, err) in cases {
+            assert_eq!(parse(input), Err(*err), "{:?}", String::from_utf8_lossy(input));
+        }
+    }
+
+    #[test]
+    fn huge_declared_sizes_are_just_incomplete() {
+        assert_eq!(parse(b"$9223372036854775807\r\nabc"), Ok(None));
+        assert_eq!(parse(b"*9223372036854775807\r\n:1\r\n"), Ok(None));
+        assert_eq!(parse(b"%9223372036854775807\r\n"), Ok(None));
+    }
+
+    #[test]
+    fn depth_is_bounded() {
+        let mut deep = b"*1\r\n".repeat(MAX_REPLY_DEPTH);
+        deep.extend_from_slice(b":1\r\n");
+        assert!(matches!(parse(&deep), Ok(Some(_))));
+        let mut deeper = b"*1\r\n".repeat(MAX_REPLY_DEPTH + 1);
+        deeper.extend_from_slice(b":1\r\n");
+        assert_eq!(parse(&deeper), Err(ReplyParseError::TooDeep));
+        let attrs = b"|0\r\n".repeat(100_000);
+        assert_eq!(parse(&attrs), Ok(None));
+    }
 }

@@ -484,3 +484,273 @@ enum Step {
     /// More data is needed.
     Incomplete,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Cmds = Vec<Vec<Vec<u8>>>;
+
+    /// Parses everything in `input` at once: the commands, then the error or
+    /// `None` if the parser ended up waiting for more.
+    fn run(input: &[u8], limits: &Limits) -> (Cmds, Option<ProtocolError>) {
+        let mut p = RequestParser::new();
+        let mut buf = BytesMut::from(input);
+        let mut cmds = Vec::new();
+        loop {
+            match p.parse(&mut buf, limits) {
+                Ok(Some(args)) => cmds.push(args.iter().map(|a| a.to_vec()).collect()),
+                Ok(None) => return (cmds, None),
+                Err(e) => return (cmds, Some(e)),
+            }
+        }
+    }
+
+    /// The same, fed one byte at a time.
+    fn run_bytewise(input: &[u8], limits: &Limits) -> (Cmds, Option<ProtocolError>) {
+        let mut p = RequestParser::new();
+        let mut buf = BytesMut::new();
+        let mut cmds = Vec::new();
+        for &b in input {
+            buf.extend_from_slice(&[b]);
+            loop {
+                match p.parse(&mut buf, limits) {
+                    Ok(Some(args)) => cmds.push(args.iter().map(|a| a.to_vec()).collect()),
+                    Ok(None) => break,
+                    Err(e) => return (cmds, Some(e)),
+                }
+            }
+        }
+        (cmds, None)
+    }
+
+    /// Checks a transcript, whole and byte by byte.
+    fn check(input: &[u8], want: &[&[&[u8]]], err: Option<ProtocolError>) {
+        check_with(input, &Limits::default(), want, err);
+    }
+
+    fn check_with(input: &[u8], limits: &Limits, want: &[&[&[u8]]], err: Option<ProtocolError>) {
+        let want: Cmds = want
+            .iter()
+            .map(|c| c.iter().map(|a| a.to_vec()).collect())
+            .collect();
+        let shown = String::from_utf8_lossy(input);
+        assert_eq!(run(input, limits), (want.clone(), err), "whole {shown:?}");
+        assert_eq!(run_bytewise(input, limits), (want, err), "bytewise {shown:?}");
+    }
+
+    const PING: &[&[u8]] = &[b"PING"];
+
+    /// Every case below was sent to redis-server 7.0.15 over a socket; the
+    /// expected outcome is what it did.
+    #[test]
+    fn multibulk_like_redis() {
+        check(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n", &[&[b"GET", b"k"]], None);
+        check(b"*-5\r\nPING\r\n", &[PING], None);
+        check(b"*0\r\nPING\r\n", &[PING], None);
+        check(b"*-1\r\n*1\r\n$4\r\nPING\r\n", &[PING], None);
+        // The two bytes after a bulk and after a count's `\r` are not checked.
+        check(b"*1\r\n$4\r\nPINGXY*1\r\n$4\r\nPING\r\n", &[PING, PING], None);
+        check(b"*1\rX$4\r\nPING\r\n", &[PING], None);
+        check(b"*1\r\n$0\r\n\r\n", &[&[b""]], None);
+        check(b"*3\r\n$1\r\n\x00\r\n$2\r\n\r\n\r\n$1\r\n\xff\r\n", &[&[b"\x00", b"\r\n", b"\xff"]], None);
+        // A count that fits but whose arguments never come: just waiting.
+        check(b"*2147483647\r\n", &[], None);
+        check(b"*1\r\n$536870912\r\n", &[], None);
+    }
+
+    #[test]
+    fn multibulk_errors_like_redis() {
+        use ProtocolError::*;
+        for bad in [&b"*\r\n"[..], b"*abc\r\n", b"*01\r\n", b"*+1\r\n", b"*-0\r\n", b"*2147483648\r\n",
+            b"*000000000000000000001\r\n", b"*00000000000000000001\r\n", b"*1 \r\n", b"*1\n$4\r\n"]
+        {
+            check(bad, &[], Some(InvalidMultibulkLength));
+        }
+        check(b"*1\r\nX\r\n", &[], Some(ExpectedDollar(b'X')));
+        check(b"*1\r\n\r\n", &[], Some(ExpectedDollar(b'\r')));
+        check(b"*1\r\n\xff\r\n", &[], Some(ExpectedDollar(0xff)));
+        for bad in [&b"*1\r\n$-1\r\n"[..], b"*1\r\n$abc\r\n", b"*1\r\n$\r\n", b"*1\r\n$04\r\n",
+            b"*1\r\n$536870913\r\n", b"*1\r\n$-0\r\n"]
+        {
+            check(bad, &[], Some(InvalidBulkLength));
+        }
+        check(
+            b"*1\r\n$4\r\nPING\r\n*1\r\nX\r\n*1\r\n$4\r\nPING\r\n",
+            &[PING],
+            Some(ExpectedDollar(b'X')),
+        );
+        check(
+            b"PING\r\n*1\r\n$4\r\nPING\r\n*1\r\n$x\r\n",
+            &[PING, PING],
+            Some(InvalidBulkLength),
+        );
+    }
+
+    #[test]
+    fn nul_in_a_header_line_stalls() {
+        // Redis searches header lines with strchr, which stops at NUL.
+        check(b"*1\r\n\x00\r\n", &[], None);
+        check(b"*1\x00\r\n$4\r\nPING\r\n", &[], None);
+        check(b"PING\x00\r\nPING\r\n", &[], None);
+        let mut big = b"PING\x00\r\n".to_vec();
+        big.resize(70000, b'A');
+        assert_eq!(run(&big, &Limits::default()), (vec![], Some(ProtocolError::TooBigInlineRequest)));
+        let mut big = b"*1\x00\r\n".to_vec();
+        big.resize(70000, b'A');
+        assert_eq!(run(&big, &Limits::default()), (vec![], Some(ProtocolError::TooBigMultibulkCount)));
+    }
+
+    #[test]
+    fn inline_like_redis() {
+        check(b"PING\r\n", &[PING], None);
+        check(b"\r\n\r\nPING\r\n", &[PING], None);
+        check(b"\nPING\n", &[PING], None);
+        check(b"   \r\nPING\r\n", &[PING], None);
+        check(b"PING\rX\r\n", &[&[b"PING", b"X"]], None);
+        check(b"PING", &[], None);
+        check(b"ECHO \"a\\x41\\n\\q\"\r\n", &[&[b"ECHO", b"aA\nq"]], None);
+        check(b"ECHO 'a\\'b'\r\n", &[&[b"ECHO", b"a'b"]], None);
+        check(b"ECHO a\"b c\"\r\n", &[&[b"ECHO", b"ab c"]], None);
+        check(b"ECHO \x0bab\r\n", &[&[b"ECHO", b"ab"]], None);
+        check(b"ECHO a\x0bb\r\n", &[&[b"ECHO", b"a\x0bb"]], None);
+        check(b"ECHO \"x\"\x0b\r\n", &[&[b"ECHO", b"x"]], None);
+        check(b"ECHO ''\r\n", &[&[b"ECHO", b""]], None);
+        check(b"ECHO \"\\x4\"\r\n", &[&[b"ECHO", b"x4"]], None);
+        check(b" *1\r\n", &[&[b"*1"]], None);
+        check(b"SET k v\r\n*1\r\n$4\r\nPING\r\nGET k\n", &[&[b"SET", b"k", b"v"], PING, &[b"GET", b"k"]], None);
+        for bad in [&b"ECHO \"ab\"c\r\n"[..], b"ECHO \"ab\r\n", b"ECHO \"a\\\"\r\n", b"ECHO 'x\r\n"] {
+            check(bad, &[], Some(ProtocolError::UnbalancedQuotes));
+        }
+        check(b"PING\r\nECHO \"\r\nPING\r\n", &[PING], Some(ProtocolError::UnbalancedQuotes));
+    }
+
+    #[test]
+    fn size_limits_like_redis() {
+        let d = Limits::default();
+        let a = |n: usize| vec![b'A'; n];
+        assert_eq!(run(&a(65536), &d), (vec![], None));
+        assert_eq!(run(&a(65537), &d), (vec![], Some(ProtocolError::TooBigInlineRequest)));
+        // A longer line is fine if its end is already buffered.
+        let mut line = b"ECHO ".to_vec();
+        line.extend(a(70000));
+        line.extend_from_slice(b"\r\n");
+        let (cmds, err) = run(&line, &d);
+        assert_eq!((cmds.len(), cmds[0][1].len(), err), (1, 70000, None));
+
+        let mut count = b"*".to_vec();
+        count.resize(65536, b'1');
+        assert_eq!(run(&count, &d), (vec![], None));
+        count.push(b'1');
+        assert_eq!(run(&count, &d), (vec![], Some(ProtocolError::TooBigMultibulkCount)));
+
+        let mut bulk = b"*1\r\n$".to_vec();
+        bulk.resize(4 + 65536, b'1');
+        assert_eq!(run(&bulk, &d), (vec![], None));
+        bulk.push(b'1');
+        assert_eq!(run(&bulk, &d), (vec![], Some(ProtocolError::TooBigBulkCount)));
+    }
+
+    #[test]
+    fn unauthenticated_limits_like_redis() {
+        use ProtocolError::*;
+        let l = Limits {
+            authenticated: false,
+            ..Limits::default()
+        };
+        check_with(b"*11\r\n", &l, &[], Some(UnauthenticatedMultibulkLength));
+        check_with(b"*10\r\n", &l, &[], None);
+        check_with(b"*1\r\n$16385\r\n", &l, &[], Some(UnauthenticatedBulkLength));
+        check_with(b"*1\r\n$16384\r\n", &l, &[], None);
+        check_with(b"*1\r\n$536870913\r\n", &l, &[], Some(InvalidBulkLength));
+        check_with(b"*2147483648\r\n", &l, &[], Some(InvalidMultibulkLength));
+        check_with(b"*-5\r\nPING\r\n", &l, &[PING], None);
+    }
+
+    #[test]
+    fn configured_limits() {
+        let l = Limits {
+            max_bulk_len: 3,
+            max_multibulk_len: 2,
+            authenticated: true,
+        };
+        check_with(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n", &l, &[&[b"GET", b"k"]], None);
+        check_with(b"*3\r\n", &l, &[], Some(ProtocolError::InvalidMultibulkLength));
+        check_with(b"*1\r\n$4\r\n", &l, &[], Some(ProtocolError::InvalidBulkLength));
+    }
+
+    #[test]
+    fn error_replies() {
+        use ProtocolError::*;
+        let cases: &[(ProtocolError, &[u8])] = &[
+            (TooBigInlineRequest, b"ERR Protocol error: too big inline request"),
+            (UnbalancedQuotes, b"ERR Protocol error: unbalanced quotes in request"),
+            (TooBigMultibulkCount, b"ERR Protocol error: too big mbulk count string"),
+            (InvalidMultibulkLength, b"ERR Protocol error: invalid multibulk length"),
+            (UnauthenticatedMultibulkLength, b"ERR Protocol error: unauthenticated multibulk length"),
+            (ExpectedDollar(b'X'), b"ERR Protocol error: expected '$', got 'X'"),
+            (ExpectedDollar(b'\r'), b"ERR Protocol error: expected '$', got ' '"),
+            (ExpectedDollar(b'\n'), b"ERR Protocol error: expected '$', got ' '"),
+            (ExpectedDollar(0xff), b"ERR Protocol error: expected '$', got '\xff'"),
+            (TooBigBulkCount, b"ERR Protocol error: too big bulk count string"),
+            (InvalidBulkLength, b"ERR Protocol error: invalid bulk length"),
+            (UnauthenticatedBulkLength, b"ERR Protocol error: unauthenticated bulk length"),
+        ];
+        for (e, want) in cases {
+            assert_eq!(e.reply_bytes(), *want);
+            assert_eq!(e.reply_text(), String::from_utf8_lossy(want));
+            assert_eq!(format!("ERR {e}"), e.reply_text());
+        }
+    }
+
+    #[test]
+    fn string2ll_is_strict() {
+        assert_eq!(string2ll(b"0"), Some(0));
+        assert_eq!(string2ll(b"-1"), Some(-1));
+        assert_eq!(string2ll(b"9223372036854775807"), Some(i64::MAX));
+        assert_eq!(string2ll(b"-9223372036854775808"), Some(i64::MIN));
+        for bad in [&b""[..], b"-", b"-0", b"00", b"01", b"+1", b" 1", b"1 ", b"9223372036854775808",
+            b"-9223372036854775809", b"99999999999999999999", b"1a"]
+        {
+            assert_eq!(string2ll(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn declared_bulk_is_not_preallocated() {
+        let mut p = RequestParser::new();
+        let mut buf = BytesMut::with_capacity(64);
+        buf.extend_from_slice(b"*1\r\n$536870912\r\nabc");
+        assert_eq!(p.parse(&mut buf, &Limits::default()), Ok(None));
+        assert!(buf.capacity() < 1024);
+        assert!(p.is_mid_request());
+        assert_eq!(p.wanted_len(), Some(16 + 536870912 + 2));
+    }
+
+    #[test]
+    fn arguments_are_slices_of_the_buffer() {
+        let mut p = RequestParser::new();
+        let mut buf = BytesMut::from(&b"*2\r\n$3\r\nSET\r\n$5\r\nvalue\r\nGET k\r\n"[..]);
+        let range = buf.as_ptr_range();
+        let args = p.parse(&mut buf, &Limits::default()).unwrap_or_default().unwrap_or_default();
+        for a in &args {
+            assert!(range.contains(&a.as_ptr()));
+        }
+        let args = p.parse(&mut buf, &Limits::default()).unwrap_or_default().unwrap_or_default();
+        assert_eq!(args, [&b"GET"[..], b"k"]);
+        assert!(range.contains(&args[1].as_ptr()));
+        assert!(buf.is_empty());
+        assert!(!p.is_mid_request());
+    }
+
+    #[test]
+    fn shrunken_buffer_does_not_panic() {
+        let mut p = RequestParser::new();
+        let mut buf = BytesMut::from(&b"*2\r\n$3\r\nGET\r\n$1"[..]);
+        assert_eq!(p.parse(&mut buf, &Limits::default()), Ok(None));
+        buf.clear();
+        buf.extend_from_slice(b"PING\r\n");
+        let args = p.parse(&mut buf, &Limits::default());
+        assert_eq!(args, Ok(Some(vec![Bytes::from_static(b"PING")])));
+    }
+}
