@@ -1,0 +1,64 @@
+//! Replication and cluster knobs. kevy is a single server without
+//! replication or cluster mode; these are accepted, validated and reported so
+//! clients and tools that query them keep working.
+
+use super::Knob;
+
+pub(super) static KNOBS: &[Knob] = &[
+    Knob {
+        name: "cluster-enabled",
+        default: "no",
+        doc: "Redis Cluster mode; accepted for compatibility, only no.",
+        kind: boolean!(
+            cluster_enabled,
+            only_no = "kevy does not implement cluster mode"
+        ),
+        compat: true,
+        ..Knob::RESTART
+    },
+    Knob {
+        name: "replica-read-only",
+        aliases: &["slave-read-only"],
+        default: "yes",
+        doc: "Replicas refuse writes; accepted for compatibility.",
+        kind: boolean!(replica_read_only),
+        ..Knob::COMPAT
+    },
+    Knob {
+        name: "replica-serve-stale-data",
+        aliases: &["slave-serve-stale-data"],
+        default: "yes",
+        doc: "Replicas answer while out of sync; accepted for compatibility.",
+        kind: boolean!(replica_serve_stale_data),
+        ..Knob::COMPAT
+    },
+    Knob {
+        name: "replica-priority",
+        aliases: &["slave-priority"],
+        default: "100",
+        doc: "Sentinel promotion priority; accepted for compatibility.",
+        kind: int!(replica_priority, 0, i32::MAX),
+        ..Knob::COMPAT
+    },
+    Knob {
+        name: "repl-backlog-size",
+        default: "1mb",
+        doc: "Replication backlog size; accepted for compatibility.",
+        kind: memory!(repl_backlog_size, 1, i64::MAX),
+        ..Knob::COMPAT
+    },
+    Knob {
+        name: "repl-timeout",
+        default: "60",
+        doc: "Replication timeout in seconds; accepted for compatibility.",
+        kind: int!(repl_timeout, 1, i32::MAX),
+        ..Knob::COMPAT
+    },
+    Knob {
+        name: "masterauth",
+        default: "",
+        doc: "Password for a master; accepted for compatibility.",
+        kind: string!(masterauth),
+        ..Knob::COMPAT
+    },
+];
