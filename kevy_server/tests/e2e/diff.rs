@@ -3,7 +3,15 @@
 
 use crate::util::diff_script;
 
-#[test]
-fn strings() {
-    diff_script("strings");
+macro_rules! scripts {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                diff_script(stringify!($name));
+            }
+        )*
+    };
 }
+
+scripts!(strings, incrbyfloat, keys, expire, connection, protocol, server);

@@ -22,7 +22,10 @@
 //!   - `@scan` a SCAN-family command given with cursor `0`: each server's
 //!     cursor is followed to `0` (bounded), and only the sorted set of the
 //!     elements returned (pairs for HSCAN/ZSCAN) is compared;
-//!   - `@ttl` integer replies may differ by at most 1 (TTL, PTTL, IDLETIME);
+//!   - `@ttl` integer replies may differ by at most 1 (TTL, IDLETIME);
+//!   - `@pttl` integer replies may differ by at most 1000 (PTTL: the two
+//!     servers run each line one after the other, and a loaded test machine
+//!     can stall either for a while; the check still catches wrong units);
 //!   - `@error-prefix` both replies are errors whose first word (`ERR`,
 //!     `WRONGTYPE`, ...) must match; the rest may differ. Use sparingly, and
 //!     say why in a comment above the line;
@@ -738,6 +741,7 @@ struct Compare {
     skip: bool,
     scan: bool,
     ttl: bool,
+    pttl: bool,
     error_prefix: bool,
 }
 
@@ -798,6 +802,7 @@ pub fn diff_script(name: &str) {
                 "skip-compare" => how.skip = true,
                 "scan" => how.scan = true,
                 "ttl" => how.ttl = true,
+                "pttl" => how.pttl = true,
                 "error-prefix" => how.error_prefix = true,
                 other => panic!("{loc}: unknown directive @{other}"),
             }
@@ -901,10 +906,11 @@ fn same_reply(got: &[u8], want: &[u8], how: Compare) -> bool {
             return gh == wh && g == w;
         }
     }
-    if how.ttl && got.first() == Some(&b':') && want.first() == Some(&b':') {
+    if (how.ttl || how.pttl) && got.first() == Some(&b':') && want.first() == Some(&b':') {
         let num = |f: &[u8]| -> Option<i64> { std::str::from_utf8(&scalar(f)?).ok()?.parse().ok() };
         if let (Some(a), Some(b)) = (num(got), num(want)) {
-            return (a - b).abs() <= 1;
+            let slack = if how.pttl { 1000 } else { 1 };
+            return a.abs_diff(b) <= slack;
         }
     }
     if how.error_prefix && got.first() == Some(&b'-') && want.first() == Some(&b'-') {
