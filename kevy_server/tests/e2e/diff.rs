@@ -14,4 +14,4 @@ macro_rules! scripts {
     };
 }
 
-scripts!(strings, incrbyfloat, keys, expire, connection, protocol, server);
+scripts!(strings, incrbyfloat, keys, expire, connection, protocol, server, command);

@@ -17,6 +17,8 @@
 //!   reply is compared:
 //!   - `@sort` the reply is an array (or RESP3 set) whose elements are
 //!     compared after sorting (KEYS, SMEMBERS, ...);
+//!   - `@sort-pairs` the same, sorting pairs of elements (CONFIG GET with
+//!     several parameters or a glob, whose order follows Redis's hash table);
 //!   - `@skip-compare` run on both servers, compare nothing (random output,
 //!     server-specific output such as ids);
 //!   - `@scan` a SCAN-family command given with cursor `0`: each server's
@@ -738,6 +740,7 @@ impl Target {
 #[derive(Default, Clone, Copy)]
 struct Compare {
     sort: bool,
+    sort_pairs: bool,
     skip: bool,
     scan: bool,
     ttl: bool,
@@ -799,6 +802,7 @@ pub fn diff_script(name: &str) {
             let (word, tail) = r.split_once(' ').unwrap_or((r, ""));
             match word {
                 "sort" => how.sort = true,
+                "sort-pairs" => how.sort_pairs = true,
                 "skip-compare" => how.skip = true,
                 "scan" => how.scan = true,
                 "ttl" => how.ttl = true,
@@ -899,11 +903,15 @@ fn same_reply(got: &[u8], want: &[u8], how: Compare) -> bool {
     if got == want {
         return true;
     }
-    if how.sort {
-        if let (Some((gh, mut g)), Some((wh, mut w))) = (elements(got), elements(want)) {
-            g.sort();
-            w.sort();
-            return gh == wh && g == w;
+    if how.sort || how.sort_pairs {
+        if let (Some((gh, g)), Some((wh, w))) = (elements(got), elements(want)) {
+            let group = if how.sort_pairs { 2 } else { 1 };
+            let sorted = |items: Vec<Vec<u8>>| {
+                let mut v: Vec<Vec<u8>> = items.chunks(group).map(|c| c.concat()).collect();
+                v.sort();
+                v
+            };
+            return gh == wh && g.len() == w.len() && sorted(g) == sorted(w);
         }
     }
     if (how.ttl || how.pttl) && got.first() == Some(&b':') && want.first() == Some(&b':') {
