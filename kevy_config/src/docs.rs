@@ -12,6 +12,15 @@ fn runtime_note(k: &Knob) -> &'static str {
     }
 }
 
+/// A default as the operator would type it: quoted when empty or spaced.
+fn shown(v: &str) -> String {
+    if v.is_empty() || v.contains(' ') {
+        format!("{v:?}")
+    } else {
+        v.to_string()
+    }
+}
+
 /// The `--help` text: usage, how sources combine, then every knob by area
 /// with its syntax, default and one-line doc.
 pub fn help_text() -> String {
@@ -30,13 +39,6 @@ pub fn help_text() -> String {
          \x20 at runtime           CONFIG SET port 7000 (options marked *)\n\
          Memory sizes take units: 10k = 10000, 10kb = 10240, likewise m/mb and g/gb.\n",
     );
-    let width = AREAS
-        .iter()
-        .flat_map(|a| a.knobs)
-        .map(|k| k.name.len() + k.hint().len())
-        .max()
-        .unwrap_or(0)
-        + 8;
     for area in AREAS {
         out.push_str(&format!("\n{}:\n", area.title));
         for k in area.knobs {
@@ -45,11 +47,10 @@ pub fn help_text() -> String {
             } else {
                 ' '
             };
-            let flag = format!("--{} <{}>", k.name, k.hint());
-            out.push_str(&format!("{mark} {flag:width$} {}", k.doc));
-            out.push_str(&format!(" [default: {:?}]", k.default));
+            out.push_str(&format!("{mark} --{} <{}>\n", k.name, k.hint()));
+            out.push_str(&format!("      {} [default: {}]", k.doc, shown(k.default)));
             if !k.aliases.is_empty() {
-                out.push_str(&format!(" (alias: {})", k.aliases.join(", ")));
+                out.push_str(&format!(" [alias: {}]", k.aliases.join(", ")));
             }
             out.push('\n');
         }
@@ -73,7 +74,7 @@ pub fn sample_toml() -> String {
         out.push_str(&format!("\n# ---- {} ----\n", area.title));
         for k in area.knobs {
             out.push_str(&format!("\n# {}\n", k.doc));
-            out.push_str(&format!("# Syntax: {}. {}.", k.hint(), runtime_note(k)));
+            out.push_str(&format!("# Allowed: {}. {}.", k.allowed(), runtime_note(k)));
             if !k.aliases.is_empty() {
                 out.push_str(&format!(" Also accepted as: {}.", k.aliases.join(", ")));
             }

@@ -46,10 +46,9 @@ pub enum ConfigError {
         key: String,
         /// The value as written.
         value: String,
-        /// Why it was refused (Redis's wording where Redis has one).
+        /// Why it was refused (Redis's wording where Redis has one). The
+        /// message adds what the knob accepts.
         reason: String,
-        /// What the knob accepts.
-        allowed: String,
     },
     /// The config file could not be read or is not valid TOML.
     File {
@@ -82,11 +81,13 @@ impl fmt::Display for ConfigError {
                 key,
                 value,
                 reason,
-                allowed,
-            } => write!(
-                f,
-                "{source}: invalid value {value:?} for '{key}': {reason}; expected {allowed}"
-            ),
+            } => {
+                write!(f, "{source}: invalid value {value:?} for '{key}': {reason}")?;
+                match crate::defs::find(key) {
+                    Some((knob, _)) => write!(f, "; expected {}", knob.allowed()),
+                    None => Ok(()),
+                }
+            }
             ConfigError::File { path, reason } => {
                 write!(f, "config file {}: {reason}", path.display())
             }
@@ -107,8 +108,7 @@ mod tests {
             source: Source::Env("KEVY_APPENDFSYNC".into()),
             key: "appendfsync".into(),
             value: "sometimes".into(),
-            reason: "argument(s) must be one of the following: everysec, always, no".into(),
-            allowed: "one of everysec, always, no".into(),
+            reason: "argument couldn't be parsed".into(),
         };
         let s = e.to_string();
         for part in [

@@ -129,10 +129,12 @@ mod tests {
 
     #[test]
     fn changed_values_keep_comments_and_order() {
-        let mut c = Config::default();
-        c.port = 7000;
-        c.appendfsync = crate::AppendFsync::Always;
-        c.maxmemory = 1 << 30;
+        let c = Config {
+            port: 7000,
+            appendfsync: crate::AppendFsync::Always,
+            maxmemory: 1 << 30,
+            ..Config::default()
+        };
         let text = "# ports\nport=6379   # main port\n\n  appendfsync = \"everysec\"\n";
         let want = "# ports\nport=7000   # main port\n\n  appendfsync = \"always\"\n\n# Added by CONFIG REWRITE\nmaxmemory = \"1gb\"\n";
         assert_eq!(rewrite_text(text, &c), want);
@@ -142,9 +144,11 @@ mod tests {
 
     #[test]
     fn multi_line_values_and_hashes_in_strings() {
-        let mut c = Config::default();
-        c.bind = vec!["10.0.0.1".into()];
-        c.requirepass = "a#b".into();
+        let c = Config {
+            bind: vec!["10.0.0.1".into()],
+            requirepass: "a#b".into(),
+            ..Config::default()
+        };
         let text = "bind = [\n  \"127.0.0.1\",\n]\nrequirepass = \"x#y\" # secret\n";
         let want = "bind = \"10.0.0.1\"\nrequirepass = \"a#b\" # secret\n";
         assert_eq!(rewrite_text(text, &c), want);
@@ -152,8 +156,10 @@ mod tests {
 
     #[test]
     fn alias_keys_are_updated_in_place() {
-        let mut c = Config::default();
-        c.hash_max_listpack_entries = 10;
+        let c = Config {
+            hash_max_listpack_entries: 10,
+            ..Config::default()
+        };
         let text = "hash-max-ziplist-entries = 512\n";
         assert_eq!(rewrite_text(text, &c), "hash-max-ziplist-entries = 10\n");
     }

@@ -195,12 +195,24 @@ fn apply_file(config: &mut Config, path: &Path) -> Result<PathBuf, ConfigError> 
     let abs = std::fs::canonicalize(path).map_err(|e| file_err(e.to_string()))?;
     let table: toml::Table = toml::from_str(&text).map_err(|e| file_err(e.to_string()))?;
     let source = Source::File(abs.clone());
+    let mut seen: Vec<(&str, &str)> = Vec::new();
     for (key, value) in &table {
         let Some((knob, _)) = defs::find(key) else {
             return Err(unknown(source, key));
         };
+        // TOML refuses a key written twice; a name and its alias (or two
+        // spellings in different case) would otherwise race silently.
+        if let Some((first, _)) = seen.iter().find(|(_, n)| *n == knob.name) {
+            return Err(invalid(
+                &source,
+                key,
+                &value.to_string(),
+                format!("'{}' is already set in this file as '{first}'", knob.name),
+            ));
+        }
+        seen.push((key, knob.name));
         let text = toml_to_text(knob, value)
-            .map_err(|reason| invalid(&source, key, &value.to_string(), knob, reason))?;
+            .map_err(|reason| invalid(&source, key, &value.to_string(), reason))?;
         apply(config, source.clone(), key, &text)?;
     }
     Ok(abs)
@@ -238,7 +250,7 @@ fn apply(config: &mut Config, source: Source, key: &str, value: &str) -> Result<
         return Err(unknown(source, key));
     };
     knob.apply(config, value)
-        .map_err(|reason| invalid(&source, key, value, knob, reason))
+        .map_err(|reason| invalid(&source, key, value, reason))
 }
 
 fn unknown(source: Source, key: &str) -> ConfigError {
@@ -249,13 +261,12 @@ fn unknown(source: Source, key: &str) -> ConfigError {
     }
 }
 
-fn invalid(source: &Source, key: &str, value: &str, knob: &Knob, reason: String) -> ConfigError {
+fn invalid(source: &Source, key: &str, value: &str, reason: String) -> ConfigError {
     ConfigError::InvalidValue {
         source: source.clone(),
         key: key.to_string(),
         value: value.to_string(),
         reason,
-        allowed: knob.allowed(),
     }
 }
 
@@ -310,6 +321,15 @@ mod tests {
         // previous flag; the knob's parser then refuses "1 -x".
         let cli = parse_cli(&args(&["--port", "1", "-x"])).unwrap();
         assert_eq!(cli.settings, vec![("port".into(), "1 -x".into())]);
+    }
+
+    #[test]
+    fn sample_toml_loads_back_as_the_defaults() {
+        let path = std::env::temp_dir().join(format!("kevy-sample-{}.toml", std::process::id()));
+        std::fs::write(&path, crate::sample_toml()).unwrap();
+        let loaded = load(&args(&["--config", path.to_str().unwrap()]), &[]);
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(loaded.unwrap().config, Config::default());
     }
 
     #[test]

@@ -1,0 +1,9 @@
+//! Integration tests for kevy_config, one module per area. They read like
+//! operator sessions: a command line, an environment, a file, and the
+//! `CONFIG` commands a client would send.
+
+mod glob;
+mod rewrite;
+mod set;
+mod sources;
+mod util;
