@@ -21,6 +21,8 @@ mod cmd;
 mod ctx;
 mod db;
 mod error;
+mod glob;
+mod expire;
 mod hash;
 mod kstr;
 mod num;
@@ -34,6 +36,8 @@ pub use cmd::{all as all_commands, arity_error, lookup, unknown_command_error, H
 pub use ctx::{notify, shard_for, Ctx, Events, Locked, Notification};
 pub use db::{Db, Key, KeyMap};
 pub use error::{CmdError, CmdResult};
+pub use glob::glob_match;
+pub use expire::{active_expire_cycle, ExpireStats};
 pub use hash::{crc16, key_hash, key_slot, SLOTS};
 pub use kstr::KStr;
 pub use num::{arg_f64, arg_i64, format_human_f64, parse_f64, parse_i64};

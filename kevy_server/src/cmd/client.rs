@@ -1,0 +1,312 @@
+//! CLIENT and its subcommands: ID, SETNAME, GETNAME, LIST, INFO, KILL,
+//! SETINFO, NO-EVICT, REPLY, HELP.
+
+use super::{eq, help_reply, sub_arity, unknown_subcommand, Env, ServerCommand};
+use crate::shared::{ClientHandle, Shared};
+use bytes::Bytes;
+use kevy_resp::Reply;
+use kevy_store::spec::{acl, flags::*, CommandMeta, Keys};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+pub(crate) static COMMANDS: &[ServerCommand] = &[ServerCommand {
+    meta: CommandMeta {
+        name: "client",
+        arity: -2,
+        flags: NOSCRIPT | LOADING | STALE,
+        acl: acl::CONNECTION,
+        keys: Keys::None,
+        group: "connection",
+        summary: "A container for client connection commands.",
+        since: "2.4.0",
+        complexity: "Depends on subcommand.",
+    },
+    run: client,
+}];
+
+const HELP: &[&str] = &[
+    "GETNAME",
+    "    Return the name of the current connection.",
+    "ID",
+    "    Return the ID of the current connection.",
+    "INFO",
+    "    Return information about the current client connection.",
+    "KILL <ip:port>",
+    "    Kill connection made from <ip:port>.",
+    "KILL <option> <value> [<option> <value> [...]]",
+    "    Kill connections. Options are:",
+    "    * ADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made from the specified address",
+    "    * LADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made to specified local address",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Kill connections by type.",
+    "    * USER <username>",
+    "      Kill connections authenticated by <username>.",
+    "    * SKIPME (YES|NO)",
+    "      Skip killing current connection (default: yes).",
+    "LIST [options ...]",
+    "    Return information about client connections. Options:",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Return clients of specified type.",
+    "REPLY (ON|OFF|SKIP)",
+    "    Control the replies sent to the current connection.",
+    "SETNAME <name>",
+    "    Assign the name <name> to the current connection.",
+    "SETINFO <LIB-NAME|LIB-VER> <value>",
+    "    Set client library name or version.",
+    "NO-EVICT (ON|OFF)",
+    "    Protect current client connection from eviction.",
+];
+
+/// Redis's rule for client names: printable ASCII without spaces.
+pub fn valid_name(name: &[u8]) -> Result<(), Reply> {
+    if name.iter().any(|&c| !(b'!'..=b'~').contains(&c)) {
+        return Err(Reply::error("ERR Client names cannot contain spaces, newlines or special characters."));
+    }
+    Ok(())
+}
+
+fn client(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
+    let sub = &argv[1];
+    let n = argv.len();
+    let s = String::from_utf8_lossy(sub).to_lowercase();
+    match s.as_str() {
+        "help" if n == 2 => help_reply("client", HELP),
+        "id" if n == 2 => Reply::Int(env.sess.id as i64),
+        "getname" if n == 2 => {
+            let name = env.sess.handle.name.lock().clone();
+            if name.is_empty() {
+                Reply::Nil
+            } else {
+                Reply::Bulk(Bytes::from(name))
+            }
+        }
+        "setname" if n == 3 => match valid_name(&argv[2]) {
+            Ok(()) => {
+                *env.sess.handle.name.lock() = String::from_utf8_lossy(&argv[2]).into_owned();
+                Reply::ok()
+            }
+            Err(e) => e,
+        },
+        "setinfo" if n == 4 => setinfo(env, &argv[2], &argv[3]),
+        "info" if n == 2 => {
+            let line = client_line(env.shared, &env.sess.handle) + "\n";
+            Reply::Verbatim("txt", Bytes::from(line))
+        }
+        "list" => list(env, argv),
+        "kill" if n >= 3 => kill(env, argv),
+        "no-evict" if n == 3 => {
+            if eq(&argv[2], "on") {
+                env.sess.handle.no_evict.store(true, Ordering::Relaxed);
+            } else if eq(&argv[2], "off") {
+                env.sess.handle.no_evict.store(false, Ordering::Relaxed);
+            } else {
+                return Reply::error("ERR syntax error");
+            }
+            Reply::ok()
+        }
+        "reply" if n == 3 => {
+            if eq(&argv[2], "on") {
+                env.sess.reply_mode = 0;
+                Reply::ok()
+            } else if eq(&argv[2], "off") {
+                env.sess.reply_mode = 1;
+                Reply::ok()
+            } else if eq(&argv[2], "skip") {
+                env.sess.reply_mode = 2;
+                Reply::ok()
+            } else {
+                Reply::error("ERR syntax error")
+            }
+        }
+        "help" | "id" | "getname" | "setname" | "setinfo" | "info" | "kill" | "no-evict" | "reply" => {
+            sub_arity("client", sub)
+        }
+        _ => unknown_subcommand("client", sub),
+    }
+}
+
+fn setinfo(env: &mut Env<'_>, attr: &[u8], value: &[u8]) -> Reply {
+    if value.iter().any(|&c| !(b'!'..=b'~').contains(&c)) {
+        return Reply::error(format!(
+            "ERR {} cannot contain spaces, newlines or special characters.",
+            String::from_utf8_lossy(attr)
+        ));
+    }
+    let v = String::from_utf8_lossy(value).into_owned();
+    let mut lib = env.sess.handle.lib.lock();
+    if eq(attr, "lib-name") {
+        lib.0 = v;
+    } else if eq(attr, "lib-ver") {
+        lib.1 = v;
+    } else {
+        return Reply::error(format!("ERR Unrecognized option '{}'", String::from_utf8_lossy(attr)));
+    }
+    Reply::ok()
+}
+
+fn kind_name(h: &ClientHandle) -> &'static str {
+    match h.kind.load(Ordering::Relaxed) {
+        1 => "pubsub",
+        2 => "master",
+        3 => "replica",
+        _ => "normal",
+    }
+}
+
+/// One CLIENT LIST line, with Redis's fields in Redis's order.
+pub fn client_line(shared: &Shared, h: &ClientHandle) -> String {
+    let cmd = shared
+        .commands
+        .get(h.last_cmd.load(Ordering::Relaxed))
+        .map_or("NULL", |c| c.meta.name);
+    let qbuf = h.qbuf.load(Ordering::Relaxed);
+    let obuf = h.obuf.load(Ordering::Relaxed);
+    let lib = h.lib.lock().clone();
+    format!(
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl={} oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        h.id,
+        h.addr,
+        h.laddr,
+        h.fd,
+        h.name.lock(),
+        h.created.elapsed().as_secs(),
+        h.idle_secs(),
+        h.db.load(Ordering::Relaxed),
+        qbuf,
+        16384usize.saturating_sub(qbuf),
+        obuf,
+        obuf,
+        qbuf + obuf + 32 * 1024,
+        cmd,
+        h.resp.load(Ordering::Relaxed),
+        lib.0,
+        lib.1,
+    )
+}
+
+fn snapshot_clients(shared: &Shared) -> Vec<Arc<ClientHandle>> {
+    shared.clients.lock().values().cloned().collect()
+}
+
+/// `CLIENT LIST [TYPE type] [ID id [id ...]]`
+fn list(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
+    let mut ty: Option<String> = None;
+    let mut ids: Option<Vec<u64>> = None;
+    let mut i = 2;
+    while i < argv.len() {
+        if eq(&argv[i], "type") && i + 1 < argv.len() {
+            let t = String::from_utf8_lossy(&argv[i + 1]).to_lowercase();
+            let t = if t == "slave" { "replica".to_string() } else { t };
+            if !["normal", "master", "replica", "pubsub"].contains(&t.as_str()) {
+                return Reply::error(format!("ERR Unknown client type '{}'", String::from_utf8_lossy(&argv[i + 1])));
+            }
+            ty = Some(t);
+            i += 2;
+        } else if eq(&argv[i], "id") && i + 1 < argv.len() {
+            let mut v = Vec::new();
+            for a in &argv[i + 1..] {
+                match kevy_store::parse_i64(a) {
+                    Some(n) if n > 0 => v.push(n as u64),
+                    _ => return Reply::error("ERR Invalid client ID"),
+                }
+            }
+            ids = Some(v);
+            i = argv.len();
+        } else {
+            return Reply::error("ERR syntax error");
+        }
+    }
+    let mut out = String::new();
+    for h in snapshot_clients(env.shared) {
+        if ty.as_deref().is_some_and(|t| t != kind_name(&h)) {
+            continue;
+        }
+        if ids.as_ref().is_some_and(|v| !v.contains(&h.id)) {
+            continue;
+        }
+        out.push_str(&client_line(env.shared, &h));
+        out.push('\n');
+    }
+    Reply::Verbatim("txt", Bytes::from(out))
+}
+
+/// `CLIENT KILL ip:port` or `CLIENT KILL <filter> <value> ...`
+fn kill(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
+    if argv.len() == 3 {
+        let addr = String::from_utf8_lossy(&argv[2]).into_owned();
+        let found = snapshot_clients(env.shared).into_iter().find(|h| h.addr == addr);
+        return match found {
+            Some(h) => {
+                kill_one(env, &h);
+                Reply::ok()
+            }
+            None => Reply::error("ERR No such client"),
+        };
+    }
+    if argv.len() % 2 != 0 {
+        return Reply::error("ERR syntax error");
+    }
+    let mut id = None;
+    let mut addr = None;
+    let mut laddr = None;
+    let mut ty = None;
+    let mut user = None;
+    let mut skipme = true;
+    for pair in argv[2..].chunks(2) {
+        let (k, v) = (&pair[0], &pair[1]);
+        let vs = String::from_utf8_lossy(v).into_owned();
+        if eq(k, "id") {
+            match kevy_store::parse_i64(v) {
+                Some(n) if n > 0 => id = Some(n as u64),
+                _ => return Reply::error("ERR client-id should be greater than 0"),
+            }
+        } else if eq(k, "addr") {
+            addr = Some(vs);
+        } else if eq(k, "laddr") {
+            laddr = Some(vs);
+        } else if eq(k, "type") {
+            let t = vs.to_lowercase();
+            let t = if t == "slave" { "replica".to_string() } else { t };
+            if !["normal", "master", "replica", "pubsub"].contains(&t.as_str()) {
+                return Reply::error(format!("ERR Unknown client type '{vs}'"));
+            }
+            ty = Some(t);
+        } else if eq(k, "user") {
+            user = Some(vs);
+        } else if eq(k, "skipme") {
+            if eq(v, "yes") {
+                skipme = true;
+            } else if eq(v, "no") {
+                skipme = false;
+            } else {
+                return Reply::error("ERR syntax error");
+            }
+        } else {
+            return Reply::error("ERR syntax error");
+        }
+    }
+    let mut killed = 0;
+    for h in snapshot_clients(env.shared) {
+        let matches = id.is_none_or(|i| i == h.id)
+            && addr.as_ref().is_none_or(|a| *a == h.addr)
+            && laddr.as_ref().is_none_or(|a| *a == h.laddr)
+            && ty.as_ref().is_none_or(|t| t == kind_name(&h))
+            && user.as_ref().is_none_or(|u| u == "default");
+        if !matches || (skipme && h.id == env.sess.id) {
+            continue;
+        }
+        kill_one(env, &h);
+        killed += 1;
+    }
+    Reply::Int(killed)
+}
+
+fn kill_one(env: &mut Env<'_>, h: &ClientHandle) {
+    if h.id == env.sess.id {
+        env.sess.close_after_reply = true;
+    } else {
+        env.shared.kill_client(h.id);
+    }
+}

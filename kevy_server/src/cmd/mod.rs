@@ -1,0 +1,83 @@
+//! The server's own commands (connection, client, introspection, config,
+//! server control): the ones that need the connection or the server rather
+//! than the keyspace. One file per family, each exporting `COMMANDS`.
+
+use crate::conn::Session;
+use crate::shared::Shared;
+use bytes::Bytes;
+use kevy_resp::Reply;
+use kevy_store::spec::CommandMeta;
+
+mod client;
+mod command;
+mod config;
+mod connection;
+mod info;
+mod server;
+
+/// What a server command sees: the shared state and its own session.
+pub struct Env<'a> {
+    /// Server-wide state.
+    pub shared: &'a Shared,
+    /// The calling connection's state.
+    pub sess: &'a mut Session,
+}
+
+/// A server command: metadata plus body.
+pub struct ServerCommand {
+    /// Name, arity, flags, docs.
+    pub meta: CommandMeta,
+    /// The body.
+    pub run: fn(&mut Env<'_>, &[Bytes]) -> Reply,
+}
+
+/// Every server command.
+pub fn all() -> impl Iterator<Item = &'static ServerCommand> {
+    [
+        connection::COMMANDS,
+        client::COMMANDS,
+        command::COMMANDS,
+        config::COMMANDS,
+        info::COMMANDS,
+        server::COMMANDS,
+    ]
+    .into_iter()
+    .flat_map(|f| f.iter())
+}
+
+/// Redis's error for an unknown subcommand of `cmd`.
+pub fn unknown_subcommand(cmd: &str, sub: &[u8]) -> Reply {
+    Reply::error(format!(
+        "ERR unknown subcommand '{}'. Try {} HELP.",
+        String::from_utf8_lossy(sub).chars().take(128).collect::<String>(),
+        cmd.to_uppercase()
+    ))
+}
+
+/// Redis's arity error for a subcommand (`client|setname` style name).
+pub fn sub_arity(cmd: &str, sub: &[u8]) -> Reply {
+    Reply::error(format!(
+        "ERR wrong number of arguments for '{}|{}' command",
+        cmd,
+        String::from_utf8_lossy(sub).to_lowercase()
+    ))
+}
+
+/// A HELP reply: status lines as Redis formats them.
+pub fn help_reply(cmd: &str, lines: &[&str]) -> Reply {
+    let mut v = vec![Reply::Simple(Bytes::from(format!(
+        "{} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        cmd.to_uppercase()
+    )))];
+    for l in lines {
+        v.push(Reply::Simple(Bytes::from(l.to_string())));
+    }
+    v.push(Reply::simple("HELP"));
+    v.push(Reply::simple("    Print this help."));
+    Reply::Array(v)
+}
+
+/// Case-insensitive ASCII comparison.
+pub fn eq(a: &[u8], b: &str) -> bool {
+    a.eq_ignore_ascii_case(b.as_bytes())
+}

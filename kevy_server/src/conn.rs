@@ -1,0 +1,53 @@
+//! A client connection: its socket, input buffer and resumable parser, its
+//! output buffer, and the `Session` (selected db, protocol, name, ...) that
+//! commands read and change.
+
+use crate::shared::ClientHandle;
+use bytes::BytesMut;
+use kevy_resp::{Protocol, RequestParser};
+use mio::net::TcpStream;
+use std::sync::Arc;
+
+/// Per-connection command state.
+pub struct Session {
+    /// Client id.
+    pub id: u64,
+    /// Selected database.
+    pub db: usize,
+    /// Protocol version in use.
+    pub proto: Protocol,
+    /// What other threads see of this client.
+    pub handle: Arc<ClientHandle>,
+    /// Close the connection once the pending replies are written (QUIT,
+    /// protocol error, CLIENT KILL of itself).
+    pub close_after_reply: bool,
+    /// Suppress replies (CLIENT REPLY OFF/SKIP): 0 = on, 1 = off, 2 = skip next.
+    pub reply_mode: u8,
+}
+
+/// A connection owned by one event-loop thread.
+pub struct Conn {
+    /// The socket.
+    pub sock: TcpStream,
+    /// Bytes read and not yet parsed.
+    pub rbuf: BytesMut,
+    /// The resumable request parser.
+    pub parser: RequestParser,
+    /// Encoded replies not yet written.
+    pub out: Vec<u8>,
+    /// How much of `out` was already written.
+    pub out_pos: usize,
+    /// Command state.
+    pub sess: Session,
+    /// WRITABLE interest is registered (a write would have blocked).
+    pub want_write: bool,
+    /// Input is left unread until the output drains (backpressure).
+    pub input_paused: bool,
+}
+
+impl Conn {
+    /// Bytes of output still to be written.
+    pub fn pending_out(&self) -> usize {
+        self.out.len() - self.out_pos
+    }
+}

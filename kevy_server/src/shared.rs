@@ -1,0 +1,200 @@
+//! `Shared`: the state every event-loop thread sees: the store, the live
+//! config, the client registry, the command table and the server counters.
+//! Everything here is either immutable after start, atomic, or behind a lock
+//! that is off the per-command path (the client registry changes only on
+//! connect/disconnect).
+
+use crate::table::CommandTable;
+use kevy_store::Store;
+use mio::Waker;
+use parking_lot::Mutex;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// Unix time in milliseconds.
+pub fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Unix time in microseconds.
+pub fn now_us() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
+}
+
+/// Server-wide counters reported by INFO stats.
+#[derive(Default)]
+pub struct Stats {
+    /// Connections accepted.
+    pub total_connections_received: AtomicU64,
+    /// Commands executed.
+    pub total_commands_processed: AtomicU64,
+    /// Connections refused (maxclients).
+    pub rejected_connections: AtomicU64,
+    /// Bytes read from clients.
+    pub net_input_bytes: AtomicU64,
+    /// Bytes written to clients.
+    pub net_output_bytes: AtomicU64,
+    /// Keys deleted by expiry.
+    pub expired_keys: AtomicU64,
+    /// Successful key lookups.
+    pub keyspace_hits: AtomicU64,
+    /// Failed key lookups.
+    pub keyspace_misses: AtomicU64,
+    /// Error replies sent.
+    pub total_error_replies: AtomicU64,
+    /// Errors by code (`ERR`, `WRONGTYPE`, ...), for INFO errorstats.
+    pub errors: Mutex<BTreeMap<String, u64>>,
+}
+
+impl Stats {
+    /// Records an error reply by its code prefix.
+    pub fn count_error(&self, text: &[u8]) {
+        self.total_error_replies.fetch_add(1, Ordering::Relaxed);
+        let code = text.split(|&b| b == b' ').next().unwrap_or(b"ERR");
+        let code = String::from_utf8_lossy(code).into_owned();
+        *self.errors.lock().entry(code).or_default() += 1;
+    }
+}
+
+/// What another thread can see and do to a client: CLIENT LIST reads it,
+/// CLIENT KILL flags it. Per-command fields are relaxed atomics.
+pub struct ClientHandle {
+    /// Unique client id.
+    pub id: u64,
+    /// Peer address `ip:port`.
+    pub addr: String,
+    /// Local address `ip:port`.
+    pub laddr: String,
+    /// Socket file descriptor.
+    pub fd: i32,
+    /// Event-loop thread that owns the connection.
+    pub worker: usize,
+    /// When the connection was accepted.
+    pub created: Instant,
+    /// Last command time, ms since `created`.
+    pub last_interaction: AtomicU64,
+    /// Selected database.
+    pub db: AtomicUsize,
+    /// Index of the last command in the command table (usize::MAX: none).
+    pub last_cmd: AtomicUsize,
+    /// Protocol version (2 or 3).
+    pub resp: AtomicU8,
+    /// CLIENT SETNAME name.
+    pub name: Mutex<String>,
+    /// CLIENT SETINFO lib-name / lib-ver.
+    pub lib: Mutex<(String, String)>,
+    /// Set by CLIENT KILL; the owner closes the connection.
+    pub killed: AtomicBool,
+    /// CLIENT NO-EVICT on.
+    pub no_evict: AtomicBool,
+    /// Kind flags for CLIENT LIST/KILL TYPE (normal, pubsub, master, replica).
+    pub kind: AtomicU8,
+    /// Bytes in the query buffer right now.
+    pub qbuf: AtomicUsize,
+    /// Bytes pending in the output buffer right now.
+    pub obuf: AtomicUsize,
+}
+
+impl ClientHandle {
+    /// Seconds since the last command.
+    pub fn idle_secs(&self) -> u64 {
+        let now = self.created.elapsed().as_millis() as u64;
+        now.saturating_sub(self.last_interaction.load(Ordering::Relaxed)) / 1000
+    }
+
+    /// Records a command at this moment.
+    pub fn touch(&self, cmd: usize) {
+        self.last_interaction.store(self.created.elapsed().as_millis() as u64, Ordering::Relaxed);
+        self.last_cmd.store(cmd, Ordering::Relaxed);
+    }
+}
+
+/// A message to an event-loop thread.
+pub enum Msg {
+    /// A freshly accepted connection to adopt.
+    NewConn(mio::net::TcpStream, std::net::SocketAddr),
+    /// Close the client with this id (CLIENT KILL).
+    Kill(u64),
+    /// Stop the loop (server shutdown).
+    Shutdown,
+}
+
+/// An event-loop thread as others see it: a queue and a waker.
+pub struct WorkerHandle {
+    /// Pending messages.
+    pub inbox: Mutex<Vec<Msg>>,
+    /// Wakes the thread's poll.
+    pub waker: Waker,
+}
+
+impl WorkerHandle {
+    /// Queues `msg` and wakes the thread.
+    pub fn send(&self, msg: Msg) {
+        self.inbox.lock().push(msg);
+        let _ = self.waker.wake();
+    }
+}
+
+/// State shared by every thread.
+pub struct Shared {
+    /// The keyspace.
+    pub store: Store,
+    /// The live configuration.
+    pub config: kevy_config::Live,
+    /// The command table.
+    pub commands: CommandTable,
+    /// Connected clients by id.
+    pub clients: Mutex<BTreeMap<u64, Arc<ClientHandle>>>,
+    /// Next client id.
+    pub next_client_id: AtomicU64,
+    /// Counters.
+    pub stats: Stats,
+    /// Event-loop threads.
+    pub workers: Vec<WorkerHandle>,
+    /// Set when the server is shutting down.
+    pub shutdown: AtomicBool,
+    /// Wakes the acceptor so it notices `shutdown`.
+    pub acceptor_waker: Waker,
+    /// Start instant.
+    pub started: Instant,
+    /// Start time, Unix seconds.
+    pub started_unix: u64,
+    /// 40 hex chars identifying this run.
+    pub run_id: String,
+    /// The TCP port actually bound.
+    pub port: u16,
+    /// Path of the executable, for INFO.
+    pub executable: String,
+    /// Config file path, for INFO.
+    pub config_file: String,
+    /// Highest number of connected clients seen... (INFO maxclients-style stats).
+    pub peak_clients: AtomicUsize,
+}
+
+impl Shared {
+    /// Starts an orderly shutdown: every loop stops, the acceptor returns.
+    pub fn begin_shutdown(&self) {
+        self.shutdown.store(true, Ordering::SeqCst);
+        for w in &self.workers {
+            w.send(Msg::Shutdown);
+        }
+        let _ = self.acceptor_waker.wake();
+    }
+
+    /// Flags client `id` for closing and tells its owner. False if unknown.
+    pub fn kill_client(&self, id: u64) -> bool {
+        let h = self.clients.lock().get(&id).cloned();
+        match h {
+            Some(h) => {
+                h.killed.store(true, Ordering::SeqCst);
+                if let Some(w) = self.workers.get(h.worker) {
+                    w.send(Msg::Kill(id));
+                }
+                true
+            }
+            None => false,
+        }
+    }
+}
