@@ -4,7 +4,7 @@
 //! applying every knob's default from that table.
 
 use crate::defs;
-use crate::value::{
+use crate::types::{
     AppendFsync, ClientOutputBufferLimits, KeyspaceEvents, LogLevel, MaxmemoryPolicy,
 };
 

@@ -46,6 +46,7 @@ mod glob;
 mod live;
 mod rewrite;
 mod sources;
+mod types;
 mod value;
 
 pub use config::Config;
@@ -54,6 +55,6 @@ pub use error::{ConfigError, Source};
 pub use glob::glob_match;
 pub use live::Live;
 pub use sources::{load, CliAction, Loaded, DEFAULT_FILE};
-pub use value::{
+pub use types::{
     AppendFsync, BufferLimit, ClientOutputBufferLimits, KeyspaceEvents, LogLevel, MaxmemoryPolicy,
 };

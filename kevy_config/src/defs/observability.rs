@@ -2,7 +2,8 @@
 //! notifications.
 
 use super::{Kind, Knob};
-use crate::value::{format_percentiles, parse_percentiles, KeyspaceEvents};
+use crate::types::KeyspaceEvents;
+use crate::value::{format_percentiles, parse_percentiles};
 
 pub(super) static KNOBS: &[Knob] = &[
     Knob {
