@@ -10,7 +10,11 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 pub(crate) mod keys;
+mod lcs;
+mod ldouble;
 pub(crate) mod strings;
+#[cfg(test)]
+mod testutil;
 
 /// A command body: parses `argv` (argv[0] is the name) and runs it.
 pub type Handler = fn(&mut Ctx<'_, '_>, &[Bytes]) -> CmdResult;
@@ -23,8 +27,8 @@ pub struct StoreCommand {
     pub run: Handler,
 }
 
-fn families() -> [&'static [StoreCommand]; 2] {
-    [strings::COMMANDS, keys::COMMANDS]
+fn families() -> [&'static [StoreCommand]; 3] {
+    [strings::COMMANDS, keys::COMMANDS, lcs::COMMANDS]
 }
 
 /// Every data command, in table order.

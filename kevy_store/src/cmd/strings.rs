@@ -1,12 +1,21 @@
-//! String commands: GET, SET and friends.
+//! String commands: GET/SET and their variants, multi-key MGET/MSET,
+//! counters (INCR family, INCRBYFLOAT) and in-place edits (APPEND, SETRANGE,
+//! GETRANGE). LCS lives in `lcs.rs`.
 
+use super::ldouble::LongDouble;
 use super::StoreCommand;
 use crate::ctx::{notify, Ctx};
 use crate::error::{CmdError, CmdResult};
+use crate::kstr::KStr;
+use crate::num::{arg_i64, parse_i64};
 use crate::spec::{acl, flags::*, CommandMeta, Keys};
 use crate::value::Value;
 use bytes::Bytes;
 use kevy_resp::Reply;
+
+/// Redis's default `proto-max-bulk-len`: the largest string APPEND and
+/// SETRANGE may build.
+pub(crate) const PROTO_MAX_BULK_LEN: usize = 512 * 1024 * 1024;
 
 /// The string family's table.
 pub(crate) static COMMANDS: &[StoreCommand] = &[
@@ -18,7 +27,7 @@ pub(crate) static COMMANDS: &[StoreCommand] = &[
             acl: acl::STRING,
             keys: Keys::ONE,
             group: "string",
-            summary: "Returns the string value of a key.",
+            summary: "Get the value of a key",
             since: "1.0.0",
             complexity: "O(1)",
         },
@@ -32,30 +41,975 @@ pub(crate) static COMMANDS: &[StoreCommand] = &[
             acl: acl::STRING,
             keys: Keys::ONE,
             group: "string",
-            summary: "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.",
+            summary: "Set the string value of a key",
             since: "1.0.0",
             complexity: "O(1)",
         },
         run: set,
     },
+    StoreCommand {
+        meta: CommandMeta {
+            name: "getset",
+            arity: 3,
+            flags: WRITE | DENYOOM | FAST,
+            acl: acl::STRING,
+            keys: Keys::ONE,
+            group: "string",
+            summary: "Set the string value of a key and return its old value",
+            since: "1.0.0",
+            complexity: "O(1)",
+        },
+        run: getset,
+    },
+    StoreCommand {
+        meta: CommandMeta {
+            name: "getdel",
+            arity: 2,
+            flags: WRITE | FAST,
+            acl: acl::STRING,
+            keys: Keys::ONE,
+            group: "string",
+            summary: "Get the value of a key and delete the key",
+            since: "6.2.0",
+            complexity: "O(1)",
+        },
+        run: getdel,
+    },
+    StoreCommand {
+        meta: CommandMeta {
+            name: "getex",
+            arity: -2,
+            flags: WRITE | FAST,
+            acl: acl::STRING,
+            keys: Keys::ONE,
+            group: "string",
+            summary: "Get the value of a key and optionally set its expiration",
+            since: "6.2.0",
+            complexity: "O(1)",
+        },
+        run: getex,
+    },
+    StoreCommand {
+        meta: CommandMeta {
+            name: "mget",
+            arity: -2,
+            flags: READONLY | FAST,
+            acl: acl::STRING,
+            keys: Keys::ALL,
+            group: "string",
+            summary: "Get the values of all the given keys",
+            since: "1.0.0",
+            complexity: "O(N) where N is the number of keys to retrieve.",
+        },
+        run: mget,
+    },
+    StoreCommand {
+        meta: CommandMeta {
+            name: "mset",
+            arity: -3,
+            flags: WRITE | DENYOOM,
+            acl: acl::STRING,
+            keys: Keys::PAIRS,
+            group: "string",
+            summary: "Set multiple keys to multiple values",
+            since: "1.0.1",
+            complexity: "O(N) where N is the number of keys to set.",
+        },
+        run: mset,
+    },
+    StoreCommand {
+        meta: CommandMeta {
+            name: "msetnx",
+            arity: -3,
+            flags: WRITE | DENYOOM,
+            acl: acl::STRING,
+            keys: Keys::PAIRS,
+            group: "string",
+            summary: "Set multiple keys to multiple values, only if none of the keys exist",
+            since: "1.0.1",
+            complexity: "O(N) where N is the number of keys to set.",
+        },
+        run: msetnx,
+    },
+    StoreCommand {
+        meta: CommandMeta {
+            name: "setnx",
+            arity: 3,
+            flags: WRITE | DENYOOM | FAST,
+            acl: acl::STRING,
+            keys: Keys::ONE,
+            group: "string",
+            summary: "Set the value of a key, only if the key does not exist",
+            since: "1.0.0",
+            complexity: "O(1)",
+        },
+        run: setnx,
+    },
+    StoreCommand {
+        meta: CommandMeta {
+            name: "setex",
+            arity: 4,
+            flags: WRITE | DENYOOM,
+            acl: acl::STRING,
+            keys: Keys::ONE,
+            group: "string",
+            summary: "Set the value and expiration of a key",
+            since: "2.0.0",
+            complexity: "O(1)",
+        },
+        run: setex,
+    },
+    StoreCommand {
+        meta: CommandMeta {
+            name: "psetex",
+            arity: 4,
+            flags: WRITE | DENYOOM,
+            acl: acl::STRING,
+            keys: Keys::ONE,
+            group: "string",
+            summary: "Set the value and expiration in milliseconds of a key",
+            since: "2.6.0",
+            complexity: "O(1)",
+        },
+        run: psetex,
+    },
+    StoreCommand {
+        meta: CommandMeta {
+            name: "append",
+            arity: 3,
+            flags: WRITE | DENYOOM | FAST,
+            acl: acl::STRING,
+            keys: Keys::ONE,
+            group: "string",
+            summary: "Append a value to a key",
+            since: "2.0.0",
+            complexity: "O(1). The amortized time complexity is O(1) assuming the appended value is small and the already present value is of any size, since the dynamic string library used by Redis will double the free space available on every reallocation.",
+        },
+        run: append,
+    },
+    StoreCommand {
+        meta: CommandMeta {
+            name: "strlen",
+            arity: 2,
+            flags: READONLY | FAST,
+            acl: acl::STRING,
+            keys: Keys::ONE,
+            group: "string",
+            summary: "Get the length of the value stored in a key",
+            since: "2.2.0",
+            complexity: "O(1)",
+        },
+        run: strlen,
+    },
+    StoreCommand {
+        meta: CommandMeta {
+            name: "incr",
+            arity: 2,
+            flags: WRITE | DENYOOM | FAST,
+            acl: acl::STRING,
+            keys: Keys::ONE,
+            group: "string",
+            summary: "Increment the integer value of a key by one",
+            since: "1.0.0",
+            complexity: "O(1)",
+        },
+        run: incr,
+    },
+    StoreCommand {
+        meta: CommandMeta {
+            name: "decr",
+            arity: 2,
+            flags: WRITE | DENYOOM | FAST,
+            acl: acl::STRING,
+            keys: Keys::ONE,
+            group: "string",
+            summary: "Decrement the integer value of a key by one",
+            since: "1.0.0",
+            complexity: "O(1)",
+        },
+        run: decr,
+    },
+    StoreCommand {
+        meta: CommandMeta {
+            name: "incrby",
+            arity: 3,
+            flags: WRITE | DENYOOM | FAST,
+            acl: acl::STRING,
+            keys: Keys::ONE,
+            group: "string",
+            summary: "Increment the integer value of a key by the given amount",
+            since: "1.0.0",
+            complexity: "O(1)",
+        },
+        run: incrby,
+    },
+    StoreCommand {
+        meta: CommandMeta {
+            name: "decrby",
+            arity: 3,
+            flags: WRITE | DENYOOM | FAST,
+            acl: acl::STRING,
+            keys: Keys::ONE,
+            group: "string",
+            summary: "Decrement the integer value of a key by the given number",
+            since: "1.0.0",
+            complexity: "O(1)",
+        },
+        run: decrby,
+    },
+    StoreCommand {
+        meta: CommandMeta {
+            name: "incrbyfloat",
+            arity: 3,
+            flags: WRITE | DENYOOM | FAST,
+            acl: acl::STRING,
+            keys: Keys::ONE,
+            group: "string",
+            summary: "Increment the float value of a key by the given amount",
+            since: "2.6.0",
+            complexity: "O(1)",
+        },
+        run: incrbyfloat,
+    },
+    StoreCommand {
+        meta: CommandMeta {
+            name: "getrange",
+            arity: 4,
+            flags: READONLY,
+            acl: acl::STRING,
+            keys: Keys::ONE,
+            group: "string",
+            summary: "Get a substring of the string stored at a key",
+            since: "2.4.0",
+            complexity: "O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.",
+        },
+        run: getrange,
+    },
+    StoreCommand {
+        meta: CommandMeta {
+            name: "setrange",
+            arity: 4,
+            flags: WRITE | DENYOOM,
+            acl: acl::STRING,
+            keys: Keys::ONE,
+            group: "string",
+            summary: "Overwrite part of a string at key starting at the specified offset",
+            since: "2.2.0",
+            complexity: "O(1), not counting the time taken to copy the new string in place. Usually, this string is very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M being the length of the value argument.",
+        },
+        run: setrange,
+    },
+    StoreCommand {
+        meta: CommandMeta {
+            name: "substr",
+            arity: 4,
+            flags: READONLY,
+            acl: acl::STRING,
+            keys: Keys::ONE,
+            group: "string",
+            summary: "Get a substring of the string stored at a key",
+            since: "1.0.0",
+            complexity: "O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.",
+        },
+        run: getrange,
+    },
 ];
+
+/// `ERR invalid expire time in '<cmd>' command`.
+pub(crate) fn invalid_expire(cmd: &str) -> CmdError {
+    CmdError::Other(format!("ERR invalid expire time in '{cmd}' command"))
+}
+
+/// The four ways SET and GETEX name an expiry.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Unit {
+    /// `EX seconds`
+    Ex,
+    /// `PX milliseconds`
+    Px,
+    /// `EXAT unix-seconds`
+    ExAt,
+    /// `PXAT unix-milliseconds`
+    PxAt,
+}
+
+/// Turns an expiry argument into an absolute Unix ms time, with Redis's
+/// checks (`getExpireMillisecondsOrReply`): the number must be positive, and
+/// neither the unit conversion nor adding the current time may overflow.
+fn expire_at(ctx: &Ctx<'_, '_>, arg: &[u8], unit: Unit, cmd: &str) -> Result<u64, CmdError> {
+    let v = arg_i64(arg)?;
+    let seconds = matches!(unit, Unit::Ex | Unit::ExAt);
+    if v <= 0 || (seconds && v > i64::MAX / 1000) {
+        return Err(invalid_expire(cmd));
+    }
+    let mut ms = if seconds { v * 1000 } else { v };
+    if matches!(unit, Unit::Ex | Unit::Px) {
+        ms = ms.checked_add(ctx.now_ms as i64).ok_or_else(|| invalid_expire(cmd))?;
+    }
+    Ok(ms as u64)
+}
+
+/// The options SET and GETEX share, parsed with Redis's rules
+/// (`parseExtendedStringArgumentsOrReply`): each option is refused when it
+/// conflicts with one already seen, and a repeated one is accepted.
+#[derive(Default, Debug)]
+struct ExtArgs<'a> {
+    nx: bool,
+    xx: bool,
+    get: bool,
+    keepttl: bool,
+    persist: bool,
+    expire: Option<(Unit, &'a [u8])>,
+}
+
+impl<'a> ExtArgs<'a> {
+    /// Parses `args` (the options only); `set` selects SET's options, else GETEX's.
+    fn parse(args: &'a [Bytes], set: bool) -> Result<Self, CmdError> {
+        let mut a = ExtArgs::default();
+        let mut j = 0;
+        while j < args.len() {
+            let opt = &args[j][..];
+            let next = args.get(j + 1);
+            let unit = a.expire.map(|(u, _)| u);
+            let no_exp_but = |u: Unit| unit.is_none() || unit == Some(u);
+            if set && opt.eq_ignore_ascii_case(b"nx") && !a.xx {
+                a.nx = true;
+            } else if set && opt.eq_ignore_ascii_case(b"xx") && !a.nx {
+                a.xx = true;
+            } else if set && opt.eq_ignore_ascii_case(b"get") {
+                a.get = true;
+            } else if set && opt.eq_ignore_ascii_case(b"keepttl") && unit.is_none() {
+                a.keepttl = true;
+            } else if !set && opt.eq_ignore_ascii_case(b"persist") && unit.is_none() {
+                a.persist = true;
+            } else if let (Some(u), Some(next)) = (ext_unit(opt), next) {
+                if a.keepttl || a.persist || !no_exp_but(u) {
+                    return Err(CmdError::Syntax);
+                }
+                a.expire = Some((u, &next[..]));
+                j += 1;
+            } else {
+                return Err(CmdError::Syntax);
+            }
+            j += 1;
+        }
+        Ok(a)
+    }
+}
+
+fn ext_unit(opt: &[u8]) -> Option<Unit> {
+    [(&b"ex"[..], Unit::Ex), (b"px", Unit::Px), (b"exat", Unit::ExAt), (b"pxat", Unit::PxAt)]
+        .into_iter()
+        .find(|(n, _)| opt.eq_ignore_ascii_case(n))
+        .map(|(_, u)| u)
+}
+
+/// The string under `key`, cloned out of the map (cheap: `KStr` shares
+/// long buffers). `WrongType` if `key` holds another type.
+fn get_string(ctx: &mut Ctx<'_, '_>, key: &[u8]) -> Result<Option<KStr>, CmdError> {
+    Ok(ctx.get_str(key)?.cloned())
+}
+
+fn bulk_or_nil(s: Option<KStr>) -> Reply {
+    match s {
+        Some(s) => Reply::Bulk(s.to_bytes()),
+        None => Reply::Nil,
+    }
+}
 
 /// `GET key`
 fn get(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
-    Ok(match ctx.get_str(&argv[1])? {
-        Some(s) => Reply::Bulk(s.to_bytes()),
-        None => Reply::Nil,
-    })
+    Ok(bulk_or_nil(get_string(ctx, &argv[1])?))
 }
 
-/// `SET key value` (options to come).
-fn set(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
-    if argv.len() != 3 {
-        return Err(CmdError::Syntax);
+/// Stores `value` under `key` as SET does (optionally keeping the TTL, or
+/// setting an absolute expiry), signals it and logs its deterministic form.
+fn store_string(
+    ctx: &mut Ctx<'_, '_>,
+    key: &[u8],
+    value: &[u8],
+    keepttl: bool,
+    at: Option<u64>,
+) -> Result<(), CmdError> {
+    ctx.set(key, Value::str(value), keepttl)?;
+    if let Some(at) = at {
+        ctx.set_expire(key, at)?;
     }
-    let key = &argv[1];
-    ctx.set(key, Value::str(&argv[2]), false)?;
     ctx.modified(key);
     ctx.notify(notify::STRING, "set", key);
+    match at {
+        Some(at) => {
+            ctx.notify(notify::GENERIC, "expire", key);
+            ctx.propagate(key, &[b"SET", key, value, b"PXAT", at.to_string().as_bytes()]);
+        }
+        None if keepttl => ctx.propagate(key, &[b"SET", key, value, b"KEEPTTL"]),
+        None => ctx.propagate(key, &[b"SET", key, value]),
+    }
+    Ok(())
+}
+
+/// `SET key value [NX | XX] [GET] [EX seconds | PX milliseconds |
+/// EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]`
+struct Set<'a> {
+    key: &'a [u8],
+    value: &'a [u8],
+    opts: ExtArgs<'a>,
+}
+
+impl<'a> Set<'a> {
+    fn parse(argv: &'a [Bytes]) -> Result<Self, CmdError> {
+        Ok(Set { key: &argv[1], value: &argv[2], opts: ExtArgs::parse(&argv[3..], true)? })
+    }
+
+    fn exec(self, ctx: &mut Ctx<'_, '_>) -> CmdResult {
+        let o = &self.opts;
+        let at = match o.expire {
+            Some((unit, arg)) => Some(expire_at(ctx, arg, unit, "set")?),
+            None => None,
+        };
+        let old = if o.get { get_string(ctx, self.key)? } else { None };
+        let found = ctx.exists(self.key)?;
+        if (o.nx && found) || (o.xx && !found) {
+            ctx.suppress_propagation();
+            return Ok(if o.get { bulk_or_nil(old) } else { Reply::Nil });
+        }
+        store_string(ctx, self.key, self.value, o.keepttl, at)?;
+        Ok(if o.get { bulk_or_nil(old) } else { Reply::ok() })
+    }
+}
+
+fn set(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
+    Set::parse(argv)?.exec(ctx)
+}
+
+/// `SETNX key value`
+fn setnx(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
+    if ctx.exists(&argv[1])? {
+        ctx.suppress_propagation();
+        return Ok(Reply::Int(0));
+    }
+    store_string(ctx, &argv[1], &argv[2], false, None)?;
+    Ok(Reply::Int(1))
+}
+
+/// `SETEX key seconds value`
+fn setex(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
+    let at = expire_at(ctx, &argv[2], Unit::Ex, "setex")?;
+    store_string(ctx, &argv[1], &argv[3], false, Some(at))?;
     Ok(Reply::ok())
+}
+
+/// `PSETEX key milliseconds value`
+fn psetex(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
+    let at = expire_at(ctx, &argv[2], Unit::Px, "psetex")?;
+    store_string(ctx, &argv[1], &argv[3], false, Some(at))?;
+    Ok(Reply::ok())
+}
+
+/// `GETSET key value`
+fn getset(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
+    let old = get_string(ctx, &argv[1])?;
+    store_string(ctx, &argv[1], &argv[2], false, None)?;
+    Ok(bulk_or_nil(old))
+}
+
+/// `GETDEL key`
+fn getdel(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
+    let key = &argv[1][..];
+    let Some(old) = get_string(ctx, key)? else { return Ok(Reply::Nil) };
+    ctx.remove(key)?;
+    ctx.modified(key);
+    ctx.notify(notify::GENERIC, "del", key);
+    ctx.propagate(key, &[b"DEL", key]);
+    Ok(Reply::Bulk(old.to_bytes()))
+}
+
+/// `GETEX key [EX seconds | PX milliseconds | EXAT unix-time-seconds |
+/// PXAT unix-time-milliseconds | PERSIST]`
+struct GetEx<'a> {
+    key: &'a [u8],
+    opts: ExtArgs<'a>,
+}
+
+impl<'a> GetEx<'a> {
+    fn parse(argv: &'a [Bytes]) -> Result<Self, CmdError> {
+        Ok(GetEx { key: &argv[1], opts: ExtArgs::parse(&argv[2..], false)? })
+    }
+
+    fn exec(self, ctx: &mut Ctx<'_, '_>) -> CmdResult {
+        let key = self.key;
+        let Some(value) = get_string(ctx, key)? else { return Ok(Reply::Nil) };
+        let at = match self.opts.expire {
+            Some((unit, arg)) => Some((unit, expire_at(ctx, arg, unit, "getex")?)),
+            None => None,
+        };
+        match at {
+            Some((Unit::ExAt | Unit::PxAt, at)) if at <= ctx.now_ms => {
+                ctx.remove(key)?;
+                ctx.modified(key);
+                ctx.notify(notify::GENERIC, "del", key);
+                ctx.propagate(key, &[b"DEL", key]);
+            }
+            Some((_, at)) => {
+                ctx.set_expire(key, at)?;
+                ctx.modified(key);
+                ctx.notify(notify::GENERIC, "expire", key);
+                ctx.propagate(key, &[b"PEXPIREAT", key, at.to_string().as_bytes()]);
+            }
+            None if self.opts.persist => {
+                if ctx.get(key)?.is_some_and(|e| e.expire_at().is_some()) {
+                    ctx.set_expire(key, 0)?;
+                    ctx.modified(key);
+                    ctx.notify(notify::GENERIC, "persist", key);
+                    ctx.propagate(key, &[b"PERSIST", key]);
+                }
+            }
+            None => {}
+        }
+        Ok(Reply::Bulk(value.to_bytes()))
+    }
+}
+
+fn getex(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
+    GetEx::parse(argv)?.exec(ctx)
+}
+
+/// `MGET key [key ...]`: a nil for each missing key or non-string.
+fn mget(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
+    let mut out = Vec::with_capacity(argv.len() - 1);
+    for key in &argv[1..] {
+        out.push(match ctx.get_str(key) {
+            Ok(Some(s)) => Reply::Bulk(s.to_bytes()),
+            Ok(None) | Err(CmdError::WrongType) => Reply::Nil,
+            Err(e) => return Err(e),
+        });
+    }
+    Ok(Reply::Array(out))
+}
+
+/// `MSET key value [key value ...]`: each key is logged to its own shard.
+fn mset(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
+    if argv.len() % 2 == 0 {
+        return Err(CmdError::Arity("mset".into()));
+    }
+    for kv in argv[1..].chunks_exact(2) {
+        store_string(ctx, &kv[0], &kv[1], false, None)?;
+    }
+    Ok(Reply::ok())
+}
+
+/// `MSETNX key value [key value ...]`: all or nothing.
+fn msetnx(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
+    if argv.len() % 2 == 0 {
+        return Err(CmdError::Arity("msetnx".into()));
+    }
+    for kv in argv[1..].chunks_exact(2) {
+        if ctx.exists(&kv[0])? {
+            ctx.suppress_propagation();
+            return Ok(Reply::Int(0));
+        }
+    }
+    for kv in argv[1..].chunks_exact(2) {
+        store_string(ctx, &kv[0], &kv[1], false, None)?;
+    }
+    Ok(Reply::Int(1))
+}
+
+/// `STRLEN key`
+fn strlen(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
+    Ok(Reply::Int(ctx.get_str(&argv[1])?.map_or(0, |s| s.len() as i64)))
+}
+
+/// `ERR string exceeds maximum allowed size (proto-max-bulk-len)` unless
+/// `offset + len` fits.
+fn check_len(offset: u64, len: usize) -> Result<(), CmdError> {
+    if offset.saturating_add(len as u64) > PROTO_MAX_BULK_LEN as u64 {
+        return Err(CmdError::err("string exceeds maximum allowed size (proto-max-bulk-len)"));
+    }
+    Ok(())
+}
+
+/// Replaces the string under an existing `key` in place (keeping its TTL),
+/// marked `raw` as Redis marks strings it has unshared for editing.
+fn replace_raw(ctx: &mut Ctx<'_, '_>, key: &[u8], s: Vec<u8>) -> Result<(), CmdError> {
+    if let Some(e) = ctx.get_mut(key)? {
+        e.value = Value::Str { s: KStr::from(s), raw: true };
+    }
+    Ok(())
+}
+
+/// `APPEND key value`
+fn append(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
+    let (key, tail) = (&argv[1][..], &argv[2][..]);
+    let len = match get_string(ctx, key)? {
+        None => {
+            ctx.set(key, Value::str(tail), false)?;
+            tail.len()
+        }
+        Some(cur) => {
+            check_len(cur.len() as u64, tail.len())?;
+            let mut s = Vec::with_capacity(cur.len() + tail.len());
+            s.extend_from_slice(&cur);
+            s.extend_from_slice(tail);
+            let len = s.len();
+            replace_raw(ctx, key, s)?;
+            len
+        }
+    };
+    ctx.modified(key);
+    ctx.notify(notify::STRING, "append", key);
+    Ok(Reply::Int(len as i64))
+}
+
+/// `SETRANGE key offset value`
+fn setrange(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
+    let (key, patch) = (&argv[1][..], &argv[3][..]);
+    let offset = arg_i64(&argv[2])?;
+    if offset < 0 {
+        return Err(CmdError::err("offset is out of range"));
+    }
+    let offset = offset as u64;
+    let cur = get_string(ctx, key)?;
+    if patch.is_empty() {
+        ctx.suppress_propagation();
+        return Ok(Reply::Int(cur.map_or(0, |s| s.len() as i64)));
+    }
+    check_len(offset, patch.len())?;
+    let offset = offset as usize;
+    let mut s = cur.as_deref().unwrap_or_default().to_vec();
+    if s.len() < offset + patch.len() {
+        s.resize(offset + patch.len(), 0);
+    }
+    s[offset..offset + patch.len()].copy_from_slice(patch);
+    let len = s.len();
+    if cur.is_some() {
+        replace_raw(ctx, key, s)?;
+    } else {
+        ctx.set(key, Value::Str { s: KStr::from(s), raw: true }, false)?;
+    }
+    ctx.modified(key);
+    ctx.notify(notify::STRING, "setrange", key);
+    Ok(Reply::Int(len as i64))
+}
+
+/// `GETRANGE key start end` (and its old name `SUBSTR`)
+fn getrange(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
+    let mut start = arg_i64(&argv[2])?;
+    let mut end = arg_i64(&argv[3])?;
+    let Some(s) = get_string(ctx, &argv[1])? else { return Ok(Reply::Bulk(Bytes::new())) };
+    let len = s.len() as i64;
+    if start < 0 && end < 0 && start > end {
+        return Ok(Reply::Bulk(Bytes::new()));
+    }
+    if start < 0 {
+        start += len;
+    }
+    if end < 0 {
+        end += len;
+    }
+    start = start.max(0);
+    end = end.max(0);
+    if end >= len {
+        end = len - 1;
+    }
+    if start > end || len == 0 {
+        return Ok(Reply::Bulk(Bytes::new()));
+    }
+    Ok(Reply::Bulk(Bytes::copy_from_slice(&s[start as usize..=end as usize])))
+}
+
+/// Adds `by` to the integer under `key` (created as 0), keeping its TTL.
+fn incr_by(ctx: &mut Ctx<'_, '_>, key: &[u8], by: i64) -> CmdResult {
+    let cur = match ctx.get_str(key)? {
+        None => 0,
+        Some(s) => parse_i64(s).ok_or(CmdError::NotInteger)?,
+    };
+    let new = cur.checked_add(by).ok_or(CmdError::Overflow)?;
+    ctx.set(key, Value::str(new.to_string().as_bytes()), true)?;
+    ctx.modified(key);
+    ctx.notify(notify::STRING, "incrby", key);
+    Ok(Reply::Int(new))
+}
+
+/// `INCR key`
+fn incr(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
+    incr_by(ctx, &argv[1], 1)
+}
+
+/// `DECR key`
+fn decr(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
+    incr_by(ctx, &argv[1], -1)
+}
+
+/// `INCRBY key increment`
+fn incrby(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
+    let by = arg_i64(&argv[2])?;
+    incr_by(ctx, &argv[1], by)
+}
+
+/// `DECRBY key decrement`
+fn decrby(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
+    let by = arg_i64(&argv[2])?;
+    if by == i64::MIN {
+        return Err(CmdError::err("decrement would overflow"));
+    }
+    incr_by(ctx, &argv[1], -by)
+}
+
+/// `INCRBYFLOAT key increment`: computed in x87 extended precision and
+/// formatted with `%.17Lf` as Redis does, so results match digit for digit;
+/// logged as `SET key result KEEPTTL`.
+fn incrbyfloat(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
+    let key = &argv[1][..];
+    let cur = match ctx.get_str(key)? {
+        None => LongDouble::ZERO,
+        Some(s) => LongDouble::parse(s).ok_or(CmdError::NotFloat)?,
+    };
+    let by = LongDouble::parse(&argv[2]).ok_or(CmdError::NotFloat)?;
+    let sum = cur.add(&by).ok_or_else(|| CmdError::err("increment would produce NaN or Infinity"))?;
+    let text = sum.to_human();
+    ctx.set(key, Value::str(text.as_bytes()), true)?;
+    ctx.modified(key);
+    ctx.notify(notify::STRING, "incrbyfloat", key);
+    ctx.propagate(key, &[b"SET", key, text.as_bytes(), b"KEEPTTL"]);
+    Ok(Reply::Bulk(Bytes::from(text)))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::cmd::testutil::{T, T0};
+
+    #[test]
+    fn set_options() {
+        let mut t = T::new();
+        t.check(&[
+            ("SET k v EX 0", "-ERR invalid expire time in 'set' command"),
+            ("SET k v EX -1", "-ERR invalid expire time in 'set' command"),
+            ("SET k v PX 0", "-ERR invalid expire time in 'set' command"),
+            ("SET k v EXAT 0", "-ERR invalid expire time in 'set' command"),
+            ("SET k v EX 9223372036854775807", "-ERR invalid expire time in 'set' command"),
+            ("SET k v EX 9223372036854775", "-ERR invalid expire time in 'set' command"),
+            ("SET k v PX 9223372036854775807", "-ERR invalid expire time in 'set' command"),
+            ("SET k v EX abc", "-ERR value is not an integer or out of range"),
+            ("SET k v NX XX", "-ERR syntax error"),
+            ("SET k v EX 10 PX 10", "-ERR syntax error"),
+            ("SET k v EX 10 KEEPTTL", "-ERR syntax error"),
+            ("SET k v PX 100 KEEPTTL", "-ERR syntax error"),
+            ("SET k v EX", "-ERR syntax error"),
+            ("SET k v FOO", "-ERR syntax error"),
+            ("SET k v PERSIST", "-ERR syntax error"),
+            ("SET", "-ERR wrong number of arguments for 'set' command"),
+            ("SET k", "-ERR wrong number of arguments for 'set' command"),
+            ("EXISTS k", ":0"),
+            ("SET k v KEEPTTL", "+OK"),
+            ("SET k v GET", "$1\r\nv"),
+            ("SET k v2 NX GET", "$1\r\nv"),
+            ("GET k", "$1\r\nv"),
+            ("SET k v3 XX GET", "$1\r\nv"),
+            ("SET k2 v XX GET", "$-1"),
+            ("SET k2 v XX", "$-1"),
+            ("SET k v nx nx", "$-1"),
+            ("SET k v ex 10 ex 20", "+OK"),
+            ("TTL k", ":20"),
+            ("SET k v2 KEEPTTL", "+OK"),
+            ("TTL k", ":20"),
+            ("SET k v3", "+OK"),
+            ("TTL k", ":-1"),
+            ("SET k v PX 1500", "+OK"),
+            ("PTTL k", ":1500"),
+            ("TTL k", ":2"),
+            ("SET k v EXAT 1700000100", "+OK"),
+            ("TTL k", ":100"),
+            ("SET k v PXAT 1700000000500", "+OK"),
+            ("PTTL k", ":500"),
+            ("SET k v EXAT 1", "+OK"),
+            ("EXISTS k", ":0"),
+            ("SET k v PXAT 99999999999999 GET", "$-1"),
+        ]);
+    }
+
+    #[test]
+    fn set_logs_absolute_expiry() {
+        let mut t = T::new();
+        let rec = t.record();
+        t.check(&[
+            ("SET k v EX 10", "+OK"),
+            ("SET k v PX 10 GET", "$1\r\nv"),
+            ("SET k w KEEPTTL", "+OK"),
+            ("SET k v NX", "$-1"),
+            ("SETEX k 5 v", "+OK"),
+            ("PSETEX k 5 v", "+OK"),
+            ("GETSET k x", "$1\r\nv"),
+            ("SETNX k y", ":0"),
+            ("SETNX n y", ":1"),
+            ("GETEX k EX 1", "$1\r\nx"),
+            ("GETEX k PERSIST", "$1\r\nx"),
+            ("GETEX k PERSIST", "$1\r\nx"),
+            ("GETEX k", "$1\r\nx"),
+            ("GETEX k EXAT 1", "$1\r\nx"),
+            ("GETDEL n", "$1\r\ny"),
+            ("GETDEL n", "$-1"),
+        ]);
+        let at = |ms: u64| (T0 + ms).to_string();
+        assert_eq!(
+            rec.lines(),
+            vec![
+                format!("SET k v PXAT {}", at(10_000)),
+                format!("SET k v PXAT {}", at(10)),
+                "SET k w KEEPTTL".to_string(),
+                format!("SET k v PXAT {}", at(5_000)),
+                format!("SET k v PXAT {}", at(5)),
+                "SET k x".to_string(),
+                "SET n y".to_string(),
+                format!("PEXPIREAT k {}", at(1_000)),
+                "PERSIST k".to_string(),
+                "DEL k".to_string(),
+                "DEL n".to_string(),
+            ]
+        );
+    }
+
+    #[test]
+    fn getex() {
+        let mut t = T::new();
+        t.check(&[
+            ("GETEX nokey EX 0", "$-1"),
+            ("GETEX nokey EX abc", "$-1"),
+            ("GETEX nokey FOO", "-ERR syntax error"),
+            ("SET k v", "+OK"),
+            ("GETEX k EX 0", "-ERR invalid expire time in 'getex' command"),
+            ("GETEX k EX abc", "-ERR value is not an integer or out of range"),
+            ("GETEX k PERSIST EX 10", "-ERR syntax error"),
+            ("GETEX k EX 10 PERSIST", "-ERR syntax error"),
+            ("GETEX k EX 10 PX 10", "-ERR syntax error"),
+            ("GETEX k EX 10 10", "-ERR syntax error"),
+            ("GETEX k KEEPTTL", "-ERR syntax error"),
+            ("GETEX k NX", "-ERR syntax error"),
+            ("GETEX k PERSIST PERSIST", "$1\r\nv"),
+            ("GETEX k", "$1\r\nv"),
+            ("GETEX k EX 10", "$1\r\nv"),
+            ("TTL k", ":10"),
+            ("GETEX k PXAT 1700000001000", "$1\r\nv"),
+            ("PTTL k", ":1000"),
+            ("GETEX k PERSIST", "$1\r\nv"),
+            ("TTL k", ":-1"),
+            ("GETEX k PXAT 1700000000000", "$1\r\nv"),
+            ("EXISTS k", ":0"),
+        ]);
+    }
+
+    #[test]
+    fn multi_key() {
+        let mut t = T::new();
+        let rec = t.record();
+        t.check(&[
+            ("MSET a 1 b", "-ERR wrong number of arguments for 'mset' command"),
+            ("MSETNX a 1 b", "-ERR wrong number of arguments for 'msetnx' command"),
+            ("MSET a 1 b 2", "+OK"),
+            ("MGET a b c", "*3\r\n$1\r\n1\r\n$1\r\n2\r\n$-1"),
+            ("MSETNX c 3 a 1", ":0"),
+            ("MSETNX c 3 d 4", ":1"),
+            ("MGET c d", "*2\r\n$1\r\n3\r\n$1\r\n4"),
+        ]);
+        let logged = rec.take();
+        let lines: Vec<&str> = logged.iter().map(|(_, _, l)| l.as_str()).collect();
+        assert_eq!(lines, ["SET a 1", "SET b 2", "SET c 3", "SET d 4"]);
+        for (shard, _, line) in &logged {
+            let key = line.split(' ').nth(1).unwrap_or_default();
+            assert_eq!(*shard, t.store.shard_of(key.as_bytes()), "{line} logged to its key's shard");
+        }
+        assert_ne!(t.store.shard_of(b"a"), t.store.shard_of(b"b"), "test needs keys on two shards");
+    }
+
+    #[test]
+    fn counters() {
+        let mut t = T::new();
+        t.check(&[
+            ("INCR new", ":1"),
+            ("INCRBY new 10", ":11"),
+            ("DECR new", ":10"),
+            ("DECRBY new 20", ":-10"),
+            ("INCRBY new abc", "-ERR value is not an integer or out of range"),
+            ("SET n 9223372036854775807", "+OK"),
+            ("INCR n", "-ERR increment or decrement would overflow"),
+            ("INCRBY n -1", ":9223372036854775806"),
+            ("DECRBY n -9223372036854775808", "-ERR decrement would overflow"),
+            ("SET m -9223372036854775808", "+OK"),
+            ("DECR m", "-ERR increment or decrement would overflow"),
+            ("SET s abc", "+OK"),
+            ("INCR s", "-ERR value is not an integer or out of range"),
+            ("SET s \" 1\"", "+OK"),
+            ("INCR s", "-ERR value is not an integer or out of range"),
+            ("SET s 01", "+OK"),
+            ("INCR s", "-ERR value is not an integer or out of range"),
+            ("SET t 1 EX 100", "+OK"),
+            ("INCR t", ":2"),
+            ("TTL t", ":100"),
+        ]);
+    }
+
+    #[test]
+    fn incrbyfloat() {
+        let mut t = T::new();
+        let rec = t.record();
+        t.check(&[
+            ("SET f 10.5", "+OK"),
+            ("INCRBYFLOAT f 0.1", "$4\r\n10.6"),
+            ("INCRBYFLOAT f inf", "-ERR increment would produce NaN or Infinity"),
+            ("INCRBYFLOAT f abc", "-ERR value is not a valid float"),
+            ("INCRBYFLOAT g 0.1", "$3\r\n0.1"),
+            ("INCRBYFLOAT g 0.2", "$3\r\n0.3"),
+            ("SET h abc", "+OK"),
+            ("INCRBYFLOAT h 1", "-ERR value is not a valid float"),
+            ("SET i 3 EX 100", "+OK"),
+            ("INCRBYFLOAT i 1.5e1", "$2\r\n18"),
+            ("TTL i", ":100"),
+        ]);
+        let lines = rec.lines();
+        assert_eq!(lines[1], "SET f 10.6 KEEPTTL");
+        assert_eq!(lines.last().map(String::as_str), Some("SET i 18 KEEPTTL"));
+    }
+
+    #[test]
+    fn ranges_and_edits() {
+        let mut t = T::new();
+        t.check(&[
+            ("SET s \"Hello World\"", "+OK"),
+            ("GETRANGE s 0 -1", "$11\r\nHello World"),
+            ("GETRANGE s -3 -1", "$3\r\nrld"),
+            ("GETRANGE s 5 2", "$0\r\n"),
+            ("GETRANGE s -100 100", "$11\r\nHello World"),
+            ("GETRANGE s 20 30", "$0\r\n"),
+            ("GETRANGE s 0 -100", "$1\r\nH"),
+            ("GETRANGE s -1 -5", "$0\r\n"),
+            ("GETRANGE nokey 0 -1", "$0\r\n"),
+            ("GETRANGE s a 1", "-ERR value is not an integer or out of range"),
+            ("SUBSTR s 0 3", "$4\r\nHell"),
+            ("STRLEN s", ":11"),
+            ("STRLEN nokey", ":0"),
+            ("OBJECT ENCODING s", "$6\r\nembstr"),
+            ("SETRANGE s 0 X", ":11"),
+            ("OBJECT ENCODING s", "$3\r\nraw"),
+            ("GET s", "$11\r\nXello World"),
+            ("SETRANGE new 5 abc", ":8"),
+            ("GET new", "$8\r\n\0\0\0\0\0abc"),
+            ("SETRANGE new2 0 \"\"", ":0"),
+            ("EXISTS new2", ":0"),
+            ("SETRANGE s -1 x", "-ERR offset is out of range"),
+            ("SETRANGE s 536870912 x", "-ERR string exceeds maximum allowed size (proto-max-bulk-len)"),
+            ("SETRANGE s 536870912 \"\"", ":11"),
+            ("SETRANGE s abc x", "-ERR value is not an integer or out of range"),
+            ("APPEND a 12", ":2"),
+            ("OBJECT ENCODING a", "$3\r\nint"),
+            ("APPEND a 3", ":3"),
+            ("OBJECT ENCODING a", "$3\r\nraw"),
+            ("GET a", "$3\r\n123"),
+            ("SET b 1 EX 100", "+OK"),
+            ("APPEND b \"\"", ":1"),
+            ("OBJECT ENCODING b", "$3\r\nraw"),
+            ("TTL b", ":100"),
+            ("APPEND e \"\"", ":0"),
+            ("EXISTS e", ":1"),
+        ]);
+    }
 }
