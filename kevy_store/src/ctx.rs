@@ -54,6 +54,23 @@ pub struct Events {
     pub ready_keys: Vec<(usize, KStr)>,
     /// Number of changes applied.
     pub dirty: u64,
+    /// Successful key lookups by read commands.
+    pub hits: u64,
+    /// Failed key lookups by read commands.
+    pub misses: u64,
+}
+
+/// A blocking command's request to wait: it found nothing to serve and asks
+/// the server to park the client until one of `keys` receives data (or the
+/// timeout passes), then run the same command again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlockRequest {
+    /// Database of the keys.
+    pub db: usize,
+    /// The keys to wait on, in the order the command named them.
+    pub keys: Vec<KStr>,
+    /// Absolute deadline in Unix ms; 0 waits forever.
+    pub deadline_ms: u64,
 }
 
 /// The shards a command (or a batch of commands) holds locked, in ascending
@@ -111,6 +128,10 @@ pub struct Ctx<'a, 's> {
     pub notify_mask: u32,
     /// True while replaying a log: no lazy expiry, no propagation.
     pub loading: bool,
+    /// False inside MULTI/EXEC and scripts: blocking commands then behave as
+    /// if their timeout had passed.
+    pub may_block: bool,
+    block: Option<BlockRequest>,
     propagated: bool,
 }
 
@@ -125,8 +146,26 @@ impl<'a, 's> Ctx<'a, 's> {
             events,
             notify_mask: 0,
             loading: false,
+            may_block: true,
+            block: None,
             propagated: false,
         }
+    }
+
+    /// Asks the server to block the client on `keys` until `deadline_ms`
+    /// (absolute Unix ms, 0 = forever). The command's reply is discarded;
+    /// it runs again when a key is ready. Only valid when `may_block`.
+    pub fn block_on(&mut self, keys: &[&[u8]], deadline_ms: u64) {
+        self.block = Some(BlockRequest {
+            db: self.db,
+            keys: keys.iter().map(|k| KStr::from_slice(k)).collect(),
+            deadline_ms,
+        });
+    }
+
+    /// The block request the last command made, if any.
+    pub fn take_block(&mut self) -> Option<BlockRequest> {
+        self.block.take()
     }
 
     /// Number of logical databases.
@@ -199,9 +238,21 @@ impl<'a, 's> Ctx<'a, 's> {
     pub fn get(&mut self, key: &[u8]) -> Result<Option<&Entry>, CmdError> {
         self.expire_if_needed(key)?;
         let clock = crate::value::lru_clock(self.now_ms);
-        let e = self.raw_db(key)?.get(key);
-        if let Some(e) = e {
-            e.touch(clock);
+        let hits = &mut self.events.hits;
+        let misses = &mut self.events.misses;
+        let db = self.db;
+        let id = shard_for(key, self.locked.nshards);
+        let shard = self
+            .locked
+            .shard_mut(id)
+            .ok_or_else(|| CmdError::err("internal error: key routed to an unlocked shard"))?;
+        let e = shard.dbs.get_mut(db).ok_or(CmdError::DbIndex)?.get(key);
+        match e {
+            Some(e) => {
+                e.touch(clock);
+                *hits += 1;
+            }
+            None => *misses += 1,
         }
         Ok(e)
     }
@@ -271,6 +322,17 @@ impl<'a, 's> Ctx<'a, 's> {
     #[inline]
     pub fn modified(&mut self, key: &[u8]) {
         self.events.dirty += 1;
+        let db = self.db;
+        if let Ok(s) = self.shard(key) {
+            s.touch_watched(db, key);
+        }
+    }
+
+    /// Invalidates WATCHes on `key` without counting a change: for commands
+    /// that touch several keys but count as one change (RENAME, MOVE), as
+    /// Redis's `signalModifiedKey` without `server.dirty++`.
+    #[inline]
+    pub fn signal_modified(&mut self, key: &[u8]) {
         let db = self.db;
         if let Ok(s) = self.shard(key) {
             s.touch_watched(db, key);

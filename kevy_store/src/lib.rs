@@ -30,10 +30,11 @@ pub mod rand;
 mod shard;
 pub mod spec;
 mod store;
+pub mod types;
 mod value;
 
 pub use cmd::{all as all_commands, arity_error, lookup, unknown_command_error, Handler, StoreCommand};
-pub use ctx::{notify, shard_for, Ctx, Events, Locked, Notification};
+pub use ctx::{notify, shard_for, BlockRequest, Ctx, Events, Locked, Notification};
 pub use db::{Db, Key, KeyMap};
 pub use error::{CmdError, CmdResult};
 pub use glob::glob_match;

@@ -3,7 +3,9 @@
 //! persistent), which is what makes a `SnapshotView` cheap.
 
 use crate::kstr::KStr;
+use crate::types::{Argv, HashValue, ListValue, SetValue, ZSetValue};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 
 /// The value stored under a key.
 #[derive(Clone, Debug, PartialEq)]
@@ -17,6 +19,14 @@ pub enum Value {
         /// Modified in place since it was set.
         raw: bool,
     },
+    /// A list.
+    List(Arc<ListValue>),
+    /// A hash.
+    Hash(Arc<HashValue>),
+    /// A set.
+    Set(Arc<SetValue>),
+    /// A sorted set.
+    ZSet(Arc<ZSetValue>),
 }
 
 /// Longest string Redis stores with the `embstr` encoding.
@@ -32,6 +42,10 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Str { .. } => "string",
+            Value::List(_) => "list",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
         }
     }
 
@@ -47,6 +61,10 @@ impl Value {
                     "raw"
                 }
             }
+            Value::List(l) => l.encoding(),
+            Value::Hash(h) => h.encoding(),
+            Value::Set(x) => x.encoding(),
+            Value::ZSet(z) => z.encoding(),
         }
     }
 
@@ -55,6 +73,22 @@ impl Value {
     pub fn heap_size(&self) -> usize {
         match self {
             Value::Str { s, .. } => s.heap_size(),
+            Value::List(l) => l.heap_size(),
+            Value::Hash(h) => h.heap_size(),
+            Value::Set(x) => x.heap_size(),
+            Value::ZSet(z) => z.heap_size(),
+        }
+    }
+
+    /// The commands that recreate this value under `key` (without expiry):
+    /// used to log a cross-shard move and to rewrite the AOF.
+    pub fn restore_commands(&self, key: &[u8]) -> Vec<Argv> {
+        match self {
+            Value::Str { s, .. } => vec![vec![b"SET".to_vec(), key.to_vec(), s.to_vec()]],
+            Value::List(l) => l.restore_commands(key),
+            Value::Hash(h) => h.restore_commands(key),
+            Value::Set(x) => x.restore_commands(key),
+            Value::ZSet(z) => z.restore_commands(key),
         }
     }
 }
