@@ -9,3 +9,15 @@ mod util;
 
 #[path = "e2e/diff.rs"]
 mod diff;
+
+#[path = "e2e/protocol.rs"]
+mod protocol;
+
+#[path = "e2e/atomic.rs"]
+mod atomic;
+
+#[path = "e2e/lifecycle.rs"]
+mod lifecycle;
+
+#[path = "e2e/info.rs"]
+mod info;

@@ -38,8 +38,9 @@
 //!
 //! Every script starts with `FLUSHALL`. Set `KEVY_DIFF_ALL=1` to report every
 //! mismatch of a script instead of stopping at the first,
-//! `KEVY_E2E_SELFTEST=1` to run the scripts against redis-server on both
-//! sides (checks the harness and the scripts themselves), and
+//! `KEVY_E2E_SELFTEST=1` to run every test against redis-server instead of
+//! kevy-server ([`Server`] then starts a redis-server; checks the harness,
+//! the scripts and the tests' expectations themselves), and
 //! `KEVY_DIFF_PRINT=1` (with `--nocapture`) to print every command with
 //! redis-server's reply, which is how a script's expectations are reviewed.
 
@@ -185,6 +186,9 @@ impl Server {
     }
 
     fn launch(&mut self) {
+        if selftest() {
+            return self.launch_redis_instead();
+        }
         let mut cmd = Command::new(Self::bin());
         cmd.arg("--port").arg("0").arg("--dir").arg(&self.dir);
         cmd.args(&self.args);
@@ -219,6 +223,39 @@ impl Server {
         }
     }
 
+    /// Self-test mode: a redis-server stands in for kevy-server, so that the
+    /// tests' expectations are checked against the oracle. kevy-only flags
+    /// (`--threads`, `--shards`) are dropped, the others passed on.
+    fn launch_redis_instead(&mut self) {
+        let mut args = Vec::new();
+        let mut it = self.args.iter();
+        while let Some(a) = it.next() {
+            if a == "--threads" || a == "--shards" {
+                it.next();
+            } else {
+                args.push(a.clone());
+            }
+        }
+        for _attempt in 0..5 {
+            let port = free_port();
+            let mut cmd = Command::new("redis-server");
+            cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""])
+                .arg("--dir")
+                .arg(&self.dir)
+                .args(&args);
+            let mut child = spawn(&mut cmd).expect("spawn redis-server");
+            drain(child.stdout.take().expect("stdout"), self.log.clone(), None);
+            drain(child.stderr.take().expect("stderr"), self.log.clone(), None);
+            if wait_ready(&mut child, port, &self.dir) {
+                self.child = Some(child);
+                self.port = port;
+                return;
+            }
+            hard_kill(&mut child);
+        }
+        panic!("redis-server (standing in for kevy-server) failed to start");
+    }
+
     /// The port it listens on.
     pub fn port(&self) -> u16 {
         self.port
@@ -247,6 +284,16 @@ impl Server {
             self.child = None;
         }
         status
+    }
+
+    /// Sends `signal` (e.g. `libc::SIGINT`) without waiting.
+    pub fn signal(&self, signal: i32) {
+        if let Some(pid) = self.child.as_ref().and_then(|c| i32::try_from(c.id()).ok()) {
+            // SAFETY: plain syscall on the pid of a child we have not reaped.
+            unsafe {
+                libc::kill(pid, signal);
+            }
+        }
     }
 
     /// Kills it with SIGKILL (a crash, for recovery tests).
@@ -308,6 +355,32 @@ pub fn free_port() -> u16 {
         .expect("bind 127.0.0.1:0")
 }
 
+/// Whether `KEVY_E2E_SELFTEST` asks for redis-server on both sides.
+pub fn selftest() -> bool {
+    std::env::var_os("KEVY_E2E_SELFTEST").is_some()
+}
+
+/// Polls until the redis-server `child` answers PING on `port`. Checking
+/// `CONFIG GET dir` guards against another process having taken the port
+/// meanwhile.
+fn wait_ready(child: &mut Child, port: u16, dir: &Path) -> bool {
+    let deadline = Instant::now() + START_TIMEOUT;
+    let want_dir = dir.to_string_lossy().into_owned();
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return false;
+        }
+        if let Ok(mut c) = Conn::try_connect(port) {
+            if c.cmd("PING") == b"+PONG\r\n" {
+                let dir = c.cmd("CONFIG GET dir");
+                return String::from_utf8_lossy(&dir).contains(&want_dir);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
 /// A running real `redis-server` (the oracle), without persistence.
 pub struct Redis {
     child: Child,
@@ -337,32 +410,12 @@ impl Redis {
             drain(child.stdout.take().expect("stdout"), log.clone(), None);
             drain(child.stderr.take().expect("stderr"), log.clone(), None);
             let mut redis = Redis { child, port, dir, log };
-            if redis.wait_ready() {
+            if wait_ready(&mut redis.child, port, &redis.dir) {
                 return Some(redis);
             }
             // Lost the port to someone else: drop (kill, clean up) and retry.
         }
         panic!("redis-server failed to start 5 times");
-    }
-
-    /// Polls until our own process answers PING. Checking `CONFIG GET dir`
-    /// guards against another process having taken the port meanwhile.
-    fn wait_ready(&mut self) -> bool {
-        let deadline = Instant::now() + START_TIMEOUT;
-        let want_dir = self.dir.to_string_lossy().into_owned();
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return false;
-            }
-            if let Ok(mut c) = Conn::try_connect(self.port) {
-                if c.cmd("PING") == b"+PONG\r\n" {
-                    let dir = c.cmd("CONFIG GET dir");
-                    return String::from_utf8_lossy(&dir).contains(&want_dir);
-                }
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        false
     }
 
     /// The port it listens on.
@@ -754,8 +807,7 @@ pub fn diff_script(name: &str) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/scripts/{name}.txt"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let Some(redis) = Redis::start() else { return };
-    let selftest = std::env::var_os("KEVY_E2E_SELFTEST").is_some();
-    let subject = if selftest {
+    let subject = if selftest() {
         match Redis::start() {
             Some(r) => Target::Redis(r),
             None => return,
