@@ -9,10 +9,16 @@ use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+mod bitmaps;
+mod hashes;
+mod hll;
 pub(crate) mod keys;
 mod lcs;
 mod ldouble;
+mod lists;
+mod sets;
 pub(crate) mod strings;
+mod zsets;
 #[cfg(test)]
 mod testutil;
 
@@ -27,8 +33,18 @@ pub struct StoreCommand {
     pub run: Handler,
 }
 
-fn families() -> [&'static [StoreCommand]; 3] {
-    [strings::COMMANDS, keys::COMMANDS, lcs::COMMANDS]
+fn families() -> [&'static [StoreCommand]; 9] {
+    [
+        strings::COMMANDS,
+        keys::COMMANDS,
+        lcs::COMMANDS,
+        lists::COMMANDS,
+        hashes::COMMANDS,
+        sets::COMMANDS,
+        zsets::COMMANDS,
+        bitmaps::COMMANDS,
+        hll::COMMANDS,
+    ]
 }
 
 /// Every data command, in table order.

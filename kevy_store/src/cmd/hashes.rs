@@ -1,0 +1,6 @@
+//! The hashes command family.
+
+use super::StoreCommand;
+
+/// The hashes family's table.
+pub(crate) static COMMANDS: &[StoreCommand] = &[];

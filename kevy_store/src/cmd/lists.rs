@@ -1,0 +1,6 @@
+//! The lists command family.
+
+use super::StoreCommand;
+
+/// The lists family's table.
+pub(crate) static COMMANDS: &[StoreCommand] = &[];

@@ -1,0 +1,6 @@
+//! The sets command family.
+
+use super::StoreCommand;
+
+/// The sets family's table.
+pub(crate) static COMMANDS: &[StoreCommand] = &[];

@@ -1,0 +1,6 @@
+//! The zsets command family.
+
+use super::StoreCommand;
+
+/// The zsets family's table.
+pub(crate) static COMMANDS: &[StoreCommand] = &[];
