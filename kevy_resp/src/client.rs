@@ -123,7 +123,11 @@ fn parse_int(s: &[u8]) -> Option<i64> {
         }
         let d = i64::from(d - b'0');
         v = v.checked_mul(10)?;
-        v = if neg { v.checked_sub(d)? } else { v.checked_add(d)? };
+        v = if neg {
+            v.checked_sub(d)?
+        } else {
+            v.checked_add(d)?
+        };
     }
     Some(v)
 }
@@ -398,7 +402,9 @@ mod tests {
         // The frame walker agrees with the parser on every input.
         assert_eq!(
             reply_frame_len(input),
-            got.as_ref().map(|r| r.as_ref().map(|(_, n)| *n)).map_err(|e| *e)
+            got.as_ref()
+                .map(|r| r.as_ref().map(|(_, n)| *n))
+                .map_err(|e| *e)
         );
         got
     }
@@ -457,7 +463,9 @@ mod tests {
         assert_eq!(one(b",1e+21\r\n"), Reply::Double(1e21));
         assert_eq!(
             one(b"(3492890328409238509324850943850943825024385\r\n"),
-            Reply::BigNumber(Bytes::from_static(b"3492890328409238509324850943850943825024385"))
+            Reply::BigNumber(Bytes::from_static(
+                b"3492890328409238509324850943850943825024385"
+            ))
         );
         assert_eq!(
             one(b"=15\r\ntxt:Some string\r\n"),
@@ -467,7 +475,10 @@ mod tests {
         assert_eq!(one(b"!11\r\nSYNTAX oops\r\n"), Reply::error("SYNTAX oops"));
         assert_eq!(
             one(b"%2\r\n$1\r\nf\r\n$1\r\nv\r\n+n\r\n,0.5\r\n"),
-            Reply::Map(vec![(b("f"), b("v")), (Reply::simple("n"), Reply::Double(0.5))])
+            Reply::Map(vec![
+                (b("f"), b("v")),
+                (Reply::simple("n"), Reply::Double(0.5))
+            ])
         );
         assert_eq!(one(b"~1\r\n$1\r\nx\r\n"), Reply::Set(vec![b("x")]));
         assert_eq!(
@@ -482,7 +493,10 @@ mod tests {
             one(b"|1\r\n+key-popularity\r\n%1\r\n$1\r\na\r\n,0.19\r\n*1\r\n:2\r\n"),
             Reply::Array(vec![Reply::Int(2)])
         );
-        assert_eq!(one(b"*1\r\n|0\r\n|0\r\n:1\r\n"), Reply::Array(vec![Reply::Int(1)]));
+        assert_eq!(
+            one(b"*1\r\n|0\r\n|0\r\n:1\r\n"),
+            Reply::Array(vec![Reply::Int(1)])
+        );
     }
 
     #[test]
@@ -496,7 +510,10 @@ mod tests {
             one(b"%?\r\n+a\r\n:1\r\n.\r\n"),
             Reply::Map(vec![(Reply::simple("a"), Reply::Int(1))])
         );
-        assert_eq!(parse(b"%?\r\n+a\r\n.\r\n"), Err(ReplyParseError::InvalidLength));
+        assert_eq!(
+            parse(b"%?\r\n+a\r\n.\r\n"),
+            Err(ReplyParseError::InvalidLength)
+        );
     }
 
     #[test]
@@ -529,7 +546,12 @@ mod tests {
             (b"%1\r\n+a\r\n?", UnknownType(b'?')),
         ];
         for (input, err) in cases {
-            assert_eq!(parse(input), Err(*err), "{:?}", String::from_utf8_lossy(input));
+            assert_eq!(
+                parse(input),
+                Err(*err),
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
         }
     }
 

@@ -30,7 +30,11 @@ impl std::fmt::Write for StackBuf {
 /// Appends `%.17g` of `v` to `out`.
 pub fn write_double(out: &mut Vec<u8>, v: f64) {
     if v.is_nan() {
-        out.extend_from_slice(if v.is_sign_negative() { b"-nan" } else { b"nan" });
+        out.extend_from_slice(if v.is_sign_negative() {
+            b"-nan"
+        } else {
+            b"nan"
+        });
         return;
     }
     if v.is_sign_negative() {
@@ -111,7 +115,9 @@ fn parse_exponent(s: &[u8]) -> i32 {
     };
     let mut e: i32 = 0;
     for &d in digits {
-        e = e.saturating_mul(10).saturating_add(i32::from(d.wrapping_sub(b'0')));
+        e = e
+            .saturating_mul(10)
+            .saturating_add(i32::from(d.wrapping_sub(b'0')));
     }
     if neg {
         -e
@@ -133,7 +139,9 @@ pub fn format_double(v: f64) -> String {
 mod tests {
     use super::*;
 
-    /// Expected strings produced by glibc's `printf("%.17g")`.
+    /// Expected strings produced by glibc's `printf("%.17g")`. The tie
+    /// literals are exact binary values, written out in full on purpose.
+    #[allow(clippy::excessive_precision)]
     const CASES: &[(f64, &str)] = &[
         (0.0, "0"),
         (-0.0, "-0"),

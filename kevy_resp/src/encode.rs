@@ -289,7 +289,9 @@ mod tests {
         check(Reply::Bool(true), b":1\r\n", b"#t\r\n");
         check(Reply::Bool(false), b":0\r\n", b"#f\r\n");
         check(
-            Reply::BigNumber(Bytes::from_static(b"-3492890328409238509324850943850943825024385")),
+            Reply::BigNumber(Bytes::from_static(
+                b"-3492890328409238509324850943850943825024385",
+            )),
             b"$44\r\n-3492890328409238509324850943850943825024385\r\n",
             b"(-3492890328409238509324850943850943825024385\r\n",
         );

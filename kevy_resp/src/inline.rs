@@ -165,7 +165,12 @@ mod tests {
 
     fn ok(line: &[u8], want: &[&[u8]]) {
         let want: Vec<Vec<u8>> = want.iter().map(|w| w.to_vec()).collect();
-        assert_eq!(split(line), Some(want), "line {:?}", String::from_utf8_lossy(line));
+        assert_eq!(
+            split(line),
+            Some(want),
+            "line {:?}",
+            String::from_utf8_lossy(line)
+        );
     }
 
     #[test]
@@ -217,7 +222,12 @@ mod tests {
             b"ECHO \"",
             b"'\\'",
         ] {
-            assert_eq!(split(line), None, "line {:?}", String::from_utf8_lossy(line));
+            assert_eq!(
+                split(line),
+                None,
+                "line {:?}",
+                String::from_utf8_lossy(line)
+            );
         }
     }
 }

@@ -36,14 +36,12 @@ mod inline;
 mod parse;
 mod reply;
 
-pub use client::{
-    encode_request, parse_reply, reply_frame_len, ReplyParseError, MAX_REPLY_DEPTH,
-};
+pub use client::{encode_request, parse_reply, reply_frame_len, ReplyParseError, MAX_REPLY_DEPTH};
 pub use double::{format_double, write_double};
 pub use encode::{
-    encode, encode_array_header, encode_bool, encode_bulk, encode_double, encode_error,
-    encode_int, encode_map_header, encode_nil, encode_nil_array, encode_push_header,
-    encode_set_header, encode_simple,
+    encode, encode_array_header, encode_bool, encode_bulk, encode_double, encode_error, encode_int,
+    encode_map_header, encode_nil, encode_nil_array, encode_push_header, encode_set_header,
+    encode_simple,
 };
 pub use parse::{Limits, ProtocolError, RequestParser};
 pub use reply::{Protocol, Reply};

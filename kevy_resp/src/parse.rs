@@ -309,13 +309,11 @@ impl RequestParser {
                     Step::Continue => {}
                     Step::Incomplete => return Ok(None),
                 },
-                State::MultibulkCount { scan } => {
-                    match self.parse_count(buf, scan, limits)? {
-                        Step::Command(args) => return Ok(Some(args)),
-                        Step::Continue => {}
-                        Step::Incomplete => return Ok(None),
-                    }
-                }
+                State::MultibulkCount { scan } => match self.parse_count(buf, scan, limits)? {
+                    Step::Command(args) => return Ok(Some(args)),
+                    Step::Continue => {}
+                    Step::Incomplete => return Ok(None),
+                },
                 State::Multibulk { .. } => return self.parse_bulks(buf, limits),
             }
         }
@@ -333,7 +331,11 @@ impl RequestParser {
                 return Ok(Step::Incomplete);
             }
         };
-        let end = if nl > 0 && buf[nl - 1] == b'\r' { nl - 1 } else { nl };
+        let end = if nl > 0 && buf[nl - 1] == b'\r' {
+            nl - 1
+        } else {
+            nl
+        };
         let frame = buf.split_to(nl + 1).freeze();
         self.state = State::Idle;
         let args = split_inline(&frame, end).ok_or(ProtocolError::UnbalancedQuotes)?;
@@ -536,7 +538,11 @@ mod tests {
             .collect();
         let shown = String::from_utf8_lossy(input);
         assert_eq!(run(input, limits), (want.clone(), err), "whole {shown:?}");
-        assert_eq!(run_bytewise(input, limits), (want, err), "bytewise {shown:?}");
+        assert_eq!(
+            run_bytewise(input, limits),
+            (want, err),
+            "bytewise {shown:?}"
+        );
     }
 
     const PING: &[&[u8]] = &[b"PING"];
@@ -550,10 +556,18 @@ mod tests {
         check(b"*0\r\nPING\r\n", &[PING], None);
         check(b"*-1\r\n*1\r\n$4\r\nPING\r\n", &[PING], None);
         // The two bytes after a bulk and after a count's `\r` are not checked.
-        check(b"*1\r\n$4\r\nPINGXY*1\r\n$4\r\nPING\r\n", &[PING, PING], None);
+        check(
+            b"*1\r\n$4\r\nPINGXY*1\r\n$4\r\nPING\r\n",
+            &[PING, PING],
+            None,
+        );
         check(b"*1\rX$4\r\nPING\r\n", &[PING], None);
         check(b"*1\r\n$0\r\n\r\n", &[&[b""]], None);
-        check(b"*3\r\n$1\r\n\x00\r\n$2\r\n\r\n\r\n$1\r\n\xff\r\n", &[&[b"\x00", b"\r\n", b"\xff"]], None);
+        check(
+            b"*3\r\n$1\r\n\x00\r\n$2\r\n\r\n\r\n$1\r\n\xff\r\n",
+            &[&[b"\x00", b"\r\n", b"\xff"]],
+            None,
+        );
         // A count that fits but whose arguments never come: just waiting.
         check(b"*2147483647\r\n", &[], None);
         check(b"*1\r\n$536870912\r\n", &[], None);
@@ -562,17 +576,31 @@ mod tests {
     #[test]
     fn multibulk_errors_like_redis() {
         use ProtocolError::*;
-        for bad in [&b"*\r\n"[..], b"*abc\r\n", b"*01\r\n", b"*+1\r\n", b"*-0\r\n", b"*2147483648\r\n",
-            b"*000000000000000000001\r\n", b"*00000000000000000001\r\n", b"*1 \r\n", b"*1\n$4\r\n"]
-        {
+        for bad in [
+            &b"*\r\n"[..],
+            b"*abc\r\n",
+            b"*01\r\n",
+            b"*+1\r\n",
+            b"*-0\r\n",
+            b"*2147483648\r\n",
+            b"*000000000000000000001\r\n",
+            b"*00000000000000000001\r\n",
+            b"*1 \r\n",
+            b"*1\n$4\r\n",
+        ] {
             check(bad, &[], Some(InvalidMultibulkLength));
         }
         check(b"*1\r\nX\r\n", &[], Some(ExpectedDollar(b'X')));
         check(b"*1\r\n\r\n", &[], Some(ExpectedDollar(b'\r')));
         check(b"*1\r\n\xff\r\n", &[], Some(ExpectedDollar(0xff)));
-        for bad in [&b"*1\r\n$-1\r\n"[..], b"*1\r\n$abc\r\n", b"*1\r\n$\r\n", b"*1\r\n$04\r\n",
-            b"*1\r\n$536870913\r\n", b"*1\r\n$-0\r\n"]
-        {
+        for bad in [
+            &b"*1\r\n$-1\r\n"[..],
+            b"*1\r\n$abc\r\n",
+            b"*1\r\n$\r\n",
+            b"*1\r\n$04\r\n",
+            b"*1\r\n$536870913\r\n",
+            b"*1\r\n$-0\r\n",
+        ] {
             check(bad, &[], Some(InvalidBulkLength));
         }
         check(
@@ -595,10 +623,16 @@ mod tests {
         check(b"PING\x00\r\nPING\r\n", &[], None);
         let mut big = b"PING\x00\r\n".to_vec();
         big.resize(70000, b'A');
-        assert_eq!(run(&big, &Limits::default()), (vec![], Some(ProtocolError::TooBigInlineRequest)));
+        assert_eq!(
+            run(&big, &Limits::default()),
+            (vec![], Some(ProtocolError::TooBigInlineRequest))
+        );
         let mut big = b"*1\x00\r\n".to_vec();
         big.resize(70000, b'A');
-        assert_eq!(run(&big, &Limits::default()), (vec![], Some(ProtocolError::TooBigMultibulkCount)));
+        assert_eq!(
+            run(&big, &Limits::default()),
+            (vec![], Some(ProtocolError::TooBigMultibulkCount))
+        );
     }
 
     #[test]
@@ -618,11 +652,24 @@ mod tests {
         check(b"ECHO ''\r\n", &[&[b"ECHO", b""]], None);
         check(b"ECHO \"\\x4\"\r\n", &[&[b"ECHO", b"x4"]], None);
         check(b" *1\r\n", &[&[b"*1"]], None);
-        check(b"SET k v\r\n*1\r\n$4\r\nPING\r\nGET k\n", &[&[b"SET", b"k", b"v"], PING, &[b"GET", b"k"]], None);
-        for bad in [&b"ECHO \"ab\"c\r\n"[..], b"ECHO \"ab\r\n", b"ECHO \"a\\\"\r\n", b"ECHO 'x\r\n"] {
+        check(
+            b"SET k v\r\n*1\r\n$4\r\nPING\r\nGET k\n",
+            &[&[b"SET", b"k", b"v"], PING, &[b"GET", b"k"]],
+            None,
+        );
+        for bad in [
+            &b"ECHO \"ab\"c\r\n"[..],
+            b"ECHO \"ab\r\n",
+            b"ECHO \"a\\\"\r\n",
+            b"ECHO 'x\r\n",
+        ] {
             check(bad, &[], Some(ProtocolError::UnbalancedQuotes));
         }
-        check(b"PING\r\nECHO \"\r\nPING\r\n", &[PING], Some(ProtocolError::UnbalancedQuotes));
+        check(
+            b"PING\r\nECHO \"\r\nPING\r\n",
+            &[PING],
+            Some(ProtocolError::UnbalancedQuotes),
+        );
     }
 
     #[test]
@@ -630,7 +677,10 @@ mod tests {
         let d = Limits::default();
         let a = |n: usize| vec![b'A'; n];
         assert_eq!(run(&a(65536), &d), (vec![], None));
-        assert_eq!(run(&a(65537), &d), (vec![], Some(ProtocolError::TooBigInlineRequest)));
+        assert_eq!(
+            run(&a(65537), &d),
+            (vec![], Some(ProtocolError::TooBigInlineRequest))
+        );
         // A longer line is fine if its end is already buffered.
         let mut line = b"ECHO ".to_vec();
         line.extend(a(70000));
@@ -642,13 +692,19 @@ mod tests {
         count.resize(65536, b'1');
         assert_eq!(run(&count, &d), (vec![], None));
         count.push(b'1');
-        assert_eq!(run(&count, &d), (vec![], Some(ProtocolError::TooBigMultibulkCount)));
+        assert_eq!(
+            run(&count, &d),
+            (vec![], Some(ProtocolError::TooBigMultibulkCount))
+        );
 
         let mut bulk = b"*1\r\n$".to_vec();
         bulk.resize(4 + 65536, b'1');
         assert_eq!(run(&bulk, &d), (vec![], None));
         bulk.push(b'1');
-        assert_eq!(run(&bulk, &d), (vec![], Some(ProtocolError::TooBigBulkCount)));
+        assert_eq!(
+            run(&bulk, &d),
+            (vec![], Some(ProtocolError::TooBigBulkCount))
+        );
     }
 
     #[test]
@@ -660,7 +716,12 @@ mod tests {
         };
         check_with(b"*11\r\n", &l, &[], Some(UnauthenticatedMultibulkLength));
         check_with(b"*10\r\n", &l, &[], None);
-        check_with(b"*1\r\n$16385\r\n", &l, &[], Some(UnauthenticatedBulkLength));
+        check_with(
+            b"*1\r\n$16385\r\n",
+            &l,
+            &[],
+            Some(UnauthenticatedBulkLength),
+        );
         check_with(b"*1\r\n$16384\r\n", &l, &[], None);
         check_with(b"*1\r\n$536870913\r\n", &l, &[], Some(InvalidBulkLength));
         check_with(b"*2147483648\r\n", &l, &[], Some(InvalidMultibulkLength));
@@ -674,27 +735,78 @@ mod tests {
             max_multibulk_len: 2,
             authenticated: true,
         };
-        check_with(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n", &l, &[&[b"GET", b"k"]], None);
-        check_with(b"*3\r\n", &l, &[], Some(ProtocolError::InvalidMultibulkLength));
-        check_with(b"*1\r\n$4\r\n", &l, &[], Some(ProtocolError::InvalidBulkLength));
+        check_with(
+            b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n",
+            &l,
+            &[&[b"GET", b"k"]],
+            None,
+        );
+        check_with(
+            b"*3\r\n",
+            &l,
+            &[],
+            Some(ProtocolError::InvalidMultibulkLength),
+        );
+        check_with(
+            b"*1\r\n$4\r\n",
+            &l,
+            &[],
+            Some(ProtocolError::InvalidBulkLength),
+        );
     }
 
     #[test]
     fn error_replies() {
         use ProtocolError::*;
         let cases: &[(ProtocolError, &[u8])] = &[
-            (TooBigInlineRequest, b"ERR Protocol error: too big inline request"),
-            (UnbalancedQuotes, b"ERR Protocol error: unbalanced quotes in request"),
-            (TooBigMultibulkCount, b"ERR Protocol error: too big mbulk count string"),
-            (InvalidMultibulkLength, b"ERR Protocol error: invalid multibulk length"),
-            (UnauthenticatedMultibulkLength, b"ERR Protocol error: unauthenticated multibulk length"),
-            (ExpectedDollar(b'X'), b"ERR Protocol error: expected '$', got 'X'"),
-            (ExpectedDollar(b'\r'), b"ERR Protocol error: expected '$', got ' '"),
-            (ExpectedDollar(b'\n'), b"ERR Protocol error: expected '$', got ' '"),
-            (ExpectedDollar(0xff), b"ERR Protocol error: expected '$', got '\xff'"),
-            (TooBigBulkCount, b"ERR Protocol error: too big bulk count string"),
-            (InvalidBulkLength, b"ERR Protocol error: invalid bulk length"),
-            (UnauthenticatedBulkLength, b"ERR Protocol error: unauthenticated bulk length"),
+            (
+                TooBigInlineRequest,
+                b"ERR Protocol error: too big inline request",
+            ),
+            (
+                UnbalancedQuotes,
+                b"ERR Protocol error: unbalanced quotes in request",
+            ),
+            (
+                TooBigMultibulkCount,
+                b"ERR Protocol error: too big mbulk count string",
+            ),
+            (
+                InvalidMultibulkLength,
+                b"ERR Protocol error: invalid multibulk length",
+            ),
+            (
+                UnauthenticatedMultibulkLength,
+                b"ERR Protocol error: unauthenticated multibulk length",
+            ),
+            (
+                ExpectedDollar(b'X'),
+                b"ERR Protocol error: expected '$', got 'X'",
+            ),
+            (
+                ExpectedDollar(b'\r'),
+                b"ERR Protocol error: expected '$', got ' '",
+            ),
+            (
+                ExpectedDollar(b'\n'),
+                b"ERR Protocol error: expected '$', got ' '",
+            ),
+            (
+                ExpectedDollar(0xff),
+                b"ERR Protocol error: expected '$', got '\xff'",
+            ),
+            (
+                TooBigBulkCount,
+                b"ERR Protocol error: too big bulk count string",
+            ),
+            (
+                InvalidBulkLength,
+                b"ERR Protocol error: invalid bulk length",
+            ),
+            (
+                UnauthenticatedBulkLength,
+                b"ERR Protocol error: unauthenticated bulk length",
+            ),
         ];
         for (e, want) in cases {
             assert_eq!(e.reply_bytes(), *want);
@@ -709,9 +821,20 @@ mod tests {
         assert_eq!(string2ll(b"-1"), Some(-1));
         assert_eq!(string2ll(b"9223372036854775807"), Some(i64::MAX));
         assert_eq!(string2ll(b"-9223372036854775808"), Some(i64::MIN));
-        for bad in [&b""[..], b"-", b"-0", b"00", b"01", b"+1", b" 1", b"1 ", b"9223372036854775808",
-            b"-9223372036854775809", b"99999999999999999999", b"1a"]
-        {
+        for bad in [
+            &b""[..],
+            b"-",
+            b"-0",
+            b"00",
+            b"01",
+            b"+1",
+            b" 1",
+            b"1 ",
+            b"9223372036854775808",
+            b"-9223372036854775809",
+            b"99999999999999999999",
+            b"1a",
+        ] {
             assert_eq!(string2ll(bad), None, "{:?}", String::from_utf8_lossy(bad));
         }
     }
@@ -732,11 +855,17 @@ mod tests {
         let mut p = RequestParser::new();
         let mut buf = BytesMut::from(&b"*2\r\n$3\r\nSET\r\n$5\r\nvalue\r\nGET k\r\n"[..]);
         let range = buf.as_ptr_range();
-        let args = p.parse(&mut buf, &Limits::default()).unwrap_or_default().unwrap_or_default();
+        let args = p
+            .parse(&mut buf, &Limits::default())
+            .unwrap_or_default()
+            .unwrap_or_default();
         for a in &args {
             assert!(range.contains(&a.as_ptr()));
         }
-        let args = p.parse(&mut buf, &Limits::default()).unwrap_or_default().unwrap_or_default();
+        let args = p
+            .parse(&mut buf, &Limits::default())
+            .unwrap_or_default()
+            .unwrap_or_default();
         assert_eq!(args, [&b"GET"[..], b"k"]);
         assert!(range.contains(&args[1].as_ptr()));
         assert!(buf.is_empty());

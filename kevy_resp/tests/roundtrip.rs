@@ -115,8 +115,11 @@ mod reply {
     use proptest::prelude::*;
 
     fn line_bytes() -> impl Strategy<Value = Bytes> {
-        prop::collection::vec(any::<u8>().prop_filter("no CR/LF", |b| *b != b'\r' && *b != b'\n'), 0..20)
-            .prop_map(Bytes::from)
+        prop::collection::vec(
+            any::<u8>().prop_filter("no CR/LF", |b| *b != b'\r' && *b != b'\n'),
+            0..20,
+        )
+        .prop_map(Bytes::from)
     }
 
     fn any_bytes() -> impl Strategy<Value = Bytes> {
@@ -132,7 +135,9 @@ mod reply {
             any::<i64>().prop_map(Reply::Int),
             any_bytes().prop_map(Reply::Bulk),
             Just(Reply::Nil),
-            any::<f64>().prop_filter("not NaN", |v| !v.is_nan()).prop_map(Reply::Double),
+            any::<f64>()
+                .prop_filter("not NaN", |v| !v.is_nan())
+                .prop_map(Reply::Double),
             any::<bool>().prop_map(Reply::Bool),
             (any::<bool>(), "[1-9][0-9]{0,60}").prop_map(|(neg, d)| {
                 Reply::BigNumber(Bytes::from(if neg { format!("-{d}") } else { d }))
@@ -153,8 +158,15 @@ mod reply {
     /// What a RESP2 client reads back for `r`, as Redis 7.0 downgrades it.
     fn resp2(r: &Reply) -> Reply {
         match r {
-            Reply::Array(v) | Reply::Set(v) | Reply::Push(v) => Reply::Array(v.iter().map(resp2).collect()),
-            Reply::Map(pairs) => Reply::Array(pairs.iter().flat_map(|(k, v)| [resp2(k), resp2(v)]).collect()),
+            Reply::Array(v) | Reply::Set(v) | Reply::Push(v) => {
+                Reply::Array(v.iter().map(resp2).collect())
+            }
+            Reply::Map(pairs) => Reply::Array(
+                pairs
+                    .iter()
+                    .flat_map(|(k, v)| [resp2(k), resp2(v)])
+                    .collect(),
+            ),
             Reply::Bool(b) => Reply::Int(i64::from(*b)),
             Reply::Double(v) => Reply::Bulk(Bytes::from(format_double(*v))),
             Reply::BigNumber(d) => Reply::Bulk(d.clone()),
@@ -187,7 +199,7 @@ mod reply {
         #[test]
         fn arbitrary_bytes_never_panic(input in prop::collection::vec(any::<u8>(), 0..200)) {
             let parsed = parse_reply(&input).map(|o| o.map(|(_, n)| n));
-            prop_assert_eq!(reply_frame_len(&input), parsed.clone());
+            prop_assert_eq!(reply_frame_len(&input), parsed);
             if let Ok(Some(n)) = parsed {
                 prop_assert!(n <= input.len());
             }
