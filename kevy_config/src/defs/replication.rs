@@ -2,7 +2,7 @@
 //! replication or cluster mode; these are accepted, validated and reported so
 //! clients and tools that query them keep working.
 
-use super::Knob;
+use super::{Kind, Knob};
 
 pub(super) static KNOBS: &[Knob] = &[
     Knob {
@@ -44,7 +44,13 @@ pub(super) static KNOBS: &[Knob] = &[
         name: "repl-backlog-size",
         default: "1mb",
         doc: "Replication backlog size; accepted for compatibility.",
-        kind: memory!(repl_backlog_size, 1, i64::MAX),
+        kind: Kind::Memory {
+            min: 1,
+            max: i64::MAX as u64,
+            get: |c| c.repl_backlog_size,
+            // Redis raises anything smaller to its 16kb minimum on set.
+            set: |c, v| c.repl_backlog_size = v.max(16 * 1024),
+        },
         ..Knob::COMPAT
     },
     Knob {
