@@ -21,12 +21,16 @@ pub struct Executor<'s> {
     locked: Locked<'s>,
     events: Events,
     ids: Vec<usize>,
+    /// Shards the current batch read or wrote (ascending, unique after
+    /// `finish_batch` sorts them): what `appendfsync always` must make durable
+    /// before the batch's replies leave.
+    touched: Vec<usize>,
 }
 
 impl<'s> Executor<'s> {
     /// An executor over `shared`.
     pub fn new(shared: &'s Shared) -> Executor<'s> {
-        Executor { shared, locked: shared.store.lock(&[]), events: Events::default(), ids: Vec::new() }
+        Executor { shared, locked: shared.store.lock(&[]), events: Events::default(), ids: Vec::new(), touched: Vec::new() }
     }
 
     /// Runs one parsed command and appends its reply to `out`.
@@ -61,6 +65,7 @@ impl<'s> Executor<'s> {
             Kind::Store(sc) => {
                 shared.store.shards_for(sc, argv, &mut self.ids);
                 shared.store.relock(&mut self.locked, &self.ids);
+                self.touched.extend_from_slice(&self.ids);
                 let mut ctx = Ctx::new(&mut self.locked, &mut self.events, sess.db, now_ms());
                 ctx.proto = sess.proto;
                 guarded(|| kevy_store::run(&mut ctx, sc, argv))
@@ -83,9 +88,15 @@ impl<'s> Executor<'s> {
     /// batch raised.
     pub fn finish_batch(&mut self) {
         self.locked.release();
+        self.touched.sort_unstable();
+        self.touched.dedup();
+        let st = &self.shared.stats;
+        st.keyspace_hits.fetch_add(std::mem::take(&mut self.events.hits), Relaxed);
+        st.keyspace_misses.fetch_add(std::mem::take(&mut self.events.misses), Relaxed);
         self.events.notifications.clear();
         self.events.ready_keys.clear();
         self.events.dirty = 0;
+        self.touched.clear();
     }
 }
 

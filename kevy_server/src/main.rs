@@ -36,7 +36,10 @@ const SIGNALS: Token = Token(usize::MAX - 1);
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let env: Vec<(String, String)> = std::env::vars().collect();
+    // vars_os: a variable that is not valid Unicode is skipped, not a panic.
+    let env: Vec<(String, String)> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect();
     let loaded = match kevy_config::load(&args, &env) {
         Ok(l) => l,
         Err(e) => {

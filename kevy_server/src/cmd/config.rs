@@ -47,7 +47,9 @@ fn config(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
                 .map(|(k, v)| (Reply::Bulk(Bytes::from(k)), Reply::Bulk(Bytes::from(v))))
                 .collect(),
         )
-    } else if eq(sub, "set") && n >= 4 && n % 2 == 0 {
+    } else if eq(sub, "set") && n >= 4 && n % 2 == 1 {
+        Reply::error("ERR syntax error")
+    } else if eq(sub, "set") && n >= 4 {
         let pairs: Vec<(&[u8], &[u8])> = argv[2..].chunks(2).map(|p| (&p[0][..], &p[1][..])).collect();
         match live.config_set(&pairs) {
             Ok(_) => Reply::ok(),
