@@ -10,12 +10,14 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 mod bitmaps;
+mod expire;
 mod hashes;
 mod hll;
 pub(crate) mod keys;
 mod lcs;
 mod ldouble;
 mod lists;
+mod scan;
 mod sets;
 pub(crate) mod strings;
 mod zsets;
@@ -33,7 +35,7 @@ pub struct StoreCommand {
     pub run: Handler,
 }
 
-fn families() -> [&'static [StoreCommand]; 9] {
+fn families() -> [&'static [StoreCommand]; 11] {
     [
         strings::COMMANDS,
         keys::COMMANDS,
@@ -44,6 +46,8 @@ fn families() -> [&'static [StoreCommand]; 9] {
         zsets::COMMANDS,
         bitmaps::COMMANDS,
         hll::COMMANDS,
+        expire::COMMANDS,
+        scan::COMMANDS,
     ]
 }
 

@@ -1,0 +1,302 @@
+//! Expiry commands: EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT (with NX, XX, GT,
+//! LT), TTL, PTTL, EXPIRETIME, PEXPIRETIME and PERSIST. They act on any
+//! value type: only the entry's expiry is read or written.
+
+use super::StoreCommand;
+use crate::ctx::{notify, Ctx};
+use crate::error::{CmdError, CmdResult};
+use crate::num::arg_i64;
+use crate::spec::{acl, flags::*, CommandMeta, Keys};
+use bytes::Bytes;
+use kevy_resp::Reply;
+
+/// The expiry family's table.
+pub(crate) static COMMANDS: &[StoreCommand] = &[
+    StoreCommand {
+        meta: CommandMeta {
+            name: "expire",
+            arity: -3,
+            flags: WRITE | FAST,
+            acl: acl::KEYSPACE,
+            keys: Keys::ONE,
+            group: "generic",
+            summary: "Set a key's time to live in seconds",
+            since: "1.0.0",
+            complexity: "O(1)",
+        },
+        run: expire,
+    },
+    StoreCommand {
+        meta: CommandMeta {
+            name: "pexpire",
+            arity: -3,
+            flags: WRITE | FAST,
+            acl: acl::KEYSPACE,
+            keys: Keys::ONE,
+            group: "generic",
+            summary: "Set a key's time to live in milliseconds",
+            since: "2.6.0",
+            complexity: "O(1)",
+        },
+        run: pexpire,
+    },
+    StoreCommand {
+        meta: CommandMeta {
+            name: "expireat",
+            arity: -3,
+            flags: WRITE | FAST,
+            acl: acl::KEYSPACE,
+            keys: Keys::ONE,
+            group: "generic",
+            summary: "Set the expiration for a key as a UNIX timestamp",
+            since: "1.2.0",
+            complexity: "O(1)",
+        },
+        run: expireat,
+    },
+    StoreCommand {
+        meta: CommandMeta {
+            name: "pexpireat",
+            arity: -3,
+            flags: WRITE | FAST,
+            acl: acl::KEYSPACE,
+            keys: Keys::ONE,
+            group: "generic",
+            summary: "Set the expiration for a key as a UNIX timestamp specified in milliseconds",
+            since: "2.6.0",
+            complexity: "O(1)",
+        },
+        run: pexpireat,
+    },
+    StoreCommand {
+        meta: CommandMeta {
+            name: "ttl",
+            arity: 2,
+            flags: READONLY | FAST,
+            acl: acl::KEYSPACE,
+            keys: Keys::ONE,
+            group: "generic",
+            summary: "Get the time to live for a key in seconds",
+            since: "1.0.0",
+            complexity: "O(1)",
+        },
+        run: ttl,
+    },
+    StoreCommand {
+        meta: CommandMeta {
+            name: "pttl",
+            arity: 2,
+            flags: READONLY | FAST,
+            acl: acl::KEYSPACE,
+            keys: Keys::ONE,
+            group: "generic",
+            summary: "Get the time to live for a key in milliseconds",
+            since: "2.6.0",
+            complexity: "O(1)",
+        },
+        run: pttl,
+    },
+    StoreCommand {
+        meta: CommandMeta {
+            name: "expiretime",
+            arity: 2,
+            flags: READONLY | FAST,
+            acl: acl::KEYSPACE,
+            keys: Keys::ONE,
+            group: "generic",
+            summary: "Get the expiration Unix timestamp for a key",
+            since: "7.0.0",
+            complexity: "O(1)",
+        },
+        run: expiretime,
+    },
+    StoreCommand {
+        meta: CommandMeta {
+            name: "pexpiretime",
+            arity: 2,
+            flags: READONLY | FAST,
+            acl: acl::KEYSPACE,
+            keys: Keys::ONE,
+            group: "generic",
+            summary: "Get the expiration Unix timestamp for a key in milliseconds",
+            since: "7.0.0",
+            complexity: "O(1)",
+        },
+        run: pexpiretime,
+    },
+    StoreCommand {
+        meta: CommandMeta {
+            name: "persist",
+            arity: 2,
+            flags: WRITE | FAST,
+            acl: acl::KEYSPACE,
+            keys: Keys::ONE,
+            group: "generic",
+            summary: "Remove the expiration from a key",
+            since: "2.2.0",
+            complexity: "O(1)",
+        },
+        run: persist,
+    },
+];
+
+/// How the time argument of an EXPIRE-family command reads.
+#[derive(Clone, Copy)]
+enum Base {
+    /// Seconds from now (EXPIRE).
+    RelSecs,
+    /// Milliseconds from now (PEXPIRE).
+    RelMs,
+    /// Unix seconds (EXPIREAT).
+    AbsSecs,
+    /// Unix milliseconds (PEXPIREAT).
+    AbsMs,
+}
+
+/// `EXPIRE key seconds [NX | XX | GT | LT]` and its three siblings.
+struct Expire<'a> {
+    key: &'a [u8],
+    time: &'a [u8],
+    nx: bool,
+    xx: bool,
+    gt: bool,
+    lt: bool,
+}
+
+impl<'a> Expire<'a> {
+    fn parse(argv: &'a [Bytes]) -> Result<Self, CmdError> {
+        let mut e = Expire { key: &argv[1], time: &argv[2], nx: false, xx: false, gt: false, lt: false };
+        for opt in &argv[3..] {
+            match opt.to_ascii_lowercase().as_slice() {
+                b"nx" => e.nx = true,
+                b"xx" => e.xx = true,
+                b"gt" => e.gt = true,
+                b"lt" => e.lt = true,
+                _ => {
+                    return Err(CmdError::err(format!("Unsupported option {}", String::from_utf8_lossy(opt))));
+                }
+            }
+        }
+        if e.nx && (e.xx || e.gt || e.lt) {
+            return Err(CmdError::err("NX and XX, GT or LT options at the same time are not compatible"));
+        }
+        if e.gt && e.lt {
+            return Err(CmdError::err("GT and LT options at the same time are not compatible"));
+        }
+        Ok(e)
+    }
+
+    fn exec(self, ctx: &mut Ctx<'_, '_>, base: Base, name: &str) -> CmdResult {
+        let invalid = || CmdError::Other(format!("ERR invalid expire time in '{name}' command"));
+        let mut when = arg_i64(self.time)?;
+        if matches!(base, Base::RelSecs | Base::AbsSecs) {
+            when = when.checked_mul(1000).ok_or_else(invalid)?;
+        }
+        if matches!(base, Base::RelSecs | Base::RelMs) {
+            when = when.checked_add(ctx.now_ms as i64).ok_or_else(invalid)?;
+        }
+        let key = self.key;
+        let Some(e) = ctx.get(key)? else { return Ok(Reply::Int(0)) };
+        // A key without expiry counts as an infinite TTL for GT and LT.
+        let cur = e.expire_at().map_or(-1, |t| t as i64);
+        let refused = (self.nx && cur != -1)
+            || (self.xx && cur == -1)
+            || (self.gt && (cur == -1 || when <= cur))
+            || (self.lt && cur != -1 && when >= cur);
+        if refused {
+            return Ok(Reply::Int(0));
+        }
+        if when <= ctx.now_ms as i64 {
+            ctx.remove(key)?;
+            ctx.modified(key);
+            ctx.notify(notify::GENERIC, "del", key);
+            ctx.propagate(key, &[b"DEL", key]);
+        } else {
+            ctx.set_expire(key, when as u64)?;
+            ctx.modified(key);
+            ctx.notify(notify::GENERIC, "expire", key);
+            ctx.propagate(key, &[b"PEXPIREAT", key, when.to_string().as_bytes()]);
+        }
+        Ok(Reply::Int(1))
+    }
+}
+
+/// `EXPIRE key seconds [NX | XX | GT | LT]`
+fn expire(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
+    Expire::parse(argv)?.exec(ctx, Base::RelSecs, "expire")
+}
+
+/// `PEXPIRE key milliseconds [NX | XX | GT | LT]`
+fn pexpire(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
+    Expire::parse(argv)?.exec(ctx, Base::RelMs, "pexpire")
+}
+
+/// `EXPIREAT key unix-time-seconds [NX | XX | GT | LT]`
+fn expireat(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
+    Expire::parse(argv)?.exec(ctx, Base::AbsSecs, "expireat")
+}
+
+/// `PEXPIREAT key unix-time-milliseconds [NX | XX | GT | LT]`
+fn pexpireat(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
+    Expire::parse(argv)?.exec(ctx, Base::AbsMs, "pexpireat")
+}
+
+/// What TTL-family commands report.
+#[derive(Clone, Copy)]
+enum Show {
+    /// Remaining seconds, rounded (TTL).
+    Secs,
+    /// Remaining milliseconds (PTTL).
+    Ms,
+    /// Absolute Unix seconds, rounded (EXPIRETIME).
+    AtSecs,
+    /// Absolute Unix milliseconds (PEXPIRETIME).
+    AtMs,
+}
+
+/// -2 for a missing key, -1 for a key without expiry, else the time asked.
+fn ttl_generic(ctx: &mut Ctx<'_, '_>, key: &[u8], show: Show) -> CmdResult {
+    let now = ctx.now_ms;
+    let Some(e) = ctx.peek(key)? else { return Ok(Reply::Int(-2)) };
+    let Some(at) = e.expire_at() else { return Ok(Reply::Int(-1)) };
+    let ms = match show {
+        Show::Secs | Show::Ms => at.saturating_sub(now),
+        Show::AtSecs | Show::AtMs => at,
+    };
+    Ok(Reply::Int(match show {
+        Show::Secs | Show::AtSecs => ms.saturating_add(500) / 1000,
+        Show::Ms | Show::AtMs => ms,
+    } as i64))
+}
+
+/// `TTL key`
+fn ttl(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
+    ttl_generic(ctx, &argv[1], Show::Secs)
+}
+
+/// `PTTL key`
+fn pttl(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
+    ttl_generic(ctx, &argv[1], Show::Ms)
+}
+
+/// `EXPIRETIME key`
+fn expiretime(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
+    ttl_generic(ctx, &argv[1], Show::AtSecs)
+}
+
+/// `PEXPIRETIME key`
+fn pexpiretime(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
+    ttl_generic(ctx, &argv[1], Show::AtMs)
+}
+
+/// `PERSIST key`
+fn persist(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
+    let key = &argv[1][..];
+    if !ctx.get(key)?.is_some_and(|e| e.expire_at().is_some()) {
+        return Ok(Reply::Int(0));
+    }
+    ctx.set_expire(key, 0)?;
+    ctx.modified(key);
+    ctx.notify(notify::GENERIC, "persist", key);
+    Ok(Reply::Int(1))
+}
