@@ -300,3 +300,132 @@ fn persist(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     ctx.notify(notify::GENERIC, "persist", key);
     Ok(Reply::Int(1))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::cmd::testutil::{T, T0};
+
+    #[test]
+    fn options_matrix() {
+        let mut t = T::new();
+        t.check(&[
+            ("SET a 1", "+OK"),
+            ("EXPIRE a 100 GT", ":0"),
+            ("TTL a", ":-1"),
+            ("EXPIRE a 100 XX", ":0"),
+            ("EXPIRE a 100 LT", ":1"),
+            ("TTL a", ":100"),
+            ("EXPIRE a 50 GT", ":0"),
+            ("EXPIRE a 200 GT", ":1"),
+            ("EXPIRE a 300 NX", ":0"),
+            ("EXPIRE a 300 XX", ":1"),
+            ("EXPIRE a 400 LT", ":0"),
+            ("EXPIRE a 300 lt", ":0"),
+            ("EXPIRE a 299 lt", ":1"),
+            ("EXPIRE a 300 XX XX", ":1"),
+            ("EXPIRE a 300 NX XX", "-ERR NX and XX, GT or LT options at the same time are not compatible"),
+            ("EXPIRE a 300 NX GT", "-ERR NX and XX, GT or LT options at the same time are not compatible"),
+            ("EXPIRE a 300 GT LT", "-ERR GT and LT options at the same time are not compatible"),
+            ("EXPIRE a 300 FOO", "-ERR Unsupported option FOO"),
+            ("EXPIRE a abc NX XX", "-ERR NX and XX, GT or LT options at the same time are not compatible"),
+            ("EXPIRE a abc", "-ERR value is not an integer or out of range"),
+            ("PERSIST a", ":1"),
+            ("PERSIST a", ":0"),
+            ("PERSIST nosuch", ":0"),
+            ("EXPIRE a 300 XX", ":0"),
+            ("EXPIRE a 300 NX", ":1"),
+            ("EXPIRE nosuch 100", ":0"),
+            ("SET b 1", "+OK"),
+            ("EXPIRE b 1 GT", ":0"),
+            ("EXPIRE b -1 LT", ":1"),
+            ("EXISTS b", ":0"),
+        ]);
+    }
+
+    #[test]
+    fn overflow_and_past_times() {
+        let mut t = T::new();
+        t.check(&[
+            ("SET a 1", "+OK"),
+            ("EXPIRE a 9223372036854775807", "-ERR invalid expire time in 'expire' command"),
+            ("PEXPIRE a 9223372036854775807", "-ERR invalid expire time in 'pexpire' command"),
+            ("EXPIRE a 9223372036854775", "-ERR invalid expire time in 'expire' command"),
+            ("EXPIRE a -9223372036854775808", "-ERR invalid expire time in 'expire' command"),
+            ("EXPIREAT a 9223372036854776", "-ERR invalid expire time in 'expireat' command"),
+            ("EXPIREAT a 9223372036854775", ":1"),
+            ("PEXPIREAT a 9223372036854775807", ":1"),
+            ("TTL a", ":9223370336854776"),
+            ("PEXPIREAT a -9223372036854775808", ":1"),
+            ("EXISTS a", ":0"),
+            ("SET a 1", "+OK"),
+            ("EXPIRE a 0", ":1"),
+            ("EXISTS a", ":0"),
+            ("SET a 1", "+OK"),
+            ("PEXPIREAT a 1700000000000", ":1"),
+            ("EXISTS a", ":0"),
+            ("SET a 1", "+OK"),
+            ("PEXPIREAT a 1700000000001", ":1"),
+            ("EXISTS a", ":1"),
+        ]);
+    }
+
+    #[test]
+    fn ttl_rounding_and_lazy_expiry() {
+        let mut t = T::new();
+        t.check(&[
+            ("TTL nosuch", ":-2"),
+            ("PTTL nosuch", ":-2"),
+            ("EXPIRETIME nosuch", ":-2"),
+            ("SET a 1", "+OK"),
+            ("TTL a", ":-1"),
+            ("PTTL a", ":-1"),
+            ("EXPIRETIME a", ":-1"),
+            ("PEXPIRETIME a", ":-1"),
+            ("PEXPIRE a 1500", ":1"),
+            ("TTL a", ":2"),
+            ("PEXPIRE a 1499", ":1"),
+            ("TTL a", ":1"),
+            ("PEXPIREAT a 99999999999999", ":1"),
+            ("EXPIRETIME a", ":100000000000"),
+            ("PEXPIRETIME a", ":99999999999999"),
+            ("PEXPIRE a 100", ":1"),
+            ("@sleep 100", ""),
+            ("PTTL a", ":0"),
+            ("TTL a", ":0"),
+            ("GET a", "$1\r\n1"),
+            ("@sleep 1", ""),
+            ("PTTL a", ":-2"),
+            ("GET a", "$-1"),
+        ]);
+    }
+
+    #[test]
+    fn logs_absolute_times_and_deletes() {
+        let mut t = T::new();
+        t.check(&[("SET a 1", "+OK")]);
+        let rec = t.record();
+        t.check(&[
+            ("EXPIRE a 10", ":1"),
+            ("PEXPIRE a 10 GT", ":0"),
+            ("EXPIREAT a 1800000000", ":1"),
+            ("PERSIST a", ":1"),
+            ("PEXPIRE a 100", ":1"),
+            ("@sleep 101", ""),
+            ("GET a", "$-1"),
+            ("SET b 1", "+OK"),
+            ("EXPIRE b -5", ":1"),
+        ]);
+        assert_eq!(
+            rec.lines(),
+            vec![
+                format!("PEXPIREAT a {}", T0 + 10_000),
+                "PEXPIREAT a 1800000000000".to_string(),
+                "PERSIST a".to_string(),
+                format!("PEXPIREAT a {}", T0 + 100),
+                "DEL a".to_string(),
+                "SET b 1".to_string(),
+                "DEL b".to_string(),
+            ]
+        );
+    }
+}
