@@ -79,7 +79,13 @@ fn bulk_items(reply: &[u8]) -> Vec<Option<Vec<u8>>> {
     let (_, items) = elements(reply).unwrap_or_else(|| panic!("not an array: {}", escape(reply)));
     items
         .iter()
-        .map(|i| if i.as_slice() == b"$-1\r\n" { None } else { scalar(i) })
+        .map(|i| {
+            if i.as_slice() == b"$-1\r\n" {
+                None
+            } else {
+                scalar(i)
+            }
+        })
         .collect()
 }
 
@@ -105,7 +111,7 @@ fn mget_never_sees_half_an_mset() {
             let keys = keys();
             let value = format!("{w}-{round}");
             c.send(&args(&["MSET"], &keys, Some(&value)));
-            assert_eq!(c.read_frame(), b"+OK\r\n");
+            c.expect_frame(b"+OK\r\n");
         },
         |c| {
             let keys = keys();
@@ -134,7 +140,7 @@ fn exists_never_sees_half_a_del() {
             let keys = keys();
             if round % 2 == 0 {
                 c.send(&args(&["MSET"], &keys, Some("x")));
-                assert_eq!(c.read_frame(), b"+OK\r\n");
+                c.expect_frame(b"+OK\r\n");
             } else {
                 c.send(&args(&["DEL"], &keys, None));
                 let reply = c.read_frame();
@@ -160,13 +166,17 @@ fn rename_across_shards_is_never_seen_halfway() {
     let server = Server::start(&["--threads", "4"]);
     // Two keys that don't share a hash tag, moved back and forth.
     let mut c = server.conn();
-    assert_eq!(c.cmd("SET ping-side token"), b"+OK\r\n");
+    c.expect("SET ping-side token", "+OK\r\n");
     race(
         server.port(),
         1,
         3,
         |c, _w, round| {
-            let (from, to) = if round % 2 == 0 { ("ping-side", "pong-side") } else { ("pong-side", "ping-side") };
+            let (from, to) = if round % 2 == 0 {
+                ("ping-side", "pong-side")
+            } else {
+                ("pong-side", "ping-side")
+            };
             let reply = c.cmd(&format!("RENAME {from} {to}"));
             assert_eq!(escape(&reply), escape(b"+OK\r\n"), "RENAME {from} {to}");
         },
@@ -200,16 +210,27 @@ fn concurrent_msetnx_has_exactly_one_winner() {
                 })
             })
             .collect();
-        let results: Vec<(usize, Vec<u8>)> =
-            contenders.into_iter().map(|t| t.join().expect("contender")).collect();
-        let winners: Vec<usize> =
-            results.iter().filter(|(_, r)| r.as_slice() == b":1\r\n").map(|(w, _)| *w).collect();
-        assert_eq!(winners.len(), 1, "round {round}: MSETNX replies {results:?}");
+        let results: Vec<(usize, Vec<u8>)> = contenders
+            .into_iter()
+            .map(|t| t.join().expect("contender"))
+            .collect();
+        let winners: Vec<usize> = results
+            .iter()
+            .filter(|(_, r)| r.as_slice() == b":1\r\n")
+            .map(|(w, _)| *w)
+            .collect();
+        assert_eq!(
+            winners.len(),
+            1,
+            "round {round}: MSETNX replies {results:?}"
+        );
         c.send(&args(&["MGET"], &keys, None));
         let reply = c.read_frame();
         let want = format!("writer{}", winners[0]).into_bytes();
         assert!(
-            bulk_items(&reply).iter().all(|v| v.as_deref() == Some(&want[..])),
+            bulk_items(&reply)
+                .iter()
+                .all(|v| v.as_deref() == Some(&want[..])),
             "round {round}: winner {} but MGET {}",
             winners[0],
             escape(&reply)
@@ -237,14 +258,18 @@ fn pipelined_batches_on_many_connections_stay_consistent() {
                     }
                     crate::util::encode_request(&args(&["MGET"], &keys, None), &mut batch);
                     c.send_raw(&batch);
-                    assert_eq!(c.read_frame(), b"+OK\r\n");
+                    c.expect_frame(b"+OK\r\n");
                     for _ in 0..3 {
                         let r = c.read_frame();
                         assert!(r.starts_with(b":"), "INCR: {}", escape(&r));
                     }
                     let reply = c.read_frame();
                     let values = bulk_items(&reply);
-                    assert!(values.iter().all(|v| v == &values[0]), "torn: {}", escape(&reply));
+                    assert!(
+                        values.iter().all(|v| v == &values[0]),
+                        "torn: {}",
+                        escape(&reply)
+                    );
                 }
             })
         })
@@ -253,5 +278,8 @@ fn pipelined_batches_on_many_connections_stay_consistent() {
         t.join().expect("writer");
     }
     let mut c = Conn::connect(port);
-    assert_eq!(c.cmd("MGET cnt:a cnt:b cnt:c"), b"*3\r\n$3\r\n400\r\n$3\r\n400\r\n$3\r\n400\r\n");
+    c.expect(
+        "MGET cnt:a cnt:b cnt:c",
+        "*3\r\n$3\r\n400\r\n$3\r\n400\r\n$3\r\n400\r\n",
+    );
 }

@@ -14,4 +14,13 @@ macro_rules! scripts {
     };
 }
 
-scripts!(strings, incrbyfloat, keys, expire, connection, protocol, server, command);
+scripts!(
+    strings,
+    incrbyfloat,
+    keys,
+    expire,
+    connection,
+    protocol,
+    server,
+    command
+);

@@ -7,7 +7,11 @@ use crate::util::{Redis, Server};
 /// The INFO text of a connection (the bulk's payload).
 fn info(server_port: u16, section: &str) -> String {
     let mut c = crate::util::Conn::connect(server_port);
-    let reply = if section.is_empty() { c.cmd("INFO") } else { c.cmd(&format!("INFO {section}")) };
+    let reply = if section.is_empty() {
+        c.cmd("INFO")
+    } else {
+        c.cmd(&format!("INFO {section}"))
+    };
     let payload = crate::util::scalar(&reply)
         .unwrap_or_else(|| panic!("INFO {section} replied {}", crate::util::escape(&reply)));
     String::from_utf8_lossy(&payload).into_owned()
@@ -81,12 +85,16 @@ const FIELDS: &[&str] = &[
 fn info_has_redis_sections_and_fields() {
     let server = Server::start(&["--threads", "2"]);
     let mut c = server.conn();
-    assert_eq!(c.cmd("MSET a 1 b 2 c 3"), b"+OK\r\n");
-    assert_eq!(c.cmd("EXPIRE a 100"), b":1\r\n");
-    assert_eq!(c.cmd("SELECT 3"), b"+OK\r\n");
-    assert_eq!(c.cmd("SET x 1"), b"+OK\r\n");
+    c.expect("MSET a 1 b 2 c 3", "+OK\r\n");
+    c.expect("EXPIRE a 100", ":1\r\n");
+    c.expect("SELECT 3", "+OK\r\n");
+    c.expect("SET x 1", "+OK\r\n");
     let text = info(server.port(), "");
-    assert!(text.starts_with("# Server\r\n"), "INFO starts with: {:?}", &text[..text.len().min(40)]);
+    assert!(
+        text.starts_with("# Server\r\n"),
+        "INFO starts with: {:?}",
+        &text[..text.len().min(40)]
+    );
     assert!(text.ends_with("\r\n"), "INFO doesn't end with CRLF");
     let lines: Vec<&str> = text.split("\r\n").collect();
     let mut at = 0;
@@ -106,11 +114,27 @@ fn info_has_redis_sections_and_fields() {
     assert!(missing.is_empty(), "INFO lacks {missing:?}:\n{text}");
     // Every non-header line is `field:value`.
     for l in &lines {
-        assert!(l.is_empty() || l.starts_with("# ") || l.contains(':'), "odd INFO line {l:?}");
+        assert!(
+            l.is_empty() || l.starts_with("# ") || l.contains(':'),
+            "odd INFO line {l:?}"
+        );
     }
-    assert!(lines.iter().any(|l| l.starts_with("db0:keys=3,expires=1,avg_ttl=")), "keyspace:\n{text}");
-    assert!(lines.iter().any(|l| l.starts_with("db3:keys=1,expires=0,avg_ttl=")), "keyspace:\n{text}");
-    assert!(!lines.iter().any(|l| l.starts_with("db1:")), "empty dbs are not listed:\n{text}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("db0:keys=3,expires=1,avg_ttl=")),
+        "keyspace:\n{text}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("db3:keys=1,expires=0,avg_ttl=")),
+        "keyspace:\n{text}"
+    );
+    assert!(
+        !lines.iter().any(|l| l.starts_with("db1:")),
+        "empty dbs are not listed:\n{text}"
+    );
 }
 
 #[test]
@@ -120,7 +144,10 @@ fn info_sections_on_demand() {
     assert!(server_only.starts_with("# Server\r\n"), "{server_only}");
     assert!(!server_only.contains("# Clients"), "{server_only}");
     let two = info(server.port(), "clients memory");
-    assert!(two.contains("# Clients\r\n") && two.contains("# Memory\r\n"), "{two}");
+    assert!(
+        two.contains("# Clients\r\n") && two.contains("# Memory\r\n"),
+        "{two}"
+    );
     assert!(!two.contains("# Server"), "{two}");
     let keyspace = info(server.port(), "KEYSPACE");
     assert_eq!(keyspace, "# Keyspace\r\n", "empty keyspace");
@@ -132,7 +159,10 @@ fn info_sections_on_demand() {
     let everything = info(server.port(), "everything");
     assert!(everything.contains("# Keyspace"), "INFO everything");
     let default = info(server.port(), "default");
-    assert!(default.contains("# Server") && default.contains("# Keyspace"), "INFO default");
+    assert!(
+        default.contains("# Server") && default.contains("# Keyspace"),
+        "INFO default"
+    );
 }
 
 #[test]
@@ -157,7 +187,7 @@ fn info_stats_count() {
     let clients = info(server.port(), "clients");
     // This connection plus the one INFO opened.
     assert_eq!(stat(&clients, "connected_clients"), 2, "{clients}");
-    assert_eq!(c.cmd("CONFIG RESETSTAT"), b"+OK\r\n");
+    c.expect("CONFIG RESETSTAT", "+OK\r\n");
     let stats = info(server.port(), "stats");
     assert_eq!(stat(&stats, "keyspace_hits"), 0, "{stats}");
     assert_eq!(stat(&stats, "keyspace_misses"), 0, "{stats}");
@@ -171,9 +201,17 @@ fn info_fields_missing_compared_to_redis() {
     let theirs = info(redis.port(), "");
     let ours = info(server.port(), "");
     let names = |t: &str| -> Vec<String> {
-        t.lines().filter_map(|l| l.split_once(':').map(|(k, _)| k.to_string())).collect()
+        t.lines()
+            .filter_map(|l| l.split_once(':').map(|(k, _)| k.to_string()))
+            .collect()
     };
     let ours = names(&ours);
-    let missing: Vec<String> = names(&theirs).into_iter().filter(|f| !ours.contains(f)).collect();
-    println!("INFO fields redis-server has and kevy lacks ({}): {missing:?}", missing.len());
+    let missing: Vec<String> = names(&theirs)
+        .into_iter()
+        .filter(|f| !ours.contains(f))
+        .collect();
+    println!(
+        "INFO fields redis-server has and kevy lacks ({}): {missing:?}",
+        missing.len()
+    );
 }

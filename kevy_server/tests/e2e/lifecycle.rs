@@ -12,22 +12,27 @@ fn port_zero_prints_the_port_it_listens_on() {
     // Server::start waits for the `listening on 127.0.0.1:<port>` line.
     let server = Server::start(&[]);
     assert_ne!(server.port(), 0);
-    assert_eq!(server.conn().cmd("PING"), b"+PONG\r\n");
+    server.conn().expect("PING", "+PONG\r\n");
     // Two servers side by side get different ports.
     let other = Server::start(&[]);
     assert_ne!(server.port(), other.port());
-    assert_eq!(other.conn().cmd("PING"), b"+PONG\r\n");
+    other.conn().expect("PING", "+PONG\r\n");
 }
 
 #[test]
 fn sigterm_exits_cleanly() {
     let mut server = Server::start(&["--threads", "2"]);
     let mut c = server.conn();
-    assert_eq!(c.cmd("SET a 1"), b"+OK\r\n");
+    c.expect("SET a 1", "+OK\r\n");
     let started = Instant::now();
     let status = server.terminate(Duration::from_secs(5));
-    let status = status.unwrap_or_else(|| panic!("no exit within 5 s of SIGTERM:\n{}", server.output()));
-    assert!(status.success(), "exit status {status:?} after SIGTERM:\n{}", server.output());
+    let status =
+        status.unwrap_or_else(|| panic!("no exit within 5 s of SIGTERM:\n{}", server.output()));
+    assert!(
+        status.success(),
+        "exit status {status:?} after SIGTERM:\n{}",
+        server.output()
+    );
     assert!(started.elapsed() < Duration::from_secs(5));
     assert!(c.is_closed_within(Duration::from_secs(5)));
 }
@@ -38,8 +43,13 @@ fn sigint_exits_cleanly() {
     server.conn().cmd("PING");
     server.signal(libc::SIGINT);
     let status = server.wait_exit(Duration::from_secs(5));
-    let status = status.unwrap_or_else(|| panic!("no exit within 5 s of SIGINT:\n{}", server.output()));
-    assert!(status.success(), "exit status {status:?} after SIGINT:\n{}", server.output());
+    let status =
+        status.unwrap_or_else(|| panic!("no exit within 5 s of SIGINT:\n{}", server.output()));
+    assert!(
+        status.success(),
+        "exit status {status:?} after SIGINT:\n{}",
+        server.output()
+    );
 }
 
 #[test]
@@ -47,17 +57,28 @@ fn shutdown_nosave_closes_everything() {
     let mut server = Server::start(&["--threads", "2"]);
     let mut idle = server.conn();
     let mut c = server.conn();
-    assert_eq!(c.cmd("PING"), b"+PONG\r\n");
+    c.expect("PING", "+PONG\r\n");
     let reply = c.cmd("SHUTDOWN BOGUS");
     assert_eq!(escape(&reply), escape(b"-ERR syntax error\r\n"));
-    assert_eq!(c.cmd("PING"), b"+PONG\r\n");
+    c.expect("PING", "+PONG\r\n");
     c.send_raw(b"SHUTDOWN NOSAVE\r\n");
     // On success Redis sends no reply: the connection just closes.
-    assert!(c.is_closed_within(Duration::from_secs(5)), "connection left open");
-    assert!(idle.is_closed_within(Duration::from_secs(5)), "other connection left open");
+    assert!(
+        c.is_closed_within(Duration::from_secs(5)),
+        "connection left open"
+    );
+    assert!(
+        idle.is_closed_within(Duration::from_secs(5)),
+        "other connection left open"
+    );
     let status = server.wait_exit(Duration::from_secs(5));
-    let status = status.unwrap_or_else(|| panic!("no exit within 5 s of SHUTDOWN:\n{}", server.output()));
-    assert!(status.success(), "exit status {status:?} after SHUTDOWN:\n{}", server.output());
+    let status =
+        status.unwrap_or_else(|| panic!("no exit within 5 s of SHUTDOWN:\n{}", server.output()));
+    assert!(
+        status.success(),
+        "exit status {status:?} after SHUTDOWN:\n{}",
+        server.output()
+    );
 }
 
 /// Runs `cmd` with a deadline; returns (success, stdout, stderr).
@@ -90,7 +111,10 @@ fn run_tool(cmd: &mut Command, timeout: Duration) -> (bool, String, String) {
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    let (out, err) = (out.join().unwrap_or_default(), err.join().unwrap_or_default());
+    let (out, err) = (
+        out.join().unwrap_or_default(),
+        err.join().unwrap_or_default(),
+    );
     match status {
         Some(s) => (s.success(), out, err),
         None => (false, out, format!("{err}\n<killed after {timeout:?}>")),
@@ -107,7 +131,9 @@ fn redis_cli_works() {
     let port = server.port().to_string();
     let cli = |args: &[&str]| {
         let (ok, out, err) = run_tool(
-            Command::new("redis-cli").args(["-h", "127.0.0.1", "-p", &port]).args(args),
+            Command::new("redis-cli")
+                .args(["-h", "127.0.0.1", "-p", &port])
+                .args(args),
             Duration::from_secs(30),
         );
         assert!(ok, "redis-cli {args:?} failed: {out} {err}");
@@ -132,7 +158,9 @@ fn redis_cli_works() {
     {
         use std::io::Write;
         let mut stdin = child.stdin.take().expect("stdin");
-        stdin.write_all(b"set piped yes\nget piped\n").expect("write stdin");
+        stdin
+            .write_all(b"set piped yes\nget piped\n")
+            .expect("write stdin");
     }
     let out = child.wait_with_output().expect("redis-cli output");
     assert_eq!(String::from_utf8_lossy(&out.stdout), "OK\nyes\n");
@@ -149,14 +177,31 @@ fn redis_benchmark_runs_without_errors() {
     for pipeline in ["16", "1"] {
         let (ok, out, err) = run_tool(
             Command::new("redis-benchmark").args([
-                "-h", "127.0.0.1", "-p", &port, "-t", "set,get,incr,mset", "-n", "20000", "-c",
-                "20", "-P", pipeline, "-q",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port,
+                "-t",
+                "set,get,incr,mset",
+                "-n",
+                "20000",
+                "-c",
+                "20",
+                "-P",
+                pipeline,
+                "-q",
             ]),
             Duration::from_secs(240),
         );
         assert!(ok, "redis-benchmark -P {pipeline} failed:\n{out}\n{err}");
-        assert!(err.trim().is_empty(), "redis-benchmark -P {pipeline} stderr:\n{err}");
-        assert!(!out.contains("rror"), "redis-benchmark -P {pipeline} output:\n{out}");
+        assert!(
+            err.trim().is_empty(),
+            "redis-benchmark -P {pipeline} stderr:\n{err}"
+        );
+        assert!(
+            !out.contains("rror"),
+            "redis-benchmark -P {pipeline} output:\n{out}"
+        );
         for test in ["SET", "GET", "INCR", "MSET"] {
             assert!(
                 // -q still draws progress lines ending in '\r'.
@@ -167,5 +212,7 @@ fn redis_benchmark_runs_without_errors() {
         }
     }
     // The benchmark's keys are really there.
-    assert_eq!(server.conn().cmd("EXISTS key:__rand_int__ counter:__rand_int__"), b":2\r\n");
+    server
+        .conn()
+        .expect("EXISTS key:__rand_int__ counter:__rand_int__", ":2\r\n");
 }

@@ -194,8 +194,16 @@ impl Server {
         cmd.args(&self.args);
         let mut child = spawn(&mut cmd).expect("spawn kevy-server");
         let (tx, rx) = mpsc::channel();
-        drain(child.stdout.take().expect("stdout"), self.log.clone(), Some(tx.clone()));
-        drain(child.stderr.take().expect("stderr"), self.log.clone(), Some(tx));
+        drain(
+            child.stdout.take().expect("stdout"),
+            self.log.clone(),
+            Some(tx.clone()),
+        );
+        drain(
+            child.stderr.take().expect("stderr"),
+            self.log.clone(),
+            Some(tx),
+        );
         self.child = Some(child);
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
@@ -208,7 +216,10 @@ impl Server {
                     }
                 }
                 Err(_) => {
-                    let status = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten());
+                    let status = self
+                        .child
+                        .as_mut()
+                        .and_then(|c| c.try_wait().ok().flatten());
                     if let Some(c) = self.child.as_mut() {
                         hard_kill(c);
                     }
@@ -239,10 +250,17 @@ impl Server {
         for _attempt in 0..5 {
             let port = free_port();
             let mut cmd = Command::new("redis-server");
-            cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""])
-                .arg("--dir")
-                .arg(&self.dir)
-                .args(&args);
+            cmd.args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+            ])
+            .arg("--dir")
+            .arg(&self.dir)
+            .args(&args);
             let mut child = spawn(&mut cmd).expect("spawn redis-server");
             drain(child.stdout.take().expect("stdout"), self.log.clone(), None);
             drain(child.stderr.take().expect("stderr"), self.log.clone(), None);
@@ -268,7 +286,10 @@ impl Server {
 
     /// Everything it printed so far (stdout and stderr interleaved).
     pub fn output(&self) -> String {
-        self.log.lock().unwrap_or_else(|e| e.into_inner()).join("\n")
+        self.log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .join("\n")
     }
 
     /// A new client connection.
@@ -409,7 +430,12 @@ impl Redis {
             let log = Log::default();
             drain(child.stdout.take().expect("stdout"), log.clone(), None);
             drain(child.stderr.take().expect("stderr"), log.clone(), None);
-            let mut redis = Redis { child, port, dir, log };
+            let mut redis = Redis {
+                child,
+                port,
+                dir,
+                log,
+            };
             if wait_ready(&mut redis.child, port, &redis.dir) {
                 return Some(redis);
             }
@@ -430,7 +456,10 @@ impl Redis {
 
     /// What it logged so far.
     pub fn output(&self) -> String {
-        self.log.lock().unwrap_or_else(|e| e.into_inner()).join("\n")
+        self.log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .join("\n")
     }
 }
 
@@ -461,7 +490,11 @@ impl Conn {
         stream.set_nodelay(true)?;
         stream.set_read_timeout(Some(READ_TIMEOUT))?;
         stream.set_write_timeout(Some(READ_TIMEOUT))?;
-        Ok(Conn { stream, buf: Vec::new(), port })
+        Ok(Conn {
+            stream,
+            buf: Vec::new(),
+            port,
+        })
     }
 
     /// The server port this connection talks to.
@@ -471,7 +504,9 @@ impl Conn {
 
     /// Changes how long reads wait.
     pub fn set_read_timeout(&mut self, timeout: Duration) {
-        self.stream.set_read_timeout(Some(timeout)).expect("set_read_timeout");
+        self.stream
+            .set_read_timeout(Some(timeout))
+            .expect("set_read_timeout");
     }
 
     /// Sends one command as a RESP multibulk.
@@ -519,7 +554,10 @@ impl Conn {
                 Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) => {
-                    return Err(format!("{e}; partial reply buffered: {}", escape(&self.buf)))
+                    return Err(format!(
+                        "{e}; partial reply buffered: {}",
+                        escape(&self.buf)
+                    ))
                 }
             }
         }
@@ -564,15 +602,44 @@ impl Conn {
         String::from_utf8_lossy(&self.cmd(line)).into_owned()
     }
 
+    /// Sends `line` and asserts the raw reply is `want` (shown escaped).
+    #[track_caller]
+    pub fn expect(&mut self, line: &str, want: &str) {
+        let got = self.cmd(line);
+        assert!(
+            got == want.as_bytes(),
+            "`{line}`:\n  expected: {}\n  got:      {}",
+            escape(want.as_bytes()),
+            escape(&got)
+        );
+    }
+
+    /// Reads one reply and asserts it is `want` (shown escaped).
+    #[track_caller]
+    pub fn expect_frame(&mut self, want: &[u8]) {
+        let got = self.read_frame();
+        assert!(
+            got == want,
+            "reply:\n  expected: {}\n  got:      {}",
+            escape(want),
+            escape(&got)
+        );
+    }
+
     /// Switches the connection to RESP3; returns the HELLO reply.
     pub fn hello3(&mut self) -> Vec<u8> {
         let reply = self.cmd("HELLO 3");
-        assert!(reply.starts_with(b"%"), "HELLO 3 replied {}", escape(&reply));
+        assert!(
+            reply.starts_with(b"%"),
+            "HELLO 3 replied {}",
+            escape(&reply)
+        );
         reply
     }
 }
 
 /// Asserts a transcript: each command's raw reply equals the expected bytes.
+#[track_caller]
 pub fn check(conn: &mut Conn, transcript: &[(&str, &str)]) {
     for (i, (command, expected)) in transcript.iter().enumerate() {
         let got = conn.cmd(command);
@@ -615,15 +682,22 @@ pub fn frame_len(buf: &[u8]) -> Result<Option<usize>, String> {
 }
 
 fn find_crlf(buf: &[u8], from: usize) -> Option<usize> {
-    buf.get(from..)?.windows(2).position(|w| w == b"\r\n").map(|i| from + i)
+    buf.get(from..)?
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .map(|i| from + i)
 }
 
 fn frame_end(buf: &[u8], pos: usize, depth: usize) -> Result<Option<usize>, String> {
     if depth > 64 {
         return Err("reply nested too deep".into());
     }
-    let Some(&kind) = buf.get(pos) else { return Ok(None) };
-    let Some(cr) = find_crlf(buf, pos + 1) else { return Ok(None) };
+    let Some(&kind) = buf.get(pos) else {
+        return Ok(None);
+    };
+    let Some(cr) = find_crlf(buf, pos + 1) else {
+        return Ok(None);
+    };
     let header = &buf[pos + 1..cr];
     let after = cr + 2;
     let int = || -> Result<i64, String> {
@@ -644,7 +718,9 @@ fn frame_end(buf: &[u8], pos: usize, depth: usize) -> Result<Option<usize>, Stri
                 return Ok(None);
             }
             if &buf[end - 2..end] != b"\r\n" {
-                return Err(format!("bulk of {n} bytes at byte {pos} not followed by CRLF"));
+                return Err(format!(
+                    "bulk of {n} bytes at byte {pos} not followed by CRLF"
+                ));
             }
             Ok(Some(end))
         }
@@ -653,7 +729,11 @@ fn frame_end(buf: &[u8], pos: usize, depth: usize) -> Result<Option<usize>, Stri
             if n < 0 {
                 return Ok(Some(after));
             }
-            let count = if matches!(kind, b'%' | b'|') { 2 * n } else { n };
+            let count = if matches!(kind, b'%' | b'|') {
+                2 * n
+            } else {
+                n
+            };
             let mut p = after;
             for _ in 0..count {
                 match frame_end(buf, p, depth + 1)? {
@@ -667,7 +747,10 @@ fn frame_end(buf: &[u8], pos: usize, depth: usize) -> Result<Option<usize>, Stri
             }
             Ok(Some(p))
         }
-        other => Err(format!("unknown reply type byte {:?} at byte {pos}", other as char)),
+        other => Err(format!(
+            "unknown reply type byte {:?} at byte {pos}",
+            other as char
+        )),
     }
 }
 
@@ -680,7 +763,11 @@ pub fn elements(frame: &[u8]) -> Option<(Vec<u8>, Vec<Vec<u8>>)> {
     let cr = find_crlf(frame, 1)?;
     let n: i64 = std::str::from_utf8(&frame[1..cr]).ok()?.parse().ok()?;
     let header = frame[..cr + 2].to_vec();
-    let count = if frame[0] == b'%' { 2 * n.max(0) } else { n.max(0) };
+    let count = if frame[0] == b'%' {
+        2 * n.max(0)
+    } else {
+        n.max(0)
+    };
     let mut items = Vec::new();
     let mut p = cr + 2;
     for _ in 0..count {
@@ -743,8 +830,14 @@ pub fn split_args(line: &str) -> Result<Vec<Vec<u8>>, String> {
                     let e = b[i];
                     let hex = |h: u8| (h as char).to_digit(16);
                     match e {
-                        b'x' if i + 2 < b.len() && hex(b[i + 1]).is_some() && hex(b[i + 2]).is_some() => {
-                            cur.push((hex(b[i + 1]).unwrap_or(0) * 16 + hex(b[i + 2]).unwrap_or(0)) as u8);
+                        b'x' if i + 2 < b.len()
+                            && hex(b[i + 1]).is_some()
+                            && hex(b[i + 2]).is_some() =>
+                        {
+                            cur.push(
+                                (hex(b[i + 1]).unwrap_or(0) * 16 + hex(b[i + 2]).unwrap_or(0))
+                                    as u8,
+                            );
                             i += 2;
                         }
                         b'n' => cur.push(b'\n'),
@@ -831,12 +924,19 @@ pub fn diff_script(name: &str) {
         }
         let loc = format!("{name}.txt:{lineno}");
         if let Some(ms) = line.strip_prefix("@sleep ") {
-            let ms: u64 = ms.trim().parse().unwrap_or_else(|_| panic!("{loc}: bad @sleep"));
+            let ms: u64 = ms
+                .trim()
+                .parse()
+                .unwrap_or_else(|_| panic!("{loc}: bad @sleep"));
             std::thread::sleep(Duration::from_millis(ms));
             continue;
         }
         if line == "@resp3" || line == "@resp2" {
-            let hello = if line == "@resp3" { "HELLO 3" } else { "HELLO 2" };
+            let hello = if line == "@resp3" {
+                "HELLO 3"
+            } else {
+                "HELLO 2"
+            };
             for conn in [&mut ours, &mut theirs] {
                 let reply = conn.cmd(hello);
                 assert!(
@@ -912,7 +1012,8 @@ pub fn diff_script(name: &str) {
 fn run(conn: &mut Conn, args: &[Vec<u8>]) -> Vec<u8> {
     let refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
     conn.send(&refs);
-    conn.try_read_frame().unwrap_or_else(|e| format!("<no reply: {e}>").into_bytes())
+    conn.try_read_frame()
+        .unwrap_or_else(|e| format!("<no reply: {e}>").into_bytes())
 }
 
 /// Follows a SCAN-family cursor to 0; returns an array of the sorted, deduped
@@ -926,12 +1027,16 @@ fn scan_all(conn: &mut Conn, args: &[Vec<u8>]) -> Vec<u8> {
     let mut seen = std::collections::BTreeSet::new();
     for _ in 0..100_000 {
         let reply = run(conn, &args);
-        let Some((_, parts)) = elements(&reply) else { return reply };
+        let Some((_, parts)) = elements(&reply) else {
+            return reply;
+        };
         let (Some(cursor), Some(batch)) = (parts.first().and_then(|c| scalar(c)), parts.get(1))
         else {
             return reply;
         };
-        let Some((_, items)) = elements(batch) else { return reply };
+        let Some((_, items)) = elements(batch) else {
+            return reply;
+        };
         if pairs {
             for pair in items.chunks(2) {
                 seen.insert(pair.concat());
@@ -975,7 +1080,11 @@ fn same_reply(got: &[u8], want: &[u8], how: Compare) -> bool {
     }
     if how.error_prefix && got.first() == Some(&b'-') && want.first() == Some(&b'-') {
         let word = |f: &[u8]| -> Vec<u8> {
-            f[1..].iter().take_while(|&&c| c != b' ' && c != b'\r').copied().collect()
+            f[1..]
+                .iter()
+                .take_while(|&&c| c != b' ' && c != b'\r')
+                .copied()
+                .collect()
         };
         return word(got) == word(want);
     }
