@@ -18,6 +18,9 @@ pub enum Value {
         s: KStr,
         /// Modified in place since it was set.
         raw: bool,
+        /// Never reported as `int` (INCRBYFLOAT results: Redis stores them
+        /// as plain strings even when they read as an integer).
+        noint: bool,
     },
     /// A list.
     List(Arc<ListValue>),
@@ -35,7 +38,7 @@ const EMBSTR_MAX: usize = 44;
 impl Value {
     /// A fresh string value.
     pub fn str(b: &[u8]) -> Value {
-        Value::Str { s: KStr::from_slice(b), raw: false }
+        Value::Str { s: KStr::from_slice(b), raw: false, noint: false }
     }
 
     /// The type name `TYPE` reports.
@@ -52,8 +55,8 @@ impl Value {
     /// The encoding `OBJECT ENCODING` reports, by Redis's rules.
     pub fn encoding(&self) -> &'static str {
         match self {
-            Value::Str { s, raw } => {
-                if !raw && s.len() <= 20 && crate::num::parse_i64(s).is_some() {
+            Value::Str { s, raw, noint } => {
+                if !raw && !noint && s.len() <= 20 && crate::num::parse_i64(s).is_some() {
                     "int"
                 } else if !raw && s.len() <= EMBSTR_MAX {
                     "embstr"
