@@ -23,6 +23,8 @@ pub struct Session {
     pub close_after_reply: bool,
     /// Suppress replies (CLIENT REPLY OFF/SKIP): 0 = on, 1 = off, 2 = skip next.
     pub reply_mode: u8,
+    /// Parked by a blocking command until this deadline (Unix ms, 0 = none).
+    pub blocked: Option<u64>,
 }
 
 /// A connection owned by one event-loop thread.
@@ -43,6 +45,9 @@ pub struct Conn {
     pub want_write: bool,
     /// Input is left unread until the output drains (backpressure).
     pub input_paused: bool,
+    /// Commands parsed but not yet run (the rest of a pipeline behind a
+    /// blocking command).
+    pub pending: std::collections::VecDeque<Vec<bytes::Bytes>>,
 }
 
 impl Conn {

@@ -5,7 +5,8 @@
 
 use crate::cmd::Env;
 use crate::conn::Session;
-use crate::shared::{now_ms, Shared};
+use crate::blocking::Waiter;
+use crate::shared::{now_ms, Msg, Shared};
 use crate::table::Kind;
 use bytes::Bytes;
 use kevy_resp::{encode, Reply};
@@ -25,17 +26,38 @@ pub struct Executor<'s> {
     /// `finish_batch` sorts them): what `appendfsync always` must make durable
     /// before the batch's replies leave.
     touched: Vec<usize>,
+    /// Set by a blocking command that found nothing to serve.
+    block: Option<kevy_store::BlockRequest>,
+    /// Replies for parked clients served during this batch, delivered to
+    /// their threads at the end of the batch (after the batch's writes are
+    /// as durable as the fsync policy requires).
+    unblocks: Vec<(usize, u64, Vec<u8>)>,
 }
 
 impl<'s> Executor<'s> {
     /// An executor over `shared`.
     pub fn new(shared: &'s Shared) -> Executor<'s> {
-        Executor { shared, locked: shared.store.lock(&[]), events: Events::default(), ids: Vec::new(), touched: Vec::new() }
+        Executor { shared, locked: shared.store.lock(&[]), events: Events::default(), ids: Vec::new(), touched: Vec::new(), block: None, unblocks: Vec::new() }
     }
 
     /// Runs one parsed command and appends its reply to `out`.
     pub fn execute(&mut self, sess: &mut Session, argv: &[Bytes], out: &mut Vec<u8>) {
         let reply = self.dispatch(sess, argv);
+        if !self.events.ready_keys.is_empty() {
+            self.serve_ready();
+        }
+        if let Some(req) = self.block.take() {
+            sess.blocked = Some(req.deadline_ms);
+            self.shared.blocking.park(Waiter {
+                id: sess.id,
+                worker: sess.handle.worker,
+                db: req.db,
+                proto: sess.proto,
+                argv: argv.to_vec(),
+                keys: req.keys,
+            });
+            return;
+        }
         if reply.is_error() {
             if let Reply::Error(e) = &reply {
                 self.shared.stats.count_error(e);
@@ -68,7 +90,9 @@ impl<'s> Executor<'s> {
                 self.touched.extend_from_slice(&self.ids);
                 let mut ctx = Ctx::new(&mut self.locked, &mut self.events, sess.db, now_ms());
                 ctx.proto = sess.proto;
-                guarded(|| kevy_store::run(&mut ctx, sc, argv))
+                let r = guarded(|| kevy_store::run(&mut ctx, sc, argv));
+                self.block = ctx.take_block();
+                r
             }
             Kind::Server(sv) => {
                 self.locked.release();
@@ -97,6 +121,50 @@ impl<'s> Executor<'s> {
         self.events.ready_keys.clear();
         self.events.dirty = 0;
         self.touched.clear();
+        for (worker, id, reply) in self.unblocks.drain(..) {
+            if let Some(w) = self.shared.workers.get(worker) {
+                w.send(Msg::Unblock { id, reply });
+            }
+        }
+    }
+
+    /// Serves parked clients waiting on keys that just received data, the
+    /// longest-waiting first, by re-running their commands now (as Redis
+    /// does right after the command that pushed). A re-run that would block
+    /// again puts the client back at the head of its queues.
+    fn serve_ready(&mut self) {
+        let shared = self.shared;
+        let mut guard = 0;
+        while let Some((db, key)) = self.events.ready_keys.pop() {
+            if shared.blocking.len() == 0 {
+                self.events.ready_keys.clear();
+                return;
+            }
+            guard += 1;
+            if guard > 100_000 {
+                self.events.ready_keys.clear();
+                return;
+            }
+            while let Some(w) = shared.blocking.claim_first(db, &key) {
+                let Some((idx, cmd)) = shared.commands.lookup(&w.argv[0]) else { continue };
+                let Kind::Store(sc) = cmd.kind else { continue };
+                shared.store.shards_for(sc, &w.argv, &mut self.ids);
+                shared.store.relock(&mut self.locked, &self.ids);
+                self.touched.extend_from_slice(&self.ids);
+                let mut ctx = Ctx::new(&mut self.locked, &mut self.events, w.db, now_ms());
+                ctx.proto = w.proto;
+                let reply = guarded(|| kevy_store::run(&mut ctx, sc, &w.argv));
+                if ctx.take_block().is_some() {
+                    shared.blocking.unclaim(w);
+                    break;
+                }
+                cmd.stats.calls.fetch_add(1, Relaxed);
+                let _ = idx;
+                let mut buf = Vec::new();
+                encode(&reply, w.proto, &mut buf);
+                self.unblocks.push((w.worker, w.id, buf));
+            }
+        }
     }
 }
 

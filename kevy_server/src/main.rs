@@ -7,6 +7,7 @@
 //! an orderly shutdown.
 
 mod alloc;
+mod blocking;
 mod cmd;
 mod conn;
 mod cron;
@@ -120,6 +121,7 @@ fn serve(loaded: kevy_config::Loaded) -> Result<(), String> {
         store: kevy_store::Store::new(nshards, cfg.databases),
         config: live,
         commands: table::CommandTable::new(),
+        blocking: Default::default(),
         clients: parking_lot::Mutex::new(Default::default()),
         next_client_id: std::sync::atomic::AtomicU64::new(1),
         stats: Default::default(),

@@ -117,6 +117,14 @@ pub enum Msg {
     NewConn(mio::net::TcpStream, std::net::SocketAddr),
     /// Close the client with this id (CLIENT KILL).
     Kill(u64),
+    /// A parked client was answered (served, timed out or CLIENT UNBLOCK):
+    /// append `reply` to its output and resume its input.
+    Unblock {
+        /// Client id.
+        id: u64,
+        /// Encoded reply.
+        reply: Vec<u8>,
+    },
     /// Stop the loop (server shutdown).
     Shutdown,
 }
@@ -145,6 +153,8 @@ pub struct Shared {
     pub config: kevy_config::Live,
     /// The command table.
     pub commands: CommandTable,
+    /// Clients parked by blocking commands.
+    pub blocking: crate::blocking::Blocking,
     /// Connected clients by id.
     pub clients: Mutex<BTreeMap<u64, Arc<ClientHandle>>>,
     /// Next client id.

@@ -12,6 +12,7 @@ use kevy_resp::{Limits, Protocol, RequestParser};
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 use parking_lot::Mutex;
+use std::collections::HashMap;
 use std::io::{ErrorKind, Read, Write};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
@@ -28,16 +29,29 @@ const OUTPUT_HIGH_WATER: usize = 4 << 20;
 
 const READ_CHUNK: usize = 64 * 1024;
 
+/// Commands parsed and run per batch at most.
+const MAX_BATCH: usize = 1024;
+
+/// The connections a loop owns, by slot (the poll token) and by client id.
+#[derive(Default)]
+struct Conns {
+    slots: Vec<Option<Conn>>,
+    free: Vec<usize>,
+    by_id: HashMap<u64, usize>,
+    /// Slots of parked clients with a deadline, checked for timeouts.
+    blocked: Vec<usize>,
+}
+
 /// Runs the loop until shutdown.
 pub fn run(idx: usize, shared: Arc<Shared>, mut poll: Poll) {
     let mut events = Events::with_capacity(1024);
-    let mut conns: Vec<Option<Conn>> = Vec::new();
-    let mut free: Vec<usize> = Vec::new();
+    let mut conns = Conns::default();
     let mut exec = Executor::new(&shared);
     let mut scratch = vec![0u8; READ_CHUNK];
     let mut batch: Vec<Vec<bytes::Bytes>> = Vec::new();
     loop {
-        if let Err(e) = poll.poll(&mut events, Some(Duration::from_millis(100))) {
+        let timeout = next_timeout(&conns);
+        if let Err(e) = poll.poll(&mut events, Some(timeout)) {
             if e.kind() != ErrorKind::Interrupted {
                 eprintln!("kevy: poll failed: {e}");
                 return;
@@ -49,7 +63,7 @@ pub fn run(idx: usize, shared: Arc<Shared>, mut poll: Poll) {
                 continue;
             }
             let slot = t.0;
-            let Some(conn) = conns.get_mut(slot).and_then(|c| c.as_mut()) else { continue };
+            let Some(conn) = conns.slots.get_mut(slot).and_then(|c| c.as_mut()) else { continue };
             let mut alive = true;
             if ev.is_writable() {
                 alive = flush(conn);
@@ -57,40 +71,127 @@ pub fn run(idx: usize, shared: Arc<Shared>, mut poll: Poll) {
             if alive && (ev.is_readable() || ev.is_read_closed()) {
                 alive = on_readable(&shared, conn, &mut exec, &mut scratch, &mut batch);
             }
-            if alive && conn.input_paused && conn.pending_out() == 0 {
-                conn.input_paused = false;
-                alive = on_readable(&shared, conn, &mut exec, &mut scratch, &mut batch);
-            }
-            if alive {
-                alive = update_interest(poll.registry(), conn, slot);
+            alive = alive && settle(&shared, &poll, conn, slot, &mut exec, &mut scratch, &mut batch);
+            if conn.sess.blocked.is_some() && !conns.blocked.contains(&slot) {
+                conns.blocked.push(slot);
             }
             if !alive {
-                close(&shared, &poll, &mut conns, &mut free, slot);
+                close(&shared, &poll, &mut conns, slot);
             }
         }
         let msgs = std::mem::take(&mut *shared.workers[idx].inbox.lock());
         for m in msgs {
             match m {
-                Msg::NewConn(sock, addr) => adopt(&shared, &poll, idx, &mut conns, &mut free, sock, addr),
+                Msg::NewConn(sock, addr) => adopt(&shared, &poll, idx, &mut conns, sock, addr),
                 Msg::Kill(id) => {
-                    if let Some(slot) = conns
-                        .iter()
-                        .position(|c| c.as_ref().is_some_and(|c| c.sess.id == id))
-                    {
-                        close(&shared, &poll, &mut conns, &mut free, slot);
+                    if let Some(&slot) = conns.by_id.get(&id) {
+                        close(&shared, &poll, &mut conns, slot);
+                    }
+                }
+                Msg::Unblock { id, reply } => {
+                    let Some(&slot) = conns.by_id.get(&id) else { continue };
+                    let Some(conn) = conns.slots[slot].as_mut() else { continue };
+                    if conn.sess.blocked.take().is_none() {
+                        continue;
+                    }
+                    conn.out.extend_from_slice(&reply);
+                    let alive = on_readable(&shared, conn, &mut exec, &mut scratch, &mut batch)
+                        && settle(&shared, &poll, conn, slot, &mut exec, &mut scratch, &mut batch);
+                    if !alive {
+                        close(&shared, &poll, &mut conns, slot);
                     }
                 }
                 Msg::Shutdown => {}
             }
         }
+        expire_blocked(&shared, &poll, &mut conns, &mut exec, &mut scratch, &mut batch);
         if shared.shutdown.load(Ordering::SeqCst) {
-            for slot in 0..conns.len() {
-                if let Some(c) = conns[slot].as_mut() {
+            for slot in 0..conns.slots.len() {
+                if let Some(c) = conns.slots[slot].as_mut() {
                     flush(c);
                 }
-                close(&shared, &poll, &mut conns, &mut free, slot);
+                close(&shared, &poll, &mut conns, slot);
             }
             return;
+        }
+    }
+}
+
+/// After I/O on a connection: resume input that waited for the output to
+/// drain, and set the poll interest. False when the connection must close.
+fn settle(
+    shared: &Shared,
+    poll: &Poll,
+    conn: &mut Conn,
+    slot: usize,
+    exec: &mut Executor<'_>,
+    scratch: &mut [u8],
+    batch: &mut Vec<Vec<bytes::Bytes>>,
+) -> bool {
+    let mut alive = true;
+    if conn.input_paused && conn.pending_out() == 0 {
+        conn.input_paused = false;
+        alive = on_readable(shared, conn, exec, scratch, batch);
+    }
+    alive && update_interest(poll.registry(), conn, slot)
+}
+
+/// How long the poll may sleep: until the nearest blocking deadline, at most 100 ms.
+fn next_timeout(conns: &Conns) -> Duration {
+    let mut t = Duration::from_millis(100);
+    if conns.blocked.is_empty() {
+        return t;
+    }
+    let now = crate::shared::now_ms();
+    for &slot in &conns.blocked {
+        if let Some(Some(d)) = conns.slots.get(slot).and_then(|c| c.as_ref()).map(|c| c.sess.blocked) {
+            if d != 0 {
+                t = t.min(Duration::from_millis(d.saturating_sub(now) + 1));
+            }
+        }
+    }
+    t
+}
+
+/// Answers parked clients whose deadline passed with their timeout reply.
+fn expire_blocked(
+    shared: &Shared,
+    poll: &Poll,
+    conns: &mut Conns,
+    exec: &mut Executor<'_>,
+    scratch: &mut [u8],
+    batch: &mut Vec<Vec<bytes::Bytes>>,
+) {
+    if conns.blocked.is_empty() {
+        return;
+    }
+    let now = crate::shared::now_ms();
+    let mut i = 0;
+    while i < conns.blocked.len() {
+        let slot = conns.blocked[i];
+        let Some(conn) = conns.slots.get_mut(slot).and_then(|c| c.as_mut()) else {
+            conns.blocked.swap_remove(i);
+            continue;
+        };
+        match conn.sess.blocked {
+            None => {
+                conns.blocked.swap_remove(i);
+            }
+            Some(d) if d != 0 && now > d => {
+                // Only the claimer answers: if another thread already served
+                // the client, its reply is on the way in our inbox.
+                if let Some(w) = shared.blocking.claim(conn.sess.id) {
+                    conn.sess.blocked = None;
+                    kevy_resp::encode(&w.timeout_reply(), w.proto, &mut conn.out);
+                    let alive = on_readable(shared, conn, exec, scratch, batch)
+                        && settle(shared, poll, conn, slot, exec, scratch, batch);
+                    if !alive {
+                        close(shared, poll, conns, slot);
+                    }
+                }
+                i += 1;
+            }
+            Some(_) => i += 1,
         }
     }
 }
@@ -99,18 +200,17 @@ fn adopt(
     shared: &Shared,
     poll: &Poll,
     idx: usize,
-    conns: &mut Vec<Option<Conn>>,
-    free: &mut Vec<usize>,
+    conns: &mut Conns,
     mut sock: TcpStream,
     addr: std::net::SocketAddr,
 ) {
     let _ = sock.set_nodelay(true);
-    let slot = free.pop().unwrap_or_else(|| {
-        conns.push(None);
-        conns.len() - 1
+    let slot = conns.free.pop().unwrap_or_else(|| {
+        conns.slots.push(None);
+        conns.slots.len() - 1
     });
     if poll.registry().register(&mut sock, Token(slot), Interest::READABLE).is_err() {
-        free.push(slot);
+        conns.free.push(slot);
         return;
     }
     let id = shared.next_client_id.fetch_add(1, Ordering::Relaxed);
@@ -141,23 +241,37 @@ fn adopt(
     };
     shared.peak_clients.fetch_max(n, Ordering::Relaxed);
     shared.stats.total_connections_received.fetch_add(1, Ordering::Relaxed);
-    conns[slot] = Some(Conn {
+    conns.by_id.insert(id, slot);
+    conns.slots[slot] = Some(Conn {
         sock,
         rbuf: BytesMut::with_capacity(16 * 1024),
         parser: RequestParser::new(),
         out: Vec::with_capacity(16 * 1024),
         out_pos: 0,
-        sess: Session { id, db: 0, proto: Protocol::Resp2, handle, close_after_reply: false, reply_mode: 0 },
+        sess: Session {
+            id,
+            db: 0,
+            proto: Protocol::Resp2,
+            handle,
+            close_after_reply: false,
+            reply_mode: 0,
+            blocked: None,
+        },
         want_write: false,
         input_paused: false,
+        pending: Default::default(),
     });
 }
 
-fn close(shared: &Shared, poll: &Poll, conns: &mut [Option<Conn>], free: &mut Vec<usize>, slot: usize) {
-    if let Some(mut c) = conns.get_mut(slot).and_then(|c| c.take()) {
+fn close(shared: &Shared, poll: &Poll, conns: &mut Conns, slot: usize) {
+    if let Some(mut c) = conns.slots.get_mut(slot).and_then(|c| c.take()) {
         let _ = poll.registry().deregister(&mut c.sock);
+        if c.sess.blocked.is_some() {
+            shared.blocking.claim(c.sess.id);
+        }
         shared.clients.lock().remove(&c.sess.id);
-        free.push(slot);
+        conns.by_id.remove(&c.sess.id);
+        conns.free.push(slot);
     }
 }
 
@@ -222,7 +336,7 @@ fn process_input(
     shared: &Shared,
     conn: &mut Conn,
     exec: &mut Executor<'_>,
-    batch: &mut Vec<Vec<bytes::Bytes>>,
+    _batch: &mut Vec<Vec<bytes::Bytes>>,
 ) -> bool {
     let cfg = shared.config.get();
     let limits = Limits {
@@ -233,40 +347,54 @@ fn process_input(
     let qlimit = cfg.client_query_buffer_limit as usize;
     drop(cfg);
     loop {
-        if conn.sess.close_after_reply {
+        if conn.sess.close_after_reply || conn.sess.blocked.is_some() {
             break;
         }
         if conn.pending_out() > OUTPUT_HIGH_WATER {
             conn.input_paused = true;
             break;
         }
-        batch.clear();
         let mut proto_err = None;
-        while batch.len() < 1024 {
-            match conn.parser.parse(&mut conn.rbuf, &limits) {
-                Ok(Some(argv)) => batch.push(argv),
-                Ok(None) => break,
-                Err(e) => {
-                    proto_err = Some(e);
-                    break;
+        if conn.pending.is_empty() {
+            while conn.pending.len() < MAX_BATCH {
+                match conn.parser.parse(&mut conn.rbuf, &limits) {
+                    Ok(Some(argv)) => conn.pending.push_back(argv),
+                    Ok(None) => break,
+                    Err(e) => {
+                        proto_err = Some(e);
+                        break;
+                    }
                 }
             }
         }
-        for argv in batch.iter() {
-            exec.execute(&mut conn.sess, argv, &mut conn.out);
-            if conn.sess.close_after_reply || conn.sess.handle.killed.load(Ordering::Relaxed) {
+        let parsed_full = conn.pending.len() >= MAX_BATCH;
+        if conn.pending.is_empty() && proto_err.is_none() {
+            break;
+        }
+        while let Some(argv) = conn.pending.pop_front() {
+            exec.execute(&mut conn.sess, &argv, &mut conn.out);
+            if conn.sess.close_after_reply
+                || conn.sess.blocked.is_some()
+                || conn.sess.handle.killed.load(Ordering::Relaxed)
+            {
                 break;
             }
         }
         exec.finish_batch();
         if let Some(e) = proto_err {
-            let text = e.reply_text();
-            shared.stats.count_error(text.as_bytes());
-            kevy_resp::encode_error(&mut conn.out, text.as_bytes());
-            conn.sess.close_after_reply = true;
+            if conn.sess.blocked.is_none() {
+                let text = e.reply_text();
+                shared.stats.count_error(text.as_bytes());
+                kevy_resp::encode_error(&mut conn.out, text.as_bytes());
+                conn.sess.close_after_reply = true;
+            } else {
+                // Answer the protocol error once the client is unblocked: the
+                // parser state is gone, so close after the pending replies.
+                conn.sess.close_after_reply = true;
+            }
             break;
         }
-        if batch.len() < 1024 {
+        if !parsed_full && conn.pending.is_empty() {
             break;
         }
     }

@@ -53,6 +53,8 @@ const HELP: &[&str] = &[
     "    Control the replies sent to the current connection.",
     "SETNAME <name>",
     "    Assign the name <name> to the current connection.",
+    "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+    "    Unblock the specified blocked client.",
     "SETINFO <LIB-NAME|LIB-VER> <value>",
     "    Set client library name or version.",
     "NO-EVICT (ON|OFF)",
@@ -96,6 +98,7 @@ fn client(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
         }
         "list" => list(env, argv),
         "kill" if n >= 3 => kill(env, argv),
+        "unblock" if n == 3 || n == 4 => unblock(env, argv),
         "no-evict" if n == 3 => {
             if eq(&argv[2], "on") {
                 env.sess.handle.no_evict.store(true, Ordering::Relaxed);
@@ -120,7 +123,7 @@ fn client(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
                 Reply::error("ERR syntax error")
             }
         }
-        "help" | "id" | "getname" | "setname" | "setinfo" | "info" | "kill" | "no-evict" | "reply" => {
+        "help" | "id" | "getname" | "setname" | "setinfo" | "info" | "kill" | "no-evict" | "reply" | "unblock" => {
             sub_arity("client", sub)
         }
         _ => unknown_subcommand("client", sub),
@@ -309,4 +312,35 @@ fn kill_one(env: &mut Env<'_>, h: &ClientHandle) {
     } else {
         env.shared.kill_client(h.id);
     }
+}
+
+/// `CLIENT UNBLOCK id [TIMEOUT|ERROR]`: answers a parked client as if its
+/// timeout had passed, or with an UNBLOCKED error. Replies 1 if it was parked.
+fn unblock(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
+    let Some(id) = kevy_store::parse_i64(&argv[2]) else {
+        return Reply::error("ERR value is not an integer or out of range");
+    };
+    let as_error = if argv.len() == 4 {
+        if eq(&argv[3], "error") {
+            true
+        } else if eq(&argv[3], "timeout") {
+            false
+        } else {
+            return Reply::error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+        }
+    } else {
+        false
+    };
+    let Some(w) = env.shared.blocking.claim(id as u64) else { return Reply::Int(0) };
+    let reply = if as_error {
+        Reply::error("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+    } else {
+        w.timeout_reply()
+    };
+    let mut buf = Vec::new();
+    kevy_resp::encode(&reply, w.proto, &mut buf);
+    if let Some(worker) = env.shared.workers.get(w.worker) {
+        worker.send(crate::shared::Msg::Unblock { id: w.id, reply: buf });
+    }
+    Reply::Int(1)
 }

@@ -107,7 +107,7 @@ fn section(sh: &Shared, name: &str, o: &mut String) {
             line!(o, "maxclients:{}", cfg.maxclients);
             line!(o, "client_recent_max_input_buffer:0");
             line!(o, "client_recent_max_output_buffer:0");
-            line!(o, "blocked_clients:0");
+            line!(o, "blocked_clients:{}", sh.blocking.len());
             line!(o, "tracking_clients:0");
             line!(o, "clients_in_timeout_table:0");
         }
