@@ -176,3 +176,43 @@ impl SnapshotView {
         self.len() == 0
     }
 }
+
+/// Entry points for the persistence layer: atomic access to one shard (to
+/// freeze it and switch its log in one critical section) and log replay.
+impl Store {
+    /// Runs `f` on shard `id` while holding its lock; `None` if there is no
+    /// such shard. Persistence uses it to take a [`SnapshotView`] and rotate
+    /// the shard's log in the same critical section.
+    pub fn with_shard<R>(&self, id: usize, f: impl FnOnce(&mut Shard) -> R) -> Option<R> {
+        let m = self.shards.get(id)?;
+        let mut g = m.lock();
+        Some(f(&mut g))
+    }
+
+    /// Replays one logged command against database `db` with
+    /// `ctx.loading = true`: no lazy expiry, nothing logged. With
+    /// `only = Some(s)`, a whole-keyspace command (FLUSHALL, FLUSHDB,
+    /// SWAPDB) acts on shard `s` alone, as it did when shard `s` logged it.
+    pub fn replay(&self, only: Option<usize>, db: usize, argv: &[Bytes], now_ms: u64) -> Reply {
+        let mut events = Events::default();
+        let Some(name) = argv.first() else {
+            return Reply::error("ERR empty command");
+        };
+        let Some(cmd) = cmd::lookup(name) else {
+            return Reply::error(cmd::unknown_command_error(argv));
+        };
+        if !cmd.meta.arity_ok(argv.len()) {
+            return Reply::error(cmd::arity_error(cmd.meta.name));
+        }
+        let mut ids = Vec::new();
+        match only {
+            Some(s) if cmd.meta.flags & flags::ALL_SHARDS != 0 => ids.push(s),
+            _ => self.shards_for(cmd, argv, &mut ids),
+        }
+        let mut locked = self.lock(&ids);
+        let mut ctx = Ctx::new(&mut locked, &mut events, db, now_ms);
+        ctx.loading = true;
+        ctx.may_block = false;
+        run(&mut ctx, cmd, argv)
+    }
+}
