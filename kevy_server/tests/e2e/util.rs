@@ -6,7 +6,8 @@
 //!
 //! `tests/scripts/<name>.txt` is run by [`diff_script`] against a fresh
 //! kevy-server (`--threads 2`, so keys spread over shards) and a fresh
-//! redis-server, each on its own connection, and the raw reply bytes are
+//! redis-server, both with `--save "" --appendonly no`, each on its own
+//! connection, and the raw reply bytes are
 //! compared line by line. The format:
 //!
 //! - one command per line, split into arguments like `redis-cli` does:
@@ -36,12 +37,12 @@
 //!   `@resp2` sends `HELLO 2`, `@sleep <ms>` sleeps;
 //! - after `QUIT` both connections are reopened (fresh RESP2 clients, db 0).
 //!
-//! Every script starts with `FLUSHALL`. Set `KEVY_DIFF_ALL=1` to report every
+//! Every script starts with `FLUSHALL`. Set `E2E_DIFF_ALL=1` to report every
 //! mismatch of a script instead of stopping at the first,
-//! `KEVY_E2E_SELFTEST=1` to run every test against redis-server instead of
+//! `E2E_SELFTEST=1` to run every test against redis-server instead of
 //! kevy-server ([`Server`] then starts a redis-server; checks the harness,
 //! the scripts and the tests' expectations themselves), and
-//! `KEVY_DIFF_PRINT=1` (with `--nocapture`) to print every command with
+//! `E2E_DIFF_PRINT=1` (with `--nocapture`) to print every command with
 //! redis-server's reply, which is how a script's expectations are reviewed.
 
 #![allow(dead_code)]
@@ -190,6 +191,13 @@ impl Server {
             return self.launch_redis_instead();
         }
         let mut cmd = Command::new(Self::bin());
+        // kevy reads KEVY_* variables as configuration: tests are hermetic,
+        // so none leaks in from the developer's or CI's environment.
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("KEVY_") {
+                cmd.env_remove(name);
+            }
+        }
         cmd.arg("--port").arg("0").arg("--dir").arg(&self.dir);
         cmd.args(&self.args);
         let mut child = spawn(&mut cmd).expect("spawn kevy-server");
@@ -376,9 +384,9 @@ pub fn free_port() -> u16 {
         .expect("bind 127.0.0.1:0")
 }
 
-/// Whether `KEVY_E2E_SELFTEST` asks for redis-server on both sides.
+/// Whether `E2E_SELFTEST` asks for redis-server on both sides.
 pub fn selftest() -> bool {
-    std::env::var_os("KEVY_E2E_SELFTEST").is_some()
+    std::env::var_os("E2E_SELFTEST").is_some()
 }
 
 /// Polls until the redis-server `child` answers PING on `port`. Checking
@@ -906,11 +914,19 @@ pub fn diff_script(name: &str) {
             None => return,
         }
     } else {
-        Target::Kevy(Server::start(&["--threads", "2"]))
+        // Same persistence settings as the oracle, so CONFIG GET agrees.
+        Target::Kevy(Server::start(&[
+            "--threads",
+            "2",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ]))
     };
     let oracle = Target::Redis(redis);
-    let report_all = std::env::var_os("KEVY_DIFF_ALL").is_some();
-    let print = std::env::var_os("KEVY_DIFF_PRINT").is_some();
+    let report_all = std::env::var_os("E2E_DIFF_ALL").is_some();
+    let print = std::env::var_os("E2E_DIFF_PRINT").is_some();
     let mut ours = Conn::connect(subject.port());
     let mut theirs = Conn::connect(oracle.port());
     let mut mismatches = Vec::new();
