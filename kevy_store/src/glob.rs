@@ -50,7 +50,13 @@ fn matches(pat: &[u8], s: &[u8], nocase: bool, skip_longer: &mut bool, nesting: 
                     return true;
                 }
                 while slen > 0 {
-                    if matches(&pat[p + 1..p + plen], &s[i..i + slen], nocase, skip_longer, nesting + 1) {
+                    if matches(
+                        &pat[p + 1..p + plen],
+                        &s[i..i + slen],
+                        nocase,
+                        skip_longer,
+                        nesting + 1,
+                    ) {
                         return true;
                     }
                     if *skip_longer {
@@ -90,7 +96,8 @@ fn matches(pat: &[u8], s: &[u8], nocase: bool, skip_longer: &mut bool, nesting: 
                         plen += 1;
                         break;
                     } else if plen >= 3 && at(pat, p + 1) == b'-' {
-                        let (mut start, mut end, mut c) = (sc(at(pat, p)), sc(at(pat, p + 2)), sc(c0));
+                        let (mut start, mut end, mut c) =
+                            (sc(at(pat, p)), sc(at(pat, p + 2)), sc(c0));
                         if start > end {
                             std::mem::swap(&mut start, &mut end);
                         }
@@ -130,7 +137,11 @@ fn matches(pat: &[u8], s: &[u8], nocase: bool, skip_longer: &mut bool, nesting: 
                     plen -= 1;
                     c = pat[p];
                 }
-                let eq = if nocase { lower(sc(c)) == lower(sc(s[i])) } else { c == s[i] };
+                let eq = if nocase {
+                    lower(sc(c)) == lower(sc(s[i]))
+                } else {
+                    c == s[i]
+                };
                 if !eq {
                     return false;
                 }
@@ -158,7 +169,10 @@ mod tests {
     #[test]
     fn redis_cases() {
         let m = |p: &str, s: &str| glob_match(p.as_bytes(), s.as_bytes(), false);
-        assert!(!m("*", ""), "the empty string needs the callers' `*` shortcut, as in Redis");
+        assert!(
+            !m("*", ""),
+            "the empty string needs the callers' `*` shortcut, as in Redis"
+        );
         assert!(m("*", "anything"));
         assert!(m("h?llo", "hello"));
         assert!(!m("h?llo", "hllo"));
@@ -185,7 +199,10 @@ mod tests {
     #[test]
     fn abusive_patterns_are_bounded() {
         let key = vec![b'a'; 1001];
-        assert!(!glob_match("*a".repeat(1001).as_bytes(), &key, false), "nesting limit, as Redis");
+        assert!(
+            !glob_match("*a".repeat(1001).as_bytes(), &key, false),
+            "nesting limit, as Redis"
+        );
         assert!(glob_match("*a".repeat(999).as_bytes(), &key, false));
         let long = vec![b'a'; 20000];
         assert!(!glob_match(b"a*a*a*a*a*a*a*a*a*a*a*b", &long, false));

@@ -165,7 +165,14 @@ struct Expire<'a> {
 
 impl<'a> Expire<'a> {
     fn parse(argv: &'a [Bytes]) -> Result<Self, CmdError> {
-        let mut e = Expire { key: &argv[1], time: &argv[2], nx: false, xx: false, gt: false, lt: false };
+        let mut e = Expire {
+            key: &argv[1],
+            time: &argv[2],
+            nx: false,
+            xx: false,
+            gt: false,
+            lt: false,
+        };
         for opt in &argv[3..] {
             match opt.to_ascii_lowercase().as_slice() {
                 b"nx" => e.nx = true,
@@ -173,15 +180,22 @@ impl<'a> Expire<'a> {
                 b"gt" => e.gt = true,
                 b"lt" => e.lt = true,
                 _ => {
-                    return Err(CmdError::err(format!("Unsupported option {}", String::from_utf8_lossy(opt))));
+                    return Err(CmdError::err(format!(
+                        "Unsupported option {}",
+                        String::from_utf8_lossy(opt)
+                    )));
                 }
             }
         }
         if e.nx && (e.xx || e.gt || e.lt) {
-            return Err(CmdError::err("NX and XX, GT or LT options at the same time are not compatible"));
+            return Err(CmdError::err(
+                "NX and XX, GT or LT options at the same time are not compatible",
+            ));
         }
         if e.gt && e.lt {
-            return Err(CmdError::err("GT and LT options at the same time are not compatible"));
+            return Err(CmdError::err(
+                "GT and LT options at the same time are not compatible",
+            ));
         }
         Ok(e)
     }
@@ -196,7 +210,9 @@ impl<'a> Expire<'a> {
             when = when.checked_add(ctx.now_ms as i64).ok_or_else(invalid)?;
         }
         let key = self.key;
-        let Some(e) = ctx.get(key)? else { return Ok(Reply::Int(0)) };
+        let Some(e) = ctx.get(key)? else {
+            return Ok(Reply::Int(0));
+        };
         // A key without expiry counts as an infinite TTL for GT and LT.
         let cur = e.expire_at().map_or(-1, |t| t as i64);
         let refused = (self.nx && cur != -1)
@@ -257,8 +273,12 @@ enum Show {
 /// -2 for a missing key, -1 for a key without expiry, else the time asked.
 fn ttl_generic(ctx: &mut Ctx<'_, '_>, key: &[u8], show: Show) -> CmdResult {
     let now = ctx.now_ms;
-    let Some(e) = ctx.peek(key)? else { return Ok(Reply::Int(-2)) };
-    let Some(at) = e.expire_at() else { return Ok(Reply::Int(-1)) };
+    let Some(e) = ctx.peek(key)? else {
+        return Ok(Reply::Int(-2));
+    };
+    let Some(at) = e.expire_at() else {
+        return Ok(Reply::Int(-1));
+    };
     let ms = match show {
         Show::Secs | Show::Ms => at.saturating_sub(now),
         Show::AtSecs | Show::AtMs => at,
@@ -292,7 +312,7 @@ fn pexpiretime(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
 /// `PERSIST key`
 fn persist(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     let key = &argv[1][..];
-    if !ctx.get(key)?.is_some_and(|e| e.expire_at().is_some()) {
+    if ctx.get(key)?.is_none_or(|e| e.expire_at().is_none()) {
         return Ok(Reply::Int(0));
     }
     ctx.set_expire(key, 0)?;
@@ -323,12 +343,27 @@ mod tests {
             ("EXPIRE a 300 lt", ":0"),
             ("EXPIRE a 299 lt", ":1"),
             ("EXPIRE a 300 XX XX", ":1"),
-            ("EXPIRE a 300 NX XX", "-ERR NX and XX, GT or LT options at the same time are not compatible"),
-            ("EXPIRE a 300 NX GT", "-ERR NX and XX, GT or LT options at the same time are not compatible"),
-            ("EXPIRE a 300 GT LT", "-ERR GT and LT options at the same time are not compatible"),
+            (
+                "EXPIRE a 300 NX XX",
+                "-ERR NX and XX, GT or LT options at the same time are not compatible",
+            ),
+            (
+                "EXPIRE a 300 NX GT",
+                "-ERR NX and XX, GT or LT options at the same time are not compatible",
+            ),
+            (
+                "EXPIRE a 300 GT LT",
+                "-ERR GT and LT options at the same time are not compatible",
+            ),
             ("EXPIRE a 300 FOO", "-ERR Unsupported option FOO"),
-            ("EXPIRE a abc NX XX", "-ERR NX and XX, GT or LT options at the same time are not compatible"),
-            ("EXPIRE a abc", "-ERR value is not an integer or out of range"),
+            (
+                "EXPIRE a abc NX XX",
+                "-ERR NX and XX, GT or LT options at the same time are not compatible",
+            ),
+            (
+                "EXPIRE a abc",
+                "-ERR value is not an integer or out of range",
+            ),
             ("PERSIST a", ":1"),
             ("PERSIST a", ":0"),
             ("PERSIST nosuch", ":0"),
@@ -347,11 +382,26 @@ mod tests {
         let mut t = T::new();
         t.check(&[
             ("SET a 1", "+OK"),
-            ("EXPIRE a 9223372036854775807", "-ERR invalid expire time in 'expire' command"),
-            ("PEXPIRE a 9223372036854775807", "-ERR invalid expire time in 'pexpire' command"),
-            ("EXPIRE a 9223372036854775", "-ERR invalid expire time in 'expire' command"),
-            ("EXPIRE a -9223372036854775808", "-ERR invalid expire time in 'expire' command"),
-            ("EXPIREAT a 9223372036854776", "-ERR invalid expire time in 'expireat' command"),
+            (
+                "EXPIRE a 9223372036854775807",
+                "-ERR invalid expire time in 'expire' command",
+            ),
+            (
+                "PEXPIRE a 9223372036854775807",
+                "-ERR invalid expire time in 'pexpire' command",
+            ),
+            (
+                "EXPIRE a 9223372036854775",
+                "-ERR invalid expire time in 'expire' command",
+            ),
+            (
+                "EXPIRE a -9223372036854775808",
+                "-ERR invalid expire time in 'expire' command",
+            ),
+            (
+                "EXPIREAT a 9223372036854776",
+                "-ERR invalid expire time in 'expireat' command",
+            ),
             ("EXPIREAT a 9223372036854775", ":1"),
             ("PEXPIREAT a 9223372036854775807", ":1"),
             ("TTL a", ":9223370336854776"),

@@ -254,7 +254,9 @@ fn same_object() -> CmdError {
 /// `RENAME key newkey` and `RENAMENX key newkey`.
 fn rename_generic(ctx: &mut Ctx<'_, '_>, argv: &[Bytes], nx: bool) -> CmdResult {
     let (src, dst) = (&argv[1][..], &argv[2][..]);
-    let Some(entry) = ctx.get(src)?.cloned() else { return Err(CmdError::NoSuchKey) };
+    let Some(entry) = ctx.get(src)?.cloned() else {
+        return Err(CmdError::NoSuchKey);
+    };
     let done = if nx { Reply::Int(1) } else { Reply::ok() };
     if src == dst {
         ctx.suppress_propagation();
@@ -319,7 +321,12 @@ struct Copy<'a> {
 
 impl<'a> Copy<'a> {
     fn parse(ctx: &mut Ctx<'_, '_>, argv: &'a [Bytes]) -> Result<Self, CmdError> {
-        let mut c = Copy { src: &argv[1], dst: &argv[2], db: None, replace: false };
+        let mut c = Copy {
+            src: &argv[1],
+            dst: &argv[2],
+            db: None,
+            replace: false,
+        };
         let mut j = 3;
         while j < argv.len() {
             let opt = &argv[j][..];
@@ -373,13 +380,17 @@ fn move_cmd(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     let key = &argv[1][..];
     let id = arg_i64(&argv[2])?;
     if i32::try_from(id).is_err() {
-        return Err(CmdError::NotInteger);
+        return Err(CmdError::err(
+            "value is out of range, value must between -2147483648 and 2147483647",
+        ));
     }
     let dst_db = db_index(ctx, id)?;
     if dst_db == ctx.db {
         return Err(same_object());
     }
-    let Some(entry) = ctx.get(key)?.cloned() else { return Ok(Reply::Int(0)) };
+    let Some(entry) = ctx.get(key)?.cloned() else {
+        return Ok(Reply::Int(0));
+    };
     let moved = in_db(ctx, dst_db, |ctx| -> Result<bool, CmdError> {
         if ctx.exists(key)? {
             return Ok(false);
@@ -403,7 +414,9 @@ fn move_cmd(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
 /// OBJECT's key position: the third argument of the key subcommands.
 fn object_keys(argv: &[Bytes]) -> Vec<usize> {
     let keyed = argv.get(1).is_some_and(|s| {
-        [&b"encoding"[..], b"refcount", b"idletime", b"freq"].iter().any(|n| s.eq_ignore_ascii_case(n))
+        [&b"encoding"[..], b"refcount", b"idletime", b"freq"]
+            .iter()
+            .any(|n| s.eq_ignore_ascii_case(n))
     });
     if keyed && argv.len() == 3 {
         vec![2]
@@ -441,18 +454,27 @@ fn object(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
         "help" => 2,
         "encoding" | "refcount" | "idletime" | "freq" => 3,
         _ => {
-            let typed: String = String::from_utf8_lossy(&argv[1]).chars().take(128).collect();
-            return Err(CmdError::err(format!("unknown subcommand '{typed}'. Try OBJECT HELP.")));
+            let typed: String = String::from_utf8_lossy(&argv[1])
+                .chars()
+                .take(128)
+                .collect();
+            return Err(CmdError::err(format!(
+                "unknown subcommand '{typed}'. Try OBJECT HELP."
+            )));
         }
     };
     if argv.len() != want {
         return Err(CmdError::Arity(format!("object|{sub}")));
     }
     if sub == "help" {
-        return Ok(Reply::Array(OBJECT_HELP.iter().map(|l| Reply::simple(l)).collect()));
+        return Ok(Reply::Array(
+            OBJECT_HELP.iter().map(|l| Reply::simple(l)).collect(),
+        ));
     }
     let now = ctx.now_ms;
-    let Some(e) = ctx.peek(&argv[2])? else { return Ok(Reply::Nil) };
+    let Some(e) = ctx.peek(&argv[2])? else {
+        return Ok(Reply::Nil);
+    };
     Ok(match sub.as_str() {
         "encoding" => Reply::bulk(e.value.encoding().as_bytes()),
         "refcount" => Reply::Int(match &e.value {
@@ -488,7 +510,10 @@ mod tests {
         t.check(&[
             ("MSET a 1 b 2 c 3", "+OK"),
             ("EXISTS a a b nosuch", ":3"),
-            ("EXISTS", "-ERR wrong number of arguments for 'exists' command"),
+            (
+                "EXISTS",
+                "-ERR wrong number of arguments for 'exists' command",
+            ),
             ("TYPE a", "+string"),
             ("TYPE nosuch", "+none"),
             ("TOUCH a b nosuch a", ":3"),
@@ -511,7 +536,10 @@ mod tests {
         t.check(&[("DEL a b nosuch", ":2"), ("DEL nosuch", ":0")]);
         let (sa, sb) = (t.store.shard_of(b"a"), t.store.shard_of(b"b"));
         assert_ne!(sa, sb);
-        assert_eq!(rec.take(), vec![(sa, 0, "DEL a".to_string()), (sb, 0, "DEL b".to_string())]);
+        assert_eq!(
+            rec.take(),
+            vec![(sa, 0, "DEL a".to_string()), (sb, 0, "DEL b".to_string())]
+        );
     }
 
     #[test]
@@ -532,7 +560,10 @@ mod tests {
             ("SETEX a 100 v", "+OK"),
             ("RENAMENX a c", ":1"),
             ("TTL c", ":100"),
-            ("RENAME a b c", "-ERR wrong number of arguments for 'rename' command"),
+            (
+                "RENAME a b c",
+                "-ERR wrong number of arguments for 'rename' command",
+            ),
         ]);
     }
 
@@ -543,7 +574,11 @@ mod tests {
         assert_ne!(sa, sb, "a and b must live on different shards");
         t.check(&[("SET a v PX 5000", "+OK"), ("SET b old", "+OK")]);
         let rec = t.record();
-        t.check(&[("RENAME a b", "+OK"), ("PTTL b", ":5000"), ("RENAME {x}1 {x}2", "-ERR no such key")]);
+        t.check(&[
+            ("RENAME a b", "+OK"),
+            ("PTTL b", ":5000"),
+            ("RENAME {x}1 {x}2", "-ERR no such key"),
+        ]);
         t.check(&[("SET {x}1 v", "+OK")]);
         rec.take();
         t.check(&[("RENAME {x}1 {x}2", "+OK")]);
@@ -554,7 +589,10 @@ mod tests {
         t.check(&[("RENAME a b", "+OK")]);
         assert_eq!(
             rec.take(),
-            vec![(sa, 0, "DEL a".to_string()), (sb, 0, format!("SET b v PXAT {}", T0 + 5000))]
+            vec![
+                (sa, 0, "DEL a".to_string()),
+                (sb, 0, format!("SET b v PXAT {}", T0 + 5000))
+            ]
         );
     }
 
@@ -587,8 +625,14 @@ mod tests {
         let rec = t.record();
         t.check(&[
             ("SET c 1 EX 100", "+OK"),
-            ("COPY c c", "-ERR source and destination objects are the same"),
-            ("COPY c c DB 0", "-ERR source and destination objects are the same"),
+            (
+                "COPY c c",
+                "-ERR source and destination objects are the same",
+            ),
+            (
+                "COPY c c DB 0",
+                "-ERR source and destination objects are the same",
+            ),
             ("COPY c d", ":1"),
             ("TTL d", ":100"),
             ("COPY c d", ":0"),
@@ -597,7 +641,10 @@ mod tests {
             ("COPY c d DB 1", ":0"),
             ("COPY c d DB 16", "-ERR DB index is out of range"),
             ("COPY c d DB -1", "-ERR DB index is out of range"),
-            ("COPY c d DB abc", "-ERR value is not an integer or out of range"),
+            (
+                "COPY c d DB abc",
+                "-ERR value is not an integer or out of range",
+            ),
             ("COPY c d DB", "-ERR syntax error"),
             ("COPY c d FOO", "-ERR syntax error"),
             ("COPY c c DB 1 REPLACE", ":1"),
@@ -619,10 +666,16 @@ mod tests {
         let rec = t.record();
         t.check(&[
             ("SET k v EX 100", "+OK"),
-            ("MOVE k 0", "-ERR source and destination objects are the same"),
+            (
+                "MOVE k 0",
+                "-ERR source and destination objects are the same",
+            ),
             ("MOVE k 16", "-ERR DB index is out of range"),
             ("MOVE k abc", "-ERR value is not an integer or out of range"),
-            ("MOVE k 4294967297", "-ERR value is not an integer or out of range"),
+            (
+                "MOVE k 4294967297",
+                "-ERR value is out of range, value must between -2147483648 and 2147483647",
+            ),
             ("MOVE nosuch 1", ":0"),
             ("MOVE k 2", ":1"),
             ("MOVE k 2", ":0"),
@@ -674,6 +727,11 @@ mod tests {
             ("OBJECT", "-ERR wrong number of arguments for 'object' command"),
         ]);
         let help = t.run("OBJECT HELP");
-        assert!(help.starts_with("*15\r\n+OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n"), "{help}");
+        assert!(
+            help.starts_with(
+                "*15\r\n+OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n"
+            ),
+            "{help}"
+        );
     }
 }

@@ -11,22 +11,20 @@ use bytes::Bytes;
 use kevy_resp::Reply;
 
 /// The LCS table.
-pub(crate) static COMMANDS: &[StoreCommand] = &[
-    StoreCommand {
-        meta: CommandMeta {
-            name: "lcs",
-            arity: -3,
-            flags: READONLY,
-            acl: acl::STRING,
-            keys: Keys::TWO,
-            group: "string",
-            summary: "Find longest common substring",
-            since: "7.0.0",
-            complexity: "O(N*M) where N and M are the lengths of s1 and s2, respectively",
-        },
-        run: lcs,
+pub(crate) static COMMANDS: &[StoreCommand] = &[StoreCommand {
+    meta: CommandMeta {
+        name: "lcs",
+        arity: -3,
+        flags: READONLY,
+        acl: acl::STRING,
+        keys: Keys::TWO,
+        group: "string",
+        summary: "Find longest common substring",
+        since: "7.0.0",
+        complexity: "O(N*M) where N and M are the lengths of s1 and s2, respectively",
     },
-];
+    run: lcs,
+}];
 
 /// `LCS key1 key2 [LEN] [IDX] [MINMATCHLEN min-match-len] [WITHMATCHLEN]`
 #[derive(Default)]
@@ -59,7 +57,9 @@ impl Lcs {
             j += 1;
         }
         if o.len && o.idx {
-            return Err(CmdError::err("If you want both the length and indexes, please just use IDX."));
+            return Err(CmdError::err(
+                "If you want both the length and indexes, please just use IDX.",
+            ));
         }
         Ok(o)
     }
@@ -150,7 +150,9 @@ fn lcs(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     let a = a.as_deref().unwrap_or_default();
     let b = b.as_deref().unwrap_or_default();
     if (a.len() as u128 + 1) * (b.len() as u128 + 1) > MAX_CELLS {
-        return Err(CmdError::err("Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len"));
+        return Err(CmdError::err(
+            "Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len",
+        ));
     }
     Ok(opts.exec(a, b))
 }

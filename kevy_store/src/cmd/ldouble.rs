@@ -26,7 +26,12 @@ pub(crate) struct LongDouble {
 
 impl LongDouble {
     /// Positive zero.
-    pub(crate) const ZERO: LongDouble = LongDouble { neg: false, mant: 0, exp: 0, inf: false };
+    pub(crate) const ZERO: LongDouble = LongDouble {
+        neg: false,
+        mant: 0,
+        exp: 0,
+        inf: false,
+    };
 
     /// Parses a whole string as Redis's `getLongDoubleFromObject` accepts it:
     /// `strtold` syntax (decimal or hex, `inf`, `infinity`), no leading
@@ -42,7 +47,12 @@ impl LongDouble {
             _ => (false, b),
         };
         if rest.eq_ignore_ascii_case(b"inf") || rest.eq_ignore_ascii_case(b"infinity") {
-            return Some(LongDouble { neg, mant: 0, exp: 0, inf: true });
+            return Some(LongDouble {
+                neg,
+                mant: 0,
+                exp: 0,
+                inf: true,
+            });
         }
         let (big, exp2, exp10) = if rest.len() > 2 && rest[0] == b'0' && (rest[1] | 0x20) == b'x' {
             parse_hex(&rest[2..])?
@@ -50,7 +60,10 @@ impl LongDouble {
             parse_dec(rest)?
         };
         if big.is_zero() {
-            return Some(LongDouble { neg, ..LongDouble::ZERO });
+            return Some(LongDouble {
+                neg,
+                ..LongDouble::ZERO
+            });
         }
         let v = if exp10 >= 0 {
             // Anything above ~1e4933 overflows; refuse early instead of building it.
@@ -86,12 +99,23 @@ impl LongDouble {
             return None;
         }
         if o.mant == 0 {
-            return Some(if self.mant == 0 { LongDouble { neg: self.neg && o.neg, ..*self } } else { *self });
+            return Some(if self.mant == 0 {
+                LongDouble {
+                    neg: self.neg && o.neg,
+                    ..*self
+                }
+            } else {
+                *self
+            });
         }
         if self.mant == 0 {
             return Some(*o);
         }
-        let (hi, lo) = if self.exp >= o.exp { (self, o) } else { (o, self) };
+        let (hi, lo) = if self.exp >= o.exp {
+            (self, o)
+        } else {
+            (o, self)
+        };
         if hi.exp - lo.exp > 70 && hi.mant >> 63 == 1 {
             // |lo| is below a quarter of hi's unit in the last place: the sum rounds to hi.
             return Some(*hi);
@@ -124,7 +148,11 @@ impl LongDouble {
     /// trailing zeros and a trailing dot removed, and `-0` written as `0`.
     pub(crate) fn to_human(self) -> String {
         if self.inf {
-            return if self.neg { "-inf".into() } else { "inf".into() };
+            return if self.neg {
+                "-inf".into()
+            } else {
+                "inf".into()
+            };
         }
         // N = round(mant * 2^exp * 10^17), half to even.
         let mut n = Big::from_u64(self.mant);
@@ -158,7 +186,10 @@ impl LongDouble {
 /// 64-bit mantissa, subnormals included. None on overflow.
 fn round(neg: bool, mag: Big, e: i64, sticky: bool) -> Option<LongDouble> {
     if mag.is_zero() {
-        return Some(LongDouble { neg, ..LongDouble::ZERO });
+        return Some(LongDouble {
+            neg,
+            ..LongDouble::ZERO
+        });
     }
     let bits = mag.bits() as i64;
     let shift = (bits - 64).max(MIN_EXP - e);
@@ -184,7 +215,12 @@ fn round(neg: bool, mag: Big, e: i64, sticky: bool) -> Option<LongDouble> {
     if exp > MAX_EXP {
         return None;
     }
-    Some(LongDouble { neg, mant, exp, inf: false })
+    Some(LongDouble {
+        neg,
+        mant,
+        exp,
+        inf: false,
+    })
 }
 
 /// Decimal `digits[.digits][e[+-]digits]`: (significand, 0, decimal exponent).
@@ -314,7 +350,8 @@ impl Big {
     }
 
     fn to_u64(&self) -> u64 {
-        self.0.first().copied().unwrap_or(0) as u64 | (self.0.get(1).copied().unwrap_or(0) as u64) << 32
+        self.0.first().copied().unwrap_or(0) as u64
+            | (self.0.get(1).copied().unwrap_or(0) as u64) << 32
     }
 
     fn mul_add_small(&mut self, m: u32, a: u32) {
@@ -378,7 +415,11 @@ impl Big {
         let mut out: Vec<u32> = Vec::with_capacity(self.0.len().saturating_sub(words));
         for i in words..self.0.len() {
             let lo = self.0[i] >> bits;
-            let hi = if bits == 0 { 0 } else { self.0.get(i + 1).map_or(0, |&h| h << (32 - bits)) };
+            let hi = if bits == 0 {
+                0
+            } else {
+                self.0.get(i + 1).map_or(0, |&h| h << (32 - bits))
+            };
             out.push(lo | hi);
         }
         let mut q = Big(out);
@@ -421,7 +462,10 @@ impl Big {
     }
 
     fn cmp(&self, o: &Big) -> Ordering {
-        self.0.len().cmp(&o.0.len()).then_with(|| self.0.iter().rev().cmp(o.0.iter().rev()))
+        self.0
+            .len()
+            .cmp(&o.0.len())
+            .then_with(|| self.0.iter().rev().cmp(o.0.iter().rev()))
     }
 
     /// Quotient and whether the remainder is zero, by shift-and-subtract
@@ -507,7 +551,9 @@ mod tests {
 
     #[test]
     fn refusals() {
-        for bad in ["", " 1", "1 ", "abc", "nan", "1e", "1e+", ".", "-", "1e5000", "1e-5000", "0x", "1.2.3"] {
+        for bad in [
+            "", " 1", "1 ", "abc", "nan", "1e", "1e+", ".", "-", "1e5000", "1e-5000", "0x", "1.2.3",
+        ] {
             assert_eq!(LongDouble::parse(bad.as_bytes()), None, "{bad:?}");
         }
         assert!(LongDouble::parse(b"inf").is_some());

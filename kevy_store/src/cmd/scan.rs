@@ -129,7 +129,9 @@ fn keys_cmd(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     let (db, now, loading) = (ctx.db, ctx.now_ms, ctx.loading);
     let mut found: Vec<Key> = Vec::new();
     for shard in ctx.shards_mut() {
-        let Some(d) = shard.dbs.get(db) else { return Err(CmdError::DbIndex) };
+        let Some(d) = shard.dbs.get(db) else {
+            return Err(CmdError::DbIndex);
+        };
         for (k, e) in d.iter() {
             if (all || glob_match(pat, k.bytes(), false)) && (loading || !e.is_expired(now)) {
                 found.push(k.clone());
@@ -137,7 +139,12 @@ fn keys_cmd(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
         }
     }
     found.sort_unstable();
-    Ok(Reply::Array(found.iter().map(|k| Reply::Bulk(k.kstr().to_bytes())).collect()))
+    Ok(Reply::Array(
+        found
+            .iter()
+            .map(|k| Reply::Bulk(k.kstr().to_bytes()))
+            .collect(),
+    ))
 }
 
 /// Parses a SCAN cursor as Redis's `strtoul` accepts it: optional sign,
@@ -157,7 +164,10 @@ fn parse_cursor(b: &[u8]) -> Result<u64, CmdError> {
     }
     let mut v: u64 = 0;
     for &c in digits {
-        v = v.checked_mul(10).and_then(|v| v.checked_add((c - b'0') as u64)).ok_or_else(invalid)?;
+        v = v
+            .checked_mul(10)
+            .and_then(|v| v.checked_add((c - b'0') as u64))
+            .ok_or_else(invalid)?;
     }
     Ok(if neg { v.wrapping_neg() } else { v })
 }
@@ -172,7 +182,12 @@ struct Scan<'a> {
 
 impl<'a> Scan<'a> {
     fn parse(argv: &'a [Bytes]) -> Result<Self, CmdError> {
-        let mut s = Scan { cursor: parse_cursor(&argv[1])?, pattern: None, count: 10, type_name: None };
+        let mut s = Scan {
+            cursor: parse_cursor(&argv[1])?,
+            pattern: None,
+            count: 10,
+            type_name: None,
+        };
         let mut i = 2;
         while i < argv.len() {
             let opt = &argv[i][..];
@@ -202,7 +217,9 @@ impl<'a> Scan<'a> {
         // cursor; the merged first count+1 then bound what was visited.
         let mut batch: Vec<Key> = Vec::new();
         for shard in ctx.shards_mut() {
-            let Some(d) = shard.dbs.get(db) else { return Err(CmdError::DbIndex) };
+            let Some(d) = shard.dbs.get(db) else {
+                return Err(CmdError::DbIndex);
+            };
             let mut n = 0;
             d.scan_from(self.cursor, |k, _| {
                 batch.push(k.clone());
@@ -234,7 +251,9 @@ impl<'a> Scan<'a> {
                 }
             }
             // Expired keys are reclaimed as they are met, as Redis's SCAN does.
-            let Some(e) = ctx.peek(k.bytes())? else { continue };
+            let Some(e) = ctx.peek(k.bytes())? else {
+                continue;
+            };
             if let Some(t) = &self.type_name {
                 if e.value.type_name().as_bytes() != t.as_slice() {
                     continue;
@@ -242,7 +261,10 @@ impl<'a> Scan<'a> {
             }
             out.push(Reply::Bulk(k.kstr().to_bytes()));
         }
-        Ok(Reply::Array(vec![Reply::Bulk(Bytes::from(next.to_string())), Reply::Array(out)]))
+        Ok(Reply::Array(vec![
+            Reply::Bulk(Bytes::from(next.to_string())),
+            Reply::Array(out),
+        ]))
     }
 }
 
@@ -258,7 +280,10 @@ const RANDOM_TRIES: usize = 100;
 fn randomkey(ctx: &mut Ctx<'_, '_>, _argv: &[Bytes]) -> CmdResult {
     let db = ctx.db;
     for _ in 0..RANDOM_TRIES {
-        let sizes: Vec<usize> = ctx.shards_mut().map(|s| s.dbs.get(db).map_or(0, |d| d.len())).collect();
+        let sizes: Vec<usize> = ctx
+            .shards_mut()
+            .map(|s| s.dbs.get(db).map_or(0, |d| d.len()))
+            .collect();
         let total: usize = sizes.iter().sum();
         if total == 0 {
             return Ok(Reply::Nil);
@@ -307,7 +332,10 @@ fn randomkey(ctx: &mut Ctx<'_, '_>, _argv: &[Bytes]) -> CmdResult {
 /// not yet reclaimed (as Redis counts them).
 fn dbsize(ctx: &mut Ctx<'_, '_>, _argv: &[Bytes]) -> CmdResult {
     let db = ctx.db;
-    let n: usize = ctx.shards_mut().map(|s| s.dbs.get(db).map_or(0, |d| d.len())).sum();
+    let n: usize = ctx
+        .shards_mut()
+        .map(|s| s.dbs.get(db).map_or(0, |d| d.len()))
+        .sum();
     Ok(Reply::Int(n as i64))
 }
 
@@ -428,7 +456,10 @@ mod tests {
     fn keys_patterns() {
         let mut t = T::new();
         t.check(&[
-            ("MSET hello 1 hallo 2 hxllo 3 hllo 4 heeeello 5 other 6", "+OK"),
+            (
+                "MSET hello 1 hallo 2 hxllo 3 hllo 4 heeeello 5 other 6",
+                "+OK",
+            ),
             ("SET gone 1 PX 10", "+OK"),
             ("@sleep 20", ""),
             ("KEYS", "-ERR wrong number of arguments for 'keys' command"),
@@ -437,14 +468,17 @@ mod tests {
         ]);
         let keys = |t: &mut T, p: &str| -> HashSet<String> {
             match t.reply(&format!("KEYS {p}")) {
-                Reply::Array(v) => v.iter().map(|r| resp2(r)).collect(),
+                Reply::Array(v) => v.iter().map(resp2).collect(),
                 other => panic!("{other:?}"),
             }
         };
         let bulk = |s: &str| format!("${}\r\n{}\r\n", s.len(), s);
         let set = |v: &[&str]| v.iter().map(|s| bulk(s)).collect::<HashSet<_>>();
         assert_eq!(keys(&mut t, "h?llo"), set(&["hello", "hallo", "hxllo"]));
-        assert_eq!(keys(&mut t, "h*llo"), set(&["hello", "hallo", "hxllo", "hllo", "heeeello"]));
+        assert_eq!(
+            keys(&mut t, "h*llo"),
+            set(&["hello", "hallo", "hxllo", "hllo", "heeeello"])
+        );
         assert_eq!(keys(&mut t, "h[ae]llo"), set(&["hello", "hallo"]));
         assert_eq!(keys(&mut t, "h[^e]llo"), set(&["hallo", "hxllo"]));
         assert_eq!(keys(&mut t, "*").len(), 6, "expired key skipped");
@@ -462,7 +496,10 @@ mod tests {
             ("SCAN 18446744073709551616", "-ERR invalid cursor"),
             ("SCAN 0 COUNT 0", "-ERR syntax error"),
             ("SCAN 0 COUNT -1", "-ERR syntax error"),
-            ("SCAN 0 COUNT abc", "-ERR value is not an integer or out of range"),
+            (
+                "SCAN 0 COUNT abc",
+                "-ERR value is not an integer or out of range",
+            ),
             ("SCAN 0 MATCH", "-ERR syntax error"),
             ("SCAN 0 FOO x", "-ERR syntax error"),
             ("SCAN 0", "*2\r\n$1\r\n0\r\n*1\r\n$1\r\na"),
@@ -472,7 +509,10 @@ mod tests {
             ("SCAN 0 TYPE STRING", "*2\r\n$1\r\n0\r\n*1\r\n$1\r\na"),
             ("SCAN 0 TYPE list", "*2\r\n$1\r\n0\r\n*0"),
             ("SCAN 0 MATCH b*", "*2\r\n$1\r\n0\r\n*0"),
-            ("SCAN 0 MATCH a COUNT 5 MATCH *", "*2\r\n$1\r\n0\r\n*1\r\n$1\r\na"),
+            (
+                "SCAN 0 MATCH a COUNT 5 MATCH *",
+                "*2\r\n$1\r\n0\r\n*1\r\n$1\r\na",
+            ),
         ]);
     }
 
@@ -480,7 +520,13 @@ mod tests {
     fn scan_reclaims_expired_keys() {
         let mut t = T::new();
         let rec = t.record();
-        t.check(&[("SET a 1 PX 10", "+OK"), ("@sleep 11", ""), ("DBSIZE", ":1"), ("SCAN 0", "*2\r\n$1\r\n0\r\n*0"), ("DBSIZE", ":0")]);
+        t.check(&[
+            ("SET a 1 PX 10", "+OK"),
+            ("@sleep 11", ""),
+            ("DBSIZE", ":1"),
+            ("SCAN 0", "*2\r\n$1\r\n0\r\n*0"),
+            ("DBSIZE", ":0"),
+        ]);
         assert_eq!(rec.lines().last().map(String::as_str), Some("DEL a"));
     }
 
@@ -516,11 +562,17 @@ mod tests {
                 assert!(calls < 10_000);
             }
             for i in 0..500 {
-                assert!(seen.contains(&format!("stable:{i}")), "COUNT {count}: stable:{i} missed");
+                assert!(
+                    seen.contains(&format!("stable:{i}")),
+                    "COUNT {count}: stable:{i} missed"
+                );
             }
             // Each call visits COUNT keys (ignoring the odd hash collision):
             // no more calls than the keys that ever existed need.
-            assert!(calls <= 1 + (start + 3 * calls) / count, "COUNT {count}: {calls} calls");
+            assert!(
+                calls <= 1 + (start + 3 * calls) / count,
+                "COUNT {count}: {calls} calls"
+            );
         }
     }
 
@@ -543,7 +595,12 @@ mod tests {
     fn randomkey_dbsize_flush() {
         let mut t = T::new();
         let rec = t.record();
-        t.check(&[("RANDOMKEY", "$-1"), ("DBSIZE", ":0"), ("SET a 1", "+OK"), ("RANDOMKEY", "$1\r\na")]);
+        t.check(&[
+            ("RANDOMKEY", "$-1"),
+            ("DBSIZE", ":0"),
+            ("SET a 1", "+OK"),
+            ("RANDOMKEY", "$1\r\na"),
+        ]);
         for i in 0..50 {
             t.run(&format!("SET tmp{i} x PX 5"));
         }
@@ -567,10 +624,19 @@ mod tests {
             ("DBSIZE", ":0"),
         ]);
         let logged = rec.take();
-        let flushdb: Vec<_> = logged.iter().filter(|(_, _, l)| l == "FLUSHDB ASYNC").collect();
+        let flushdb: Vec<_> = logged
+            .iter()
+            .filter(|(_, _, l)| l == "FLUSHDB ASYNC")
+            .collect();
         assert_eq!(flushdb.len(), 4, "one FLUSHDB per shard");
         assert!(flushdb.iter().all(|(_, db, _)| *db == 0));
-        assert_eq!(logged.iter().filter(|(_, _, l)| l == "FLUSHALL SYNC").count(), 4);
+        assert_eq!(
+            logged
+                .iter()
+                .filter(|(_, _, l)| l == "FLUSHALL SYNC")
+                .count(),
+            4
+        );
     }
 
     #[test]

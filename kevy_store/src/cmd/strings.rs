@@ -344,7 +344,9 @@ fn expire_at(ctx: &Ctx<'_, '_>, arg: &[u8], unit: Unit, cmd: &str) -> Result<u64
     }
     let mut ms = if seconds { v * 1000 } else { v };
     if matches!(unit, Unit::Ex | Unit::Px) {
-        ms = ms.checked_add(ctx.now_ms as i64).ok_or_else(|| invalid_expire(cmd))?;
+        ms = ms
+            .checked_add(ctx.now_ms as i64)
+            .ok_or_else(|| invalid_expire(cmd))?;
     }
     Ok(ms as u64)
 }
@@ -398,10 +400,15 @@ impl<'a> ExtArgs<'a> {
 }
 
 fn ext_unit(opt: &[u8]) -> Option<Unit> {
-    [(&b"ex"[..], Unit::Ex), (b"px", Unit::Px), (b"exat", Unit::ExAt), (b"pxat", Unit::PxAt)]
-        .into_iter()
-        .find(|(n, _)| opt.eq_ignore_ascii_case(n))
-        .map(|(_, u)| u)
+    [
+        (&b"ex"[..], Unit::Ex),
+        (b"px", Unit::Px),
+        (b"exat", Unit::ExAt),
+        (b"pxat", Unit::PxAt),
+    ]
+    .into_iter()
+    .find(|(n, _)| opt.eq_ignore_ascii_case(n))
+    .map(|(_, u)| u)
 }
 
 /// The string under `key`, cloned out of the map (cheap: `KStr` shares
@@ -440,7 +447,10 @@ fn store_string(
     match at {
         Some(at) => {
             ctx.notify(notify::GENERIC, "expire", key);
-            ctx.propagate(key, &[b"SET", key, value, b"PXAT", at.to_string().as_bytes()]);
+            ctx.propagate(
+                key,
+                &[b"SET", key, value, b"PXAT", at.to_string().as_bytes()],
+            );
         }
         None if keepttl => ctx.propagate(key, &[b"SET", key, value, b"KEEPTTL"]),
         None => ctx.propagate(key, &[b"SET", key, value]),
@@ -458,7 +468,11 @@ struct Set<'a> {
 
 impl<'a> Set<'a> {
     fn parse(argv: &'a [Bytes]) -> Result<Self, CmdError> {
-        Ok(Set { key: &argv[1], value: &argv[2], opts: ExtArgs::parse(&argv[3..], true)? })
+        Ok(Set {
+            key: &argv[1],
+            value: &argv[2],
+            opts: ExtArgs::parse(&argv[3..], true)?,
+        })
     }
 
     fn exec(self, ctx: &mut Ctx<'_, '_>) -> CmdResult {
@@ -467,7 +481,11 @@ impl<'a> Set<'a> {
             Some((unit, arg)) => Some(expire_at(ctx, arg, unit, "set")?),
             None => None,
         };
-        let old = if o.get { get_string(ctx, self.key)? } else { None };
+        let old = if o.get {
+            get_string(ctx, self.key)?
+        } else {
+            None
+        };
         let found = ctx.exists(self.key)?;
         if (o.nx && found) || (o.xx && !found) {
             ctx.suppress_propagation();
@@ -516,7 +534,9 @@ fn getset(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
 /// `GETDEL key`
 fn getdel(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     let key = &argv[1][..];
-    let Some(old) = get_string(ctx, key)? else { return Ok(Reply::Nil) };
+    let Some(old) = get_string(ctx, key)? else {
+        return Ok(Reply::Nil);
+    };
     ctx.remove(key)?;
     ctx.modified(key);
     ctx.notify(notify::GENERIC, "del", key);
@@ -533,12 +553,17 @@ struct GetEx<'a> {
 
 impl<'a> GetEx<'a> {
     fn parse(argv: &'a [Bytes]) -> Result<Self, CmdError> {
-        Ok(GetEx { key: &argv[1], opts: ExtArgs::parse(&argv[2..], false)? })
+        Ok(GetEx {
+            key: &argv[1],
+            opts: ExtArgs::parse(&argv[2..], false)?,
+        })
     }
 
     fn exec(self, ctx: &mut Ctx<'_, '_>) -> CmdResult {
         let key = self.key;
-        let Some(value) = get_string(ctx, key)? else { return Ok(Reply::Nil) };
+        let Some(value) = get_string(ctx, key)? else {
+            return Ok(Reply::Nil);
+        };
         let at = match self.opts.expire {
             Some((unit, arg)) => Some((unit, expire_at(ctx, arg, unit, "getex")?)),
             None => None,
@@ -556,13 +581,11 @@ impl<'a> GetEx<'a> {
                 ctx.notify(notify::GENERIC, "expire", key);
                 ctx.propagate(key, &[b"PEXPIREAT", key, at.to_string().as_bytes()]);
             }
-            None if self.opts.persist => {
-                if ctx.get(key)?.is_some_and(|e| e.expire_at().is_some()) {
-                    ctx.set_expire(key, 0)?;
-                    ctx.modified(key);
-                    ctx.notify(notify::GENERIC, "persist", key);
-                    ctx.propagate(key, &[b"PERSIST", key]);
-                }
+            None if self.opts.persist && ctx.get(key)?.is_some_and(|e| e.expire_at().is_some()) => {
+                ctx.set_expire(key, 0)?;
+                ctx.modified(key);
+                ctx.notify(notify::GENERIC, "persist", key);
+                ctx.propagate(key, &[b"PERSIST", key]);
             }
             None => {}
         }
@@ -617,14 +640,18 @@ fn msetnx(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
 
 /// `STRLEN key`
 fn strlen(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
-    Ok(Reply::Int(ctx.get_str(&argv[1])?.map_or(0, |s| s.len() as i64)))
+    Ok(Reply::Int(
+        ctx.get_str(&argv[1])?.map_or(0, |s| s.len() as i64),
+    ))
 }
 
 /// `ERR string exceeds maximum allowed size (proto-max-bulk-len)` unless
 /// `offset + len` fits.
 fn check_len(offset: u64, len: usize) -> Result<(), CmdError> {
     if offset.saturating_add(len as u64) > PROTO_MAX_BULK_LEN as u64 {
-        return Err(CmdError::err("string exceeds maximum allowed size (proto-max-bulk-len)"));
+        return Err(CmdError::err(
+            "string exceeds maximum allowed size (proto-max-bulk-len)",
+        ));
     }
     Ok(())
 }
@@ -633,7 +660,11 @@ fn check_len(offset: u64, len: usize) -> Result<(), CmdError> {
 /// marked `raw` as Redis marks strings it has unshared for editing.
 fn replace_raw(ctx: &mut Ctx<'_, '_>, key: &[u8], s: Vec<u8>) -> Result<(), CmdError> {
     if let Some(e) = ctx.get_mut(key)? {
-        e.value = Value::Str { s: KStr::from(s), raw: true, noint: false };
+        e.value = Value::Str {
+            s: KStr::from(s),
+            raw: true,
+            noint: false,
+        };
     }
     Ok(())
 }
@@ -685,7 +716,15 @@ fn setrange(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     if cur.is_some() {
         replace_raw(ctx, key, s)?;
     } else {
-        ctx.set(key, Value::Str { s: KStr::from(s), raw: true, noint: false }, false)?;
+        ctx.set(
+            key,
+            Value::Str {
+                s: KStr::from(s),
+                raw: true,
+                noint: false,
+            },
+            false,
+        )?;
     }
     ctx.modified(key);
     ctx.notify(notify::STRING, "setrange", key);
@@ -696,7 +735,9 @@ fn setrange(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
 fn getrange(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     let mut start = arg_i64(&argv[2])?;
     let mut end = arg_i64(&argv[3])?;
-    let Some(s) = get_string(ctx, &argv[1])? else { return Ok(Reply::Bulk(Bytes::new())) };
+    let Some(s) = get_string(ctx, &argv[1])? else {
+        return Ok(Reply::Bulk(Bytes::new()));
+    };
     let len = s.len() as i64;
     if start < 0 && end < 0 && start > end {
         return Ok(Reply::Bulk(Bytes::new()));
@@ -715,7 +756,9 @@ fn getrange(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     if start > end || len == 0 {
         return Ok(Reply::Bulk(Bytes::new()));
     }
-    Ok(Reply::Bulk(Bytes::copy_from_slice(&s[start as usize..=end as usize])))
+    Ok(Reply::Bulk(Bytes::copy_from_slice(
+        &s[start as usize..=end as usize],
+    )))
 }
 
 /// Adds `by` to the integer under `key` (created as 0), keeping its TTL.
@@ -766,9 +809,19 @@ fn incrbyfloat(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
         Some(s) => LongDouble::parse(s).ok_or(CmdError::NotFloat)?,
     };
     let by = LongDouble::parse(&argv[2]).ok_or(CmdError::NotFloat)?;
-    let sum = cur.add(&by).ok_or_else(|| CmdError::err("increment would produce NaN or Infinity"))?;
+    let sum = cur
+        .add(&by)
+        .ok_or_else(|| CmdError::err("increment would produce NaN or Infinity"))?;
     let text = sum.to_human();
-    ctx.set(key, Value::Str { s: KStr::from(text.as_bytes()), raw: false, noint: true }, true)?;
+    ctx.set(
+        key,
+        Value::Str {
+            s: KStr::from(text.as_bytes()),
+            raw: false,
+            noint: true,
+        },
+        true,
+    )?;
     ctx.modified(key);
     ctx.notify(notify::STRING, "incrbyfloat", key);
     ctx.propagate(key, &[b"SET", key, text.as_bytes(), b"KEEPTTL"]);
@@ -786,11 +839,26 @@ mod tests {
             ("SET k v EX 0", "-ERR invalid expire time in 'set' command"),
             ("SET k v EX -1", "-ERR invalid expire time in 'set' command"),
             ("SET k v PX 0", "-ERR invalid expire time in 'set' command"),
-            ("SET k v EXAT 0", "-ERR invalid expire time in 'set' command"),
-            ("SET k v EX 9223372036854775807", "-ERR invalid expire time in 'set' command"),
-            ("SET k v EX 9223372036854775", "-ERR invalid expire time in 'set' command"),
-            ("SET k v PX 9223372036854775807", "-ERR invalid expire time in 'set' command"),
-            ("SET k v EX abc", "-ERR value is not an integer or out of range"),
+            (
+                "SET k v EXAT 0",
+                "-ERR invalid expire time in 'set' command",
+            ),
+            (
+                "SET k v EX 9223372036854775807",
+                "-ERR invalid expire time in 'set' command",
+            ),
+            (
+                "SET k v EX 9223372036854775",
+                "-ERR invalid expire time in 'set' command",
+            ),
+            (
+                "SET k v PX 9223372036854775807",
+                "-ERR invalid expire time in 'set' command",
+            ),
+            (
+                "SET k v EX abc",
+                "-ERR value is not an integer or out of range",
+            ),
             ("SET k v NX XX", "-ERR syntax error"),
             ("SET k v EX 10 PX 10", "-ERR syntax error"),
             ("SET k v EX 10 KEEPTTL", "-ERR syntax error"),
@@ -877,8 +945,14 @@ mod tests {
             ("GETEX nokey EX abc", "$-1"),
             ("GETEX nokey FOO", "-ERR syntax error"),
             ("SET k v", "+OK"),
-            ("GETEX k EX 0", "-ERR invalid expire time in 'getex' command"),
-            ("GETEX k EX abc", "-ERR value is not an integer or out of range"),
+            (
+                "GETEX k EX 0",
+                "-ERR invalid expire time in 'getex' command",
+            ),
+            (
+                "GETEX k EX abc",
+                "-ERR value is not an integer or out of range",
+            ),
             ("GETEX k PERSIST EX 10", "-ERR syntax error"),
             ("GETEX k EX 10 PERSIST", "-ERR syntax error"),
             ("GETEX k EX 10 PX 10", "-ERR syntax error"),
@@ -903,8 +977,14 @@ mod tests {
         let mut t = T::new();
         let rec = t.record();
         t.check(&[
-            ("MSET a 1 b", "-ERR wrong number of arguments for 'mset' command"),
-            ("MSETNX a 1 b", "-ERR wrong number of arguments for 'msetnx' command"),
+            (
+                "MSET a 1 b",
+                "-ERR wrong number of arguments for 'mset' command",
+            ),
+            (
+                "MSETNX a 1 b",
+                "-ERR wrong number of arguments for 'msetnx' command",
+            ),
             ("MSET a 1 b 2", "+OK"),
             ("MGET a b c", "*3\r\n$1\r\n1\r\n$1\r\n2\r\n$-1"),
             ("MSETNX c 3 a 1", ":0"),
@@ -916,9 +996,17 @@ mod tests {
         assert_eq!(lines, ["SET a 1", "SET b 2", "SET c 3", "SET d 4"]);
         for (shard, _, line) in &logged {
             let key = line.split(' ').nth(1).unwrap_or_default();
-            assert_eq!(*shard, t.store.shard_of(key.as_bytes()), "{line} logged to its key's shard");
+            assert_eq!(
+                *shard,
+                t.store.shard_of(key.as_bytes()),
+                "{line} logged to its key's shard"
+            );
         }
-        assert_ne!(t.store.shard_of(b"a"), t.store.shard_of(b"b"), "test needs keys on two shards");
+        assert_ne!(
+            t.store.shard_of(b"a"),
+            t.store.shard_of(b"b"),
+            "test needs keys on two shards"
+        );
     }
 
     #[test]
@@ -929,11 +1017,17 @@ mod tests {
             ("INCRBY new 10", ":11"),
             ("DECR new", ":10"),
             ("DECRBY new 20", ":-10"),
-            ("INCRBY new abc", "-ERR value is not an integer or out of range"),
+            (
+                "INCRBY new abc",
+                "-ERR value is not an integer or out of range",
+            ),
             ("SET n 9223372036854775807", "+OK"),
             ("INCR n", "-ERR increment or decrement would overflow"),
             ("INCRBY n -1", ":9223372036854775806"),
-            ("DECRBY n -9223372036854775808", "-ERR decrement would overflow"),
+            (
+                "DECRBY n -9223372036854775808",
+                "-ERR decrement would overflow",
+            ),
             ("SET m -9223372036854775808", "+OK"),
             ("DECR m", "-ERR increment or decrement would overflow"),
             ("SET s abc", "+OK"),
@@ -955,7 +1049,10 @@ mod tests {
         t.check(&[
             ("SET f 10.5", "+OK"),
             ("INCRBYFLOAT f 0.1", "$4\r\n10.6"),
-            ("INCRBYFLOAT f inf", "-ERR increment would produce NaN or Infinity"),
+            (
+                "INCRBYFLOAT f inf",
+                "-ERR increment would produce NaN or Infinity",
+            ),
             ("INCRBYFLOAT f abc", "-ERR value is not a valid float"),
             ("INCRBYFLOAT g 0.1", "$3\r\n0.1"),
             ("INCRBYFLOAT g 0.2", "$3\r\n0.3"),
@@ -987,7 +1084,10 @@ mod tests {
             ("GETRANGE s 0 -100", "$1\r\nH"),
             ("GETRANGE s -1 -5", "$0\r\n"),
             ("GETRANGE nokey 0 -1", "$0\r\n"),
-            ("GETRANGE s a 1", "-ERR value is not an integer or out of range"),
+            (
+                "GETRANGE s a 1",
+                "-ERR value is not an integer or out of range",
+            ),
             ("SUBSTR s 0 3", "$4\r\nHell"),
             ("STRLEN s", ":11"),
             ("STRLEN nokey", ":0"),
@@ -1000,9 +1100,15 @@ mod tests {
             ("SETRANGE new2 0 \"\"", ":0"),
             ("EXISTS new2", ":0"),
             ("SETRANGE s -1 x", "-ERR offset is out of range"),
-            ("SETRANGE s 536870912 x", "-ERR string exceeds maximum allowed size (proto-max-bulk-len)"),
+            (
+                "SETRANGE s 536870912 x",
+                "-ERR string exceeds maximum allowed size (proto-max-bulk-len)",
+            ),
             ("SETRANGE s 536870912 \"\"", ":11"),
-            ("SETRANGE s abc x", "-ERR value is not an integer or out of range"),
+            (
+                "SETRANGE s abc x",
+                "-ERR value is not an integer or out of range",
+            ),
             ("APPEND a 12", ":2"),
             ("OBJECT ENCODING a", "$3\r\nint"),
             ("APPEND a 3", ":3"),

@@ -110,7 +110,11 @@ pub struct T {
 impl T {
     /// A fresh store at time [`T0`].
     pub fn new() -> T {
-        T { store: Store::new(4, 16), db: 0, now: T0 }
+        T {
+            store: Store::new(4, 16),
+            db: 0,
+            now: T0,
+        }
     }
 
     /// Runs one command line, returning its raw reply.
@@ -149,7 +153,13 @@ impl T {
     pub fn record(&mut self) -> Rec {
         let rec = Rec::default();
         for id in 0..self.store.nshards() {
-            self.store.set_log(id, Some(Box::new(RecLog { shard: id, rec: rec.clone() })));
+            self.store.set_log(
+                id,
+                Some(Box::new(RecLog {
+                    shard: id,
+                    rec: rec.clone(),
+                })),
+            );
         }
         rec
     }
@@ -178,7 +188,11 @@ struct RecLog {
 
 impl ShardLog for RecLog {
     fn append(&mut self, db: usize, argv: &[&[u8]]) {
-        let line = argv.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect::<Vec<_>>().join(" ");
+        let line = argv
+            .iter()
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect::<Vec<_>>()
+            .join(" ");
         self.rec.0.lock().push((self.shard, db, line));
     }
 }
