@@ -22,5 +22,6 @@ scripts!(
     connection,
     protocol,
     server,
-    command
+    command,
+    wrongtype,
 );

@@ -1006,7 +1006,10 @@ pub fn diff_script(name: &str) {
                 escape(&want)
             );
             if !report_all {
-                panic!("{msg}");
+                panic!(
+                    "{msg}\n--- kevy-server output (last lines):\n{}",
+                    tail(&subject.output())
+                );
             }
             mismatches.push(msg);
         }
@@ -1020,14 +1023,24 @@ pub fn diff_script(name: &str) {
             "{} mismatches in {name}.txt:\n{}\n--- server output:\n{}",
             mismatches.len(),
             mismatches.join("\n"),
-            subject.output()
+            tail(&subject.output())
         );
     }
 }
 
+/// The last 30 lines of a server's output.
+fn tail(output: &str) -> String {
+    let lines: Vec<&str> = output.lines().collect();
+    lines[lines.len().saturating_sub(30)..].join("\n")
+}
+
 fn run(conn: &mut Conn, args: &[Vec<u8>]) -> Vec<u8> {
     let refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
-    conn.send(&refs);
+    let mut request = Vec::new();
+    encode_request(&refs, &mut request);
+    if let Err(e) = conn.try_send_raw(&request) {
+        return format!("<could not send: {e}>").into_bytes();
+    }
     conn.try_read_frame()
         .unwrap_or_else(|e| format!("<no reply: {e}>").into_bytes())
 }
