@@ -25,6 +25,14 @@ pub struct Session {
     pub reply_mode: u8,
     /// Parked by a blocking command until this deadline (Unix ms, 0 = none).
     pub blocked: Option<u64>,
+    /// Commands queued since MULTI (None outside a transaction).
+    pub multi: Option<Vec<Vec<bytes::Bytes>>>,
+    /// A command was refused while queueing: EXEC must abort.
+    pub multi_dirty: bool,
+    /// Set by any write to a watched key (shared with the shards' registries).
+    pub watch_flag: Option<kevy_store::WatchFlag>,
+    /// Watched keys: (db, key, expiry at WATCH time).
+    pub watched: Vec<(usize, bytes::Bytes, u64)>,
 }
 
 /// A connection owned by one event-loop thread.

@@ -32,12 +32,14 @@ pub struct Executor<'s> {
     /// their threads at the end of the batch (after the batch's writes are
     /// as durable as the fsync policy requires).
     unblocks: Vec<(usize, u64, Vec<u8>)>,
+    /// Inside EXEC: the transaction's locks are held; commands must not relock.
+    pinned: bool,
 }
 
 impl<'s> Executor<'s> {
     /// An executor over `shared`.
     pub fn new(shared: &'s Shared) -> Executor<'s> {
-        Executor { shared, locked: shared.store.lock(&[]), events: Events::default(), ids: Vec::new(), touched: Vec::new(), block: None, unblocks: Vec::new() }
+        Executor { shared, locked: shared.store.lock(&[]), events: Events::default(), ids: Vec::new(), touched: Vec::new(), block: None, unblocks: Vec::new(), pinned: false }
     }
 
     /// Runs one parsed command and appends its reply to `out`.
@@ -75,21 +77,50 @@ impl<'s> Executor<'s> {
         shared.stats.total_commands_processed.fetch_add(1, Relaxed);
         let Some(name) = argv.first() else { return Reply::error("ERR empty command") };
         let Some((idx, cmd)) = shared.commands.lookup(name) else {
+            if sess.multi.is_some() {
+                sess.multi_dirty = true;
+            }
             return Reply::error(kevy_store::unknown_command_error(argv));
         };
         sess.handle.touch(idx);
         if !cmd.meta.arity_ok(argv.len()) {
             cmd.stats.rejected.fetch_add(1, Relaxed);
+            if sess.multi.is_some() {
+                sess.multi_dirty = true;
+            }
             return Reply::error(kevy_store::arity_error(cmd.meta.name));
         }
+        if let Some(queue) = sess.multi.as_mut() {
+            match cmd.meta.name {
+                "exec" => return self.exec_tx(sess),
+                "multi" | "discard" | "watch" | "quit" | "reset" => {}
+                _ => {
+                    queue.push(argv.to_vec());
+                    return Reply::simple("QUEUED");
+                }
+            }
+        } else if cmd.meta.name == "exec" {
+            return Reply::error("ERR EXEC without MULTI");
+        }
+        self.run_one(sess, idx, argv, true)
+    }
+
+    /// Runs one command that passed lookup and arity checks; records its
+    /// stats. Data commands lock what they need (reusing held locks).
+    fn run_one(&mut self, sess: &mut Session, idx: usize, argv: &[Bytes], may_block: bool) -> Reply {
+        let shared = self.shared;
+        let Some(cmd) = shared.commands.get(idx) else { return Reply::error("ERR internal error") };
         let t0 = Instant::now();
         let reply = match cmd.kind {
             Kind::Store(sc) => {
-                shared.store.shards_for(sc, argv, &mut self.ids);
-                shared.store.relock(&mut self.locked, &self.ids);
-                self.touched.extend_from_slice(&self.ids);
+                if !self.pinned {
+                    shared.store.shards_for(sc, argv, &mut self.ids);
+                    shared.store.relock(&mut self.locked, &self.ids);
+                    self.touched.extend_from_slice(&self.ids);
+                }
                 let mut ctx = Ctx::new(&mut self.locked, &mut self.events, sess.db, now_ms());
                 ctx.proto = sess.proto;
+                ctx.may_block = may_block;
                 let r = guarded(|| kevy_store::run(&mut ctx, sc, argv));
                 self.block = ctx.take_block();
                 r
@@ -126,6 +157,115 @@ impl<'s> Executor<'s> {
                 w.send(Msg::Unblock { id, reply });
             }
         }
+    }
+
+    /// `EXEC`: runs the queued commands atomically. Every shard any queued
+    /// data command needs is locked up front (ascending), each shard's log
+    /// brackets the transaction's effects, and nothing blocks.
+    fn exec_tx(&mut self, sess: &mut Session) -> Reply {
+        let shared = self.shared;
+        let queue = sess.multi.take().unwrap_or_default();
+        if std::mem::take(&mut sess.multi_dirty) {
+            crate::cmd::unwatch_all(shared, sess);
+            return Reply::error("EXECABORT Transaction discarded because of previous errors.");
+        }
+        let mut ids = Vec::new();
+        let mut one = Vec::new();
+        for argv in &queue {
+            if let Some((_, c)) = shared.commands.lookup(&argv[0]) {
+                if let Kind::Store(sc) = c.kind {
+                    shared.store.shards_for(sc, argv, &mut one);
+                    ids.extend_from_slice(&one);
+                }
+            }
+        }
+        for (_, key, _) in &sess.watched {
+            ids.push(shared.store.shard_of(key));
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        shared.store.relock(&mut self.locked, &ids);
+        if self.watch_broken(sess) {
+            self.locked.release();
+            crate::cmd::unwatch_all(shared, sess);
+            return Reply::NilArray;
+        }
+        for s in self.locked.shards_mut() {
+            s.begin_tx();
+        }
+        let mut replies = Vec::with_capacity(queue.len());
+        for argv in &queue {
+            let Some((idx, cmd)) = shared.commands.lookup(&argv[0]) else { continue };
+            let reply = match cmd.kind {
+                Kind::Store(_) => {
+                    // Locks are already held: run without relocking.
+                    self.pinned = true;
+                    let r = self.run_one(sess, idx, argv, false);
+                    self.pinned = false;
+                    r
+                }
+                Kind::Server(_) if cmd.meta.flags & kevy_store::spec::flags::FAST != 0 => {
+                    self.run_server_locked(sess, idx, argv)
+                }
+                Kind::Server(_) => {
+                    // A slow server command may lock the store itself (INFO,
+                    // SAVE): step out of the locks for it.
+                    let db = sess.db;
+                    for s in self.locked.shards_mut() {
+                        s.end_tx(db);
+                    }
+                    let r = self.run_one(sess, idx, argv, false);
+                    shared.store.relock(&mut self.locked, &ids);
+                    for s in self.locked.shards_mut() {
+                        s.begin_tx();
+                    }
+                    r
+                }
+            };
+            if let Reply::Error(e) = &reply {
+                shared.stats.count_error(e);
+            }
+            replies.push(reply);
+        }
+        let db = sess.db;
+        for s in self.locked.shards_mut() {
+            s.end_tx(db);
+        }
+        self.touched.extend_from_slice(&ids);
+        self.locked.release();
+        crate::cmd::unwatch_all(shared, sess);
+        Reply::Array(replies)
+    }
+
+    /// Runs a fast server command (PING, SELECT, ...) while the transaction's
+    /// locks stay held; fast server commands never lock the store.
+    fn run_server_locked(&mut self, sess: &mut Session, idx: usize, argv: &[Bytes]) -> Reply {
+        let shared = self.shared;
+        let Some(cmd) = shared.commands.get(idx) else { return Reply::error("ERR internal error") };
+        let Kind::Server(sv) = cmd.kind else { return Reply::error("ERR internal error") };
+        let mut env = Env { shared, sess };
+        let r = guarded(|| (sv.run)(&mut env, argv));
+        cmd.stats.calls.fetch_add(1, Relaxed);
+        r
+    }
+
+    /// True if a watched key was written (or has expired) since WATCH. The
+    /// watched keys' shards must be locked.
+    fn watch_broken(&mut self, sess: &Session) -> bool {
+        if sess.watch_flag.as_ref().is_some_and(|f| f.load(std::sync::atomic::Ordering::Acquire)) {
+            return true;
+        }
+        let now = now_ms();
+        let n = self.shared.store.nshards();
+        for (db, key, _) in &sess.watched {
+            let id = kevy_store::shard_for(key, n);
+            if let Some(s) = self.locked.shard_mut(id) {
+                if s.dbs.get(*db).and_then(|d| d.get(key)).is_some_and(|e| e.is_expired(now)) {
+                    return true;
+                }
+            }
+        }
+        false
     }
 
     /// Serves parked clients waiting on keys that just received data, the

@@ -256,6 +256,10 @@ fn adopt(
             close_after_reply: false,
             reply_mode: 0,
             blocked: None,
+            multi: None,
+            multi_dirty: false,
+            watch_flag: None,
+            watched: Vec::new(),
         },
         want_write: false,
         input_paused: false,
@@ -269,6 +273,7 @@ fn close(shared: &Shared, poll: &Poll, conns: &mut Conns, slot: usize) {
         if c.sess.blocked.is_some() {
             shared.blocking.claim(c.sess.id);
         }
+        crate::cmd::unwatch_all(shared, &mut c.sess);
         shared.clients.lock().remove(&c.sess.id);
         conns.by_id.remove(&c.sess.id);
         conns.free.push(slot);

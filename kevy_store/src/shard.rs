@@ -28,6 +28,9 @@ pub struct Shard {
     watched: HashMap<(usize, KStr), Vec<WatchFlag>>,
     /// Changes applied since the last snapshot.
     pub dirty: u64,
+    /// MULTI/EXEC bracketing of the log: 0 none, 1 a transaction is open but
+    /// logged nothing yet, 2 its `MULTI` record was written.
+    tx: u8,
 }
 
 impl Shard {
@@ -39,6 +42,7 @@ impl Shard {
             log: None,
             watched: HashMap::new(),
             dirty: 0,
+            tx: 0,
         }
     }
 
@@ -56,8 +60,30 @@ impl Shard {
     #[inline]
     pub fn log(&mut self, db: usize, argv: &[&[u8]]) {
         if let Some(l) = self.log.as_mut() {
+            if self.tx == 1 {
+                self.tx = 2;
+                l.append(db, &[b"MULTI"]);
+            }
             l.append(db, argv);
         }
+    }
+
+    /// Opens a transaction: the effects logged until [`Shard::end_tx`] are
+    /// bracketed by `MULTI` ... `EXEC` records, so replay applies all of
+    /// them or none. A transaction that logs nothing on this shard writes no
+    /// bracket at all.
+    pub fn begin_tx(&mut self) {
+        self.tx = 1;
+    }
+
+    /// Closes the transaction opened by [`Shard::begin_tx`].
+    pub fn end_tx(&mut self, db: usize) {
+        if self.tx == 2 {
+            if let Some(l) = self.log.as_mut() {
+                l.append(db, &[b"EXEC"]);
+            }
+        }
+        self.tx = 0;
     }
 
     /// True when a log is installed.

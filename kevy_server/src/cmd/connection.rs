@@ -168,6 +168,9 @@ fn auth(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
 
 /// `RESET`: back to a fresh connection's state.
 fn reset(env: &mut Env<'_>, _: &[Bytes]) -> Reply {
+    env.sess.multi = None;
+    env.sess.multi_dirty = false;
+    super::unwatch_all(env.shared, env.sess);
     env.sess.db = 0;
     env.sess.proto = Protocol::Resp2;
     env.sess.reply_mode = 0;

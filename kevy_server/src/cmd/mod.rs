@@ -14,6 +14,9 @@ mod config;
 mod connection;
 mod info;
 mod server;
+mod tx;
+
+pub use tx::unwatch_all;
 
 /// What a server command sees: the shared state and its own session.
 pub struct Env<'a> {
@@ -40,6 +43,7 @@ pub fn all() -> impl Iterator<Item = &'static ServerCommand> {
         config::COMMANDS,
         info::COMMANDS,
         server::COMMANDS,
+        tx::COMMANDS,
     ]
     .into_iter()
     .flat_map(|f| f.iter())
