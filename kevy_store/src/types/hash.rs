@@ -1,43 +1,355 @@
-//! `HashValue`: a hash (field → value) as a persistent map.
+//! `HashValue`: a hash (field → value) in Redis 7.0's two encodings. A
+//! small hash is a `listpack`: a plain vector of pairs in insertion order
+//! (bounded by [`HASH_MAX_LISTPACK_ENTRIES`] and [`HASH_MAX_LISTPACK_VALUE`],
+//! so copying it when a snapshot shares it is cheap), which is the order
+//! HGETALL, HKEYS, HVALS and HSCAN report, as Redis does. Past a threshold it
+//! converts, once and for good, to a `hashtable`: an [`Indexed`] persistent
+//! map, which clones in O(1) and copies only the touched path on write.
 
 use super::Argv;
 use crate::kstr::KStr;
+use imbl::{HashMap, Vector};
+
+/// `hash-max-listpack-entries`: most fields a listpack hash holds.
+pub const HASH_MAX_LISTPACK_ENTRIES: usize = 128;
+/// `hash-max-listpack-value`: longest field or value a listpack hash holds.
+pub const HASH_MAX_LISTPACK_VALUE: usize = 64;
+
+/// A persistent map whose keys are also numbered `0..len` in a persistent
+/// vector. The numbering gives what a plain hash map cannot: a uniformly
+/// random entry in O(log n) (SPOP, SRANDMEMBER, HRANDFIELD) and a scan
+/// cursor that survives writes. Removal moves the last key into the freed
+/// slot; a scan walks positions downwards, so a key present for the whole
+/// scan is never skipped: a move only ever brings an already visited key
+/// (the last one) down, or moves an unvisited key within the unvisited range.
+#[derive(Clone, Debug)]
+pub struct Indexed<V: Clone> {
+    map: HashMap<KStr, (V, usize)>,
+    order: Vector<KStr>,
+}
+
+impl<V: Clone> Default for Indexed<V> {
+    fn default() -> Self {
+        Indexed {
+            map: HashMap::new(),
+            order: Vector::new(),
+        }
+    }
+}
+
+impl<V: Clone> Indexed<V> {
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    /// The value under `k`.
+    pub fn get(&self, k: &[u8]) -> Option<&V> {
+        self.map.get(k).map(|(v, _)| v)
+    }
+
+    /// The value under `k`, for modification.
+    pub fn get_mut(&mut self, k: &[u8]) -> Option<&mut V> {
+        self.map.get_mut(k).map(|(v, _)| v)
+    }
+
+    /// Inserts or replaces; true when `k` is new.
+    pub fn insert(&mut self, k: KStr, v: V) -> bool {
+        if let Some((old, _)) = self.map.get_mut(&k[..]) {
+            *old = v;
+            return false;
+        }
+        self.order.push_back(k.clone());
+        self.map.insert(k, (v, self.order.len() - 1));
+        true
+    }
+
+    /// Removes `k`, returning its value.
+    pub fn remove(&mut self, k: &[u8]) -> Option<V> {
+        let (v, pos) = self.map.remove(k)?;
+        if let Some(last) = self.order.pop_back() {
+            if pos < self.order.len() {
+                if let Some(slot) = self.map.get_mut(&last[..]) {
+                    slot.1 = pos;
+                }
+                self.order.set(pos, last);
+            }
+        }
+        Some(v)
+    }
+
+    /// The entry numbered `i` (`i < len`).
+    pub fn at(&self, i: usize) -> Option<(&KStr, &V)> {
+        let k = self.order.get(i)?;
+        self.map.get(&k[..]).map(|(v, _)| (k, v))
+    }
+
+    /// Every entry, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&KStr, &V)> {
+        self.map.iter().map(|(k, (v, _))| (k, v))
+    }
+
+    /// Visits up to `count` entries from `cursor` (0 starts a scan) and
+    /// returns the cursor to resume from, 0 when the scan is complete. A
+    /// cursor is one past the next position to visit, walking down.
+    pub fn scan(&self, cursor: u64, count: usize, mut f: impl FnMut(&KStr, &V)) -> u64 {
+        let n = self.order.len();
+        let mut next = if cursor == 0 || cursor > n as u64 {
+            n
+        } else {
+            cursor as usize
+        };
+        let mut seen = 0;
+        while next > 0 && seen < count {
+            next -= 1;
+            if let Some((k, v)) = self.at(next) {
+                f(k, v);
+            }
+            seen += 1;
+        }
+        next as u64
+    }
+}
+
+/// The two encodings.
+#[derive(Clone, Debug)]
+enum Repr {
+    /// Pairs in insertion order.
+    Listpack(Vec<(KStr, KStr)>),
+    /// A persistent map.
+    Table(Indexed<KStr>),
+}
 
 /// A hash.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct HashValue {
-    /// Field → value.
-    pub map: imbl::HashMap<KStr, KStr>,
+    repr: Repr,
+}
+
+impl Default for HashValue {
+    fn default() -> Self {
+        HashValue {
+            repr: Repr::Listpack(Vec::new()),
+        }
+    }
+}
+
+impl PartialEq for HashValue {
+    fn eq(&self, o: &HashValue) -> bool {
+        self.len() == o.len() && self.iter().all(|(k, v)| o.get(k) == Some(v))
+    }
 }
 
 impl HashValue {
     /// Number of fields.
     pub fn len(&self) -> usize {
-        self.map.len()
+        match &self.repr {
+            Repr::Listpack(v) => v.len(),
+            Repr::Table(t) => t.len(),
+        }
     }
 
     /// True when empty (an empty hash is never stored).
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.len() == 0
     }
 
     /// `OBJECT ENCODING`.
     pub fn encoding(&self) -> &'static str {
-        "hashtable"
+        match &self.repr {
+            Repr::Listpack(_) => "listpack",
+            Repr::Table(_) => "hashtable",
+        }
     }
 
     /// Approximate heap bytes.
     pub fn heap_size(&self) -> usize {
-        self.map.iter().map(|(k, v)| 48 + k.heap_size() + v.heap_size()).sum()
+        match &self.repr {
+            Repr::Listpack(v) => {
+                v.capacity() * 48
+                    + v.iter()
+                        .map(|(k, x)| k.heap_size() + x.heap_size())
+                        .sum::<usize>()
+            }
+            Repr::Table(t) => t
+                .iter()
+                .map(|(k, v)| 112 + 2 * k.heap_size() + v.heap_size())
+                .sum(),
+        }
     }
 
-    /// Commands that recreate this hash under `key`.
+    /// Commands that recreate this hash under `key`, fields in order.
     pub fn restore_commands(&self, key: &[u8]) -> Vec<Argv> {
-        let mut flat = Vec::new();
-        for (k, v) in self.map.iter() {
-            flat.push(k.to_vec());
-            flat.push(v.to_vec());
+        let flat = self.iter().flat_map(|(k, v)| [k.to_vec(), v.to_vec()]);
+        super::list::chunked(b"HSET", key, flat)
+    }
+
+    /// The value of `field`.
+    pub fn get(&self, field: &[u8]) -> Option<&KStr> {
+        match &self.repr {
+            Repr::Listpack(v) => v.iter().find(|(k, _)| &k[..] == field).map(|(_, x)| x),
+            Repr::Table(t) => t.get(field),
         }
-        super::list::chunked(b"HSET", key, flat.into_iter())
+    }
+
+    /// True if `field` exists.
+    pub fn contains(&self, field: &[u8]) -> bool {
+        self.get(field).is_some()
+    }
+
+    /// Sets `field` to `value`; true when the field is new. Converts to a
+    /// hashtable first when either is too long for a listpack, and after
+    /// adding when the listpack holds too many fields (Redis's `hashTypeSet`).
+    pub fn set(&mut self, field: &[u8], value: &[u8]) -> bool {
+        if field.len() > HASH_MAX_LISTPACK_VALUE || value.len() > HASH_MAX_LISTPACK_VALUE {
+            self.convert();
+        }
+        let value = KStr::from_slice(value);
+        match &mut self.repr {
+            Repr::Listpack(v) => {
+                if let Some(slot) = v.iter_mut().find(|(k, _)| &k[..] == field) {
+                    slot.1 = value;
+                    return false;
+                }
+                v.push((KStr::from_slice(field), value));
+                if v.len() > HASH_MAX_LISTPACK_ENTRIES {
+                    self.convert();
+                }
+                true
+            }
+            Repr::Table(t) => match t.get_mut(field) {
+                Some(slot) => {
+                    *slot = value;
+                    false
+                }
+                None => t.insert(KStr::from_slice(field), value),
+            },
+        }
+    }
+
+    /// Removes `field`; true if it existed. A listpack keeps the others'
+    /// order; a hashtable never converts back.
+    pub fn remove(&mut self, field: &[u8]) -> bool {
+        match &mut self.repr {
+            Repr::Listpack(v) => match v.iter().position(|(k, _)| &k[..] == field) {
+                Some(i) => {
+                    v.remove(i);
+                    true
+                }
+                None => false,
+            },
+            Repr::Table(t) => t.remove(field).is_some(),
+        }
+    }
+
+    /// Every pair: insertion order for a listpack, arbitrary for a hashtable.
+    pub fn iter(&self) -> Box<dyn Iterator<Item = (&KStr, &KStr)> + '_> {
+        match &self.repr {
+            Repr::Listpack(v) => Box::new(v.iter().map(|(k, x)| (k, x))),
+            Repr::Table(t) => Box::new(t.iter()),
+        }
+    }
+
+    /// The pair numbered `i` (`i < len`): a uniform pick when `i` is.
+    pub fn at(&self, i: usize) -> Option<(&KStr, &KStr)> {
+        match &self.repr {
+            Repr::Listpack(v) => v.get(i).map(|(k, x)| (k, x)),
+            Repr::Table(t) => t.at(i),
+        }
+    }
+
+    /// HSCAN: a listpack returns every pair at once with cursor 0 (as
+    /// Redis does); a hashtable visits about `count` pairs from `cursor`.
+    pub fn scan(&self, cursor: u64, count: usize, mut f: impl FnMut(&KStr, &KStr)) -> u64 {
+        match &self.repr {
+            Repr::Listpack(v) => {
+                for (k, x) in v {
+                    f(k, x);
+                }
+                0
+            }
+            Repr::Table(t) => t.scan(cursor, count, f),
+        }
+    }
+
+    fn convert(&mut self) {
+        if let Repr::Listpack(v) = &mut self.repr {
+            let mut t = Indexed::default();
+            for (k, x) in std::mem::take(v) {
+                t.insert(k, x);
+            }
+            self.repr = Repr::Table(t);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listpack_keeps_order_and_converts_once() {
+        let mut h = HashValue::default();
+        for i in 0..HASH_MAX_LISTPACK_ENTRIES {
+            assert!(h.set(format!("f{i}").as_bytes(), b"v"));
+        }
+        assert_eq!(h.encoding(), "listpack");
+        assert!(h.remove(b"f0"));
+        let keys: Vec<_> = h.iter().map(|(k, _)| k.to_vec()).take(2).collect();
+        assert_eq!(keys, vec![b"f1".to_vec(), b"f2".to_vec()]);
+        assert!(h.set(b"f0", b"v"));
+        assert!(h.set(b"extra", b"v"));
+        assert_eq!(h.encoding(), "hashtable");
+        for i in 0..100 {
+            h.remove(format!("f{i}").as_bytes());
+        }
+        assert_eq!(h.encoding(), "hashtable");
+        assert_eq!(h.len(), 29);
+        let mut long = HashValue::default();
+        long.set(b"f", &[b'x'; 65]);
+        assert_eq!(long.encoding(), "hashtable");
+    }
+
+    #[test]
+    fn indexed_scan_survives_removals() {
+        let mut t: Indexed<()> = Indexed::default();
+        for i in 0..1000 {
+            t.insert(KStr::from(format!("m{i}").as_str()), ());
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut cursor = 0;
+        let mut round = 0;
+        loop {
+            cursor = t.scan(cursor, 7, |k, _| {
+                seen.insert(k.to_vec());
+            });
+            // Remove a few members (visited or not) and add new ones each round.
+            round += 1;
+            for j in 0..3 {
+                t.remove(format!("m{}", (round * 37 + j * 101) % 1000).as_bytes());
+                t.insert(KStr::from(format!("n{round}-{j}").as_str()), ());
+            }
+            if cursor == 0 {
+                break;
+            }
+        }
+        for i in 0..1000 {
+            let k = format!("m{i}");
+            if t.get(k.as_bytes()).is_some() {
+                assert!(
+                    seen.contains(k.as_bytes()),
+                    "{k} present throughout but not returned"
+                );
+            }
+        }
+        for i in 0..t.len() {
+            let (k, _) = t.at(i).expect("dense numbering");
+            assert_eq!(t.map.get(&k[..]).map(|x| x.1), Some(i));
+        }
     }
 }
