@@ -216,3 +216,17 @@ fn redis_benchmark_runs_without_errors() {
         .conn()
         .expect("EXISTS key:__rand_int__ counter:__rand_int__", ":2\r\n");
 }
+
+#[test]
+fn restart_keeps_the_data_dir() {
+    let mut server = Server::start(&["--threads", "2"]);
+    let dir = server.dir().to_path_buf();
+    std::fs::write(dir.join("marker"), b"kept").expect("write marker");
+    server.restart(&["--threads", "1"]);
+    assert_eq!(server.dir(), dir);
+    assert!(dir.join("marker").exists(), "data dir was not kept");
+    server.conn().expect("PING", "+PONG\r\n");
+    // And the dir goes away with the server.
+    drop(server);
+    assert!(!dir.exists(), "data dir left behind");
+}

@@ -1119,3 +1119,142 @@ fn same_reply(got: &[u8], want: &[u8], how: Compare) -> bool {
     }
     false
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_len_handles_every_reply_type() {
+        let complete: &[&[u8]] = &[
+            b"+OK\r\n",
+            b"-ERR x\r\n",
+            b":-5\r\n",
+            b"$-1\r\n",
+            b"$0\r\n\r\n",
+            b"$5\r\na\r\nb\r\r\n",
+            b"*-1\r\n",
+            b"*0\r\n",
+            b"*2\r\n$1\r\na\r\n*1\r\n:1\r\n",
+            b"_\r\n",
+            b"#t\r\n",
+            b",1.5\r\n",
+            b"(12345678901234567890\r\n",
+            b"!3\r\nerr\r\n",
+            b"=7\r\ntxt:abc\r\n",
+            b"%2\r\n+a\r\n:1\r\n+b\r\n*1\r\n_\r\n",
+            b"~2\r\n+a\r\n+b\r\n",
+            b">2\r\n+message\r\n$1\r\nx\r\n",
+            b"|1\r\n+ttl\r\n:3\r\n$1\r\nv\r\n",
+        ];
+        for frame in complete {
+            assert_eq!(frame_len(frame), Ok(Some(frame.len())), "{}", escape(frame));
+            let mut two = frame.to_vec();
+            two.extend_from_slice(b"+next\r\n");
+            assert_eq!(frame_len(&two), Ok(Some(frame.len())), "{}", escape(frame));
+            for cut in 0..frame.len() {
+                assert_eq!(
+                    frame_len(&frame[..cut]),
+                    Ok(None),
+                    "{} cut at {cut}",
+                    escape(frame)
+                );
+            }
+        }
+        assert!(frame_len(b"?\r\n").is_err());
+        assert!(frame_len(b"$x\r\n").is_err());
+        assert!(frame_len(b"$1\r\nab\r\n").is_err());
+    }
+
+    #[test]
+    fn elements_and_scalars() {
+        let (header, items) = elements(b"*3\r\n$1\r\na\r\n*1\r\n:1\r\n_\r\n").expect("array");
+        assert_eq!(header, b"*3\r\n");
+        assert_eq!(items, [&b"$1\r\na\r\n"[..], b"*1\r\n:1\r\n", b"_\r\n"]);
+        let (_, pairs) = elements(b"%1\r\n+k\r\n+v\r\n").expect("map");
+        assert_eq!(pairs.len(), 2);
+        assert_eq!(elements(b"+OK\r\n"), None);
+        assert_eq!(scalar(b"$3\r\nabc\r\n").as_deref(), Some(&b"abc"[..]));
+        assert_eq!(scalar(b":42\r\n").as_deref(), Some(&b"42"[..]));
+        assert_eq!(scalar(b"-ERR no\r\n").as_deref(), Some(&b"ERR no"[..]));
+    }
+
+    #[test]
+    fn split_args_quotes_like_redis_cli() {
+        let split = |s: &str| {
+            split_args(s).map(|v| {
+                v.into_iter()
+                    .map(|a| String::from_utf8_lossy(&a).into_owned())
+                    .collect::<Vec<_>>()
+            })
+        };
+        assert_eq!(split("SET a b").unwrap(), ["SET", "a", "b"]);
+        assert_eq!(split("  SET   a  ").unwrap(), ["SET", "a"]);
+        assert_eq!(split(r#"SET "a b" 'c d'"#).unwrap(), ["SET", "a b", "c d"]);
+        assert_eq!(split(r#"SET "" ''"#).unwrap(), ["SET", "", ""]);
+        assert_eq!(
+            split(r#"ECHO "\x41\n\t\\\"""#).unwrap(),
+            ["ECHO", "A\n\t\\\""]
+        );
+        assert_eq!(split(r"ECHO 'it\'s'").unwrap(), ["ECHO", "it's"]);
+        assert_eq!(split(r#"ECHO '\x41'"#).unwrap(), ["ECHO", r"\x41"]);
+        assert_eq!(split(r#"KEYS a\*b"#).unwrap(), ["KEYS", r"a\*b"]);
+        assert!(split(r#"SET "a"#).is_err());
+        assert!(split(r#"SET "a"b"#).is_err());
+        assert_eq!(split_args(r#""\xff\x00""#).unwrap(), [vec![0xff, 0]]);
+    }
+
+    #[test]
+    fn port_line() {
+        assert_eq!(
+            parse_port("kevy-server 0.1.0 listening on 127.0.0.1:6379 (2 threads)"),
+            Some(6379)
+        );
+        assert_eq!(parse_port("listening on 127.0.0.1:0"), None);
+        assert_eq!(parse_port("starting"), None);
+    }
+
+    #[test]
+    fn comparisons() {
+        let exact = Compare::default();
+        assert!(same_reply(b":1\r\n", b":1\r\n", exact));
+        assert!(!same_reply(b":1\r\n", b":2\r\n", exact));
+        let ttl = Compare { ttl: true, ..exact };
+        assert!(same_reply(b":99\r\n", b":100\r\n", ttl));
+        assert!(!same_reply(b":98\r\n", b":100\r\n", ttl));
+        let sort = Compare {
+            sort: true,
+            ..exact
+        };
+        assert!(same_reply(
+            b"*2\r\n+a\r\n+b\r\n",
+            b"*2\r\n+b\r\n+a\r\n",
+            sort
+        ));
+        assert!(!same_reply(
+            b"*2\r\n+a\r\n+b\r\n",
+            b"~2\r\n+b\r\n+a\r\n",
+            sort
+        ));
+        let pairs = Compare {
+            sort_pairs: true,
+            ..exact
+        };
+        assert!(same_reply(
+            b"*4\r\n+a\r\n+1\r\n+b\r\n+2\r\n",
+            b"*4\r\n+b\r\n+2\r\n+a\r\n+1\r\n",
+            pairs
+        ));
+        assert!(!same_reply(
+            b"*4\r\n+a\r\n+2\r\n+b\r\n+1\r\n",
+            b"*4\r\n+b\r\n+2\r\n+a\r\n+1\r\n",
+            pairs
+        ));
+        let prefix = Compare {
+            error_prefix: true,
+            ..exact
+        };
+        assert!(same_reply(b"-ERR one\r\n", b"-ERR two\r\n", prefix));
+        assert!(!same_reply(b"-ERR one\r\n", b"-WRONGTYPE one\r\n", prefix));
+    }
+}
