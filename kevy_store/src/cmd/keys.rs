@@ -187,6 +187,14 @@ fn propagate_restore(ctx: &mut Ctx<'_, '_>, key: &[u8], entry: &Entry) {
     }
 }
 
+/// A key just created with `entry` (RENAME, COPY, MOVE): clients blocked
+/// on it may be served, as Redis's `dbAdd` signals for the blocking types.
+fn added(ctx: &mut Ctx<'_, '_>, key: &[u8], entry: &Entry) {
+    if matches!(entry.value.type_name(), "list" | "zset" | "stream") {
+        ctx.key_ready(key);
+    }
+}
+
 /// A fresh copy of `e` (value and expiry) whose access clock reads `now`.
 fn fresh_copy(e: &Entry, now_ms: u64) -> Entry {
     let c = Entry::with_expiry(e.value.clone(), e.expire_at);
@@ -275,6 +283,7 @@ fn rename_generic(ctx: &mut Ctx<'_, '_>, argv: &[Bytes], nx: bool) -> CmdResult 
     ctx.signal_modified(dst);
     ctx.notify(notify::GENERIC, "rename_from", src);
     ctx.notify(notify::GENERIC, "rename_to", dst);
+    added(ctx, dst, &entry);
     let n = ctx.nshards();
     if shard_for(src, n) == shard_for(dst, n) {
         ctx.propagate(src, &[b"RENAME", src, dst]);
@@ -365,6 +374,7 @@ impl<'a> Copy<'a> {
             ctx.set_entry(dst, entry.clone())?;
             ctx.modified(dst);
             ctx.notify(notify::GENERIC, "copy_to", dst);
+            added(ctx, dst, &entry);
             propagate_restore(ctx, dst, &entry);
             Ok(Reply::Int(1))
         })
@@ -396,9 +406,6 @@ fn move_cmd(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
             return Ok(false);
         }
         ctx.set_entry(key, entry.clone())?;
-        ctx.signal_modified(key);
-        ctx.notify(notify::GENERIC, "move_to", key);
-        propagate_restore(ctx, key, &entry);
         Ok(true)
     })?;
     if !moved {
@@ -408,6 +415,12 @@ fn move_cmd(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     ctx.modified(key);
     ctx.notify(notify::GENERIC, "move_from", key);
     ctx.propagate(key, &[b"DEL", key]);
+    in_db(ctx, dst_db, |ctx| {
+        ctx.signal_modified(key);
+        ctx.notify(notify::GENERIC, "move_to", key);
+        added(ctx, key, &entry);
+        propagate_restore(ctx, key, &entry);
+    });
     Ok(Reply::Int(1))
 }
 
@@ -689,8 +702,31 @@ mod tests {
         ]);
         let s = t.store.shard_of(b"k");
         let logged = rec.take();
-        assert_eq!(logged[1], (s, 2, format!("SET k v PXAT {}", T0 + 100_000)));
-        assert_eq!(logged[2], (s, 0, "DEL k".to_string()));
+        assert_eq!(logged[1], (s, 0, "DEL k".to_string()));
+        assert_eq!(logged[2], (s, 2, format!("SET k v PXAT {}", T0 + 100_000)));
+    }
+
+    #[test]
+    fn keyspace_events() {
+        let mut t = T::new();
+        let ev = |t: &mut T, line: &str| t.events(line).join(" ");
+        assert_eq!(ev(&mut t, "SET a 1 EX 100"), "0:set:a 0:expire:a");
+        assert_eq!(ev(&mut t, "RENAME a b"), "0:rename_from:a 0:rename_to:b");
+        assert_eq!(ev(&mut t, "COPY b c DB 2"), "2:copy_to:c");
+        assert_eq!(ev(&mut t, "MOVE b 3"), "0:move_from:b 3:move_to:b");
+        assert_eq!(ev(&mut t, "MSET x 1 y 2"), "0:set:x 0:set:y");
+        assert_eq!(ev(&mut t, "DEL x y nosuch"), "0:del:x 0:del:y");
+        assert_eq!(ev(&mut t, "INCRBY n 2"), "0:incrby:n");
+        assert_eq!(ev(&mut t, "INCRBYFLOAT n 2"), "0:incrbyfloat:n");
+        assert_eq!(ev(&mut t, "APPEND n x"), "0:append:n");
+        assert_eq!(ev(&mut t, "SETRANGE n 0 y"), "0:setrange:n");
+        assert_eq!(ev(&mut t, "GETEX n PX 50"), "0:expire:n");
+        assert_eq!(ev(&mut t, "GETEX n PERSIST"), "0:persist:n");
+        assert_eq!(ev(&mut t, "EXPIRE n 0"), "0:del:n");
+        assert_eq!(ev(&mut t, "SETEX n 1 v"), "0:set:n 0:expire:n");
+        t.now += 1001;
+        assert_eq!(ev(&mut t, "GET n"), "0:expired:n");
+        assert_eq!(ev(&mut t, "GETDEL nosuch"), "");
     }
 
     #[test]

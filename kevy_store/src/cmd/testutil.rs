@@ -149,6 +149,27 @@ impl T {
         }
     }
 
+    /// Runs one command line with every keyspace-event class enabled and
+    /// returns the events it raised as `db:event:key`.
+    pub fn events(&mut self, line: &str) -> Vec<String> {
+        let argv = split(line);
+        let Some(cmd) = crate::cmd::lookup(&argv[0]) else {
+            panic!("unknown command {line}")
+        };
+        let mut events = crate::ctx::Events::default();
+        let mut locked = self.store.lock_all();
+        {
+            let mut ctx = crate::ctx::Ctx::new(&mut locked, &mut events, self.db, self.now);
+            ctx.notify_mask = u32::MAX;
+            crate::store::run(&mut ctx, cmd, &argv);
+        }
+        events
+            .notifications
+            .iter()
+            .map(|n| format!("{}:{}:{}", n.db, n.event, String::from_utf8_lossy(&n.key)))
+            .collect()
+    }
+
     /// Installs a recording log on every shard and returns the record.
     pub fn record(&mut self) -> Rec {
         let rec = Rec::default();
