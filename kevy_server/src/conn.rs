@@ -33,6 +33,15 @@ pub struct Session {
     pub watch_flag: Option<kevy_store::WatchFlag>,
     /// Watched keys: (db, key, expiry at WATCH time).
     pub watched: Vec<(usize, bytes::Bytes, u64)>,
+    /// Subscribed channels.
+    pub subs: Vec<bytes::Bytes>,
+    /// Subscribed patterns.
+    pub psubs: Vec<bytes::Bytes>,
+    /// Subscribed shard channels.
+    pub ssubs: Vec<bytes::Bytes>,
+    /// Set by commands that answer with several frames (SUBSCRIBE x y):
+    /// written instead of the command's single reply.
+    pub frames: Option<Vec<kevy_resp::Reply>>,
 }
 
 /// A connection owned by one event-loop thread.
@@ -56,6 +65,8 @@ pub struct Conn {
     /// Commands parsed but not yet run (the rest of a pipeline behind a
     /// blocking command).
     pub pending: std::collections::VecDeque<Vec<bytes::Bytes>>,
+    /// When the output first went over the soft output-buffer limit.
+    pub soft_limit_since: Option<u64>,
 }
 
 impl Conn {

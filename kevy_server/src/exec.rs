@@ -34,12 +34,14 @@ pub struct Executor<'s> {
     unblocks: Vec<(usize, u64, Vec<u8>)>,
     /// Inside EXEC: the transaction's locks are held; commands must not relock.
     pinned: bool,
+    /// `notify-keyspace-events` as of the start of the batch.
+    notify_mask: u32,
 }
 
 impl<'s> Executor<'s> {
     /// An executor over `shared`.
     pub fn new(shared: &'s Shared) -> Executor<'s> {
-        Executor { shared, locked: shared.store.lock(&[]), events: Events::default(), ids: Vec::new(), touched: Vec::new(), block: None, unblocks: Vec::new(), pinned: false }
+        Executor { shared, locked: shared.store.lock(&[]), events: Events::default(), ids: Vec::new(), touched: Vec::new(), block: None, unblocks: Vec::new(), pinned: false, notify_mask: shared.config.get().notify_keyspace_events.0 as u32 }
     }
 
     /// Runs one parsed command and appends its reply to `out`.
@@ -65,8 +67,12 @@ impl<'s> Executor<'s> {
                 self.shared.stats.count_error(e);
             }
         }
+        let frames = sess.frames.take();
         match sess.reply_mode {
-            0 => encode(&reply, sess.proto, out),
+            0 => match frames {
+                Some(fr) => fr.iter().for_each(|f| encode(f, sess.proto, out)),
+                None => encode(&reply, sess.proto, out),
+            },
             2 => sess.reply_mode = 0,
             _ => {}
         }
@@ -89,6 +95,12 @@ impl<'s> Executor<'s> {
                 sess.multi_dirty = true;
             }
             return Reply::error(kevy_store::arity_error(cmd.meta.name));
+        }
+        if crate::cmd::in_subscribed_mode(sess) && !crate::cmd::allowed_in_subscribed_mode(cmd.meta.name) {
+            return Reply::error(format!(
+                "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+                cmd.meta.name
+            ));
         }
         if let Some(queue) = sess.multi.as_mut() {
             match cmd.meta.name {
@@ -121,6 +133,7 @@ impl<'s> Executor<'s> {
                 let mut ctx = Ctx::new(&mut self.locked, &mut self.events, sess.db, now_ms());
                 ctx.proto = sess.proto;
                 ctx.may_block = may_block;
+                ctx.notify_mask = self.notify_mask;
                 let r = guarded(|| kevy_store::run(&mut ctx, sc, argv));
                 self.block = ctx.take_block();
                 r
@@ -148,10 +161,11 @@ impl<'s> Executor<'s> {
         let st = &self.shared.stats;
         st.keyspace_hits.fetch_add(std::mem::take(&mut self.events.hits), Relaxed);
         st.keyspace_misses.fetch_add(std::mem::take(&mut self.events.misses), Relaxed);
-        self.events.notifications.clear();
+        self.publish_notifications();
         self.events.ready_keys.clear();
         self.events.dirty = 0;
         self.touched.clear();
+        self.notify_mask = self.shared.config.get().notify_keyspace_events.0 as u32;
         for (worker, id, reply) in self.unblocks.drain(..) {
             if let Some(w) = self.shared.workers.get(worker) {
                 w.send(Msg::Unblock { id, reply });
@@ -266,6 +280,26 @@ impl<'s> Executor<'s> {
             }
         }
         false
+    }
+
+    /// Publishes the batch's keyspace events on `__keyspace@<db>__:<key>`
+    /// and `__keyevent@<db>__:<event>`, as `notify-keyspace-events` asks.
+    fn publish_notifications(&mut self) {
+        use kevy_store::notify::{KEYEVENT, KEYSPACE};
+        let shared = self.shared;
+        for n in self.events.notifications.drain(..) {
+            let db = n.db;
+            if self.notify_mask & KEYSPACE != 0 {
+                let mut ch = format!("__keyspace@{db}__:").into_bytes();
+                ch.extend_from_slice(&n.key);
+                let msg = Bytes::from_static(n.event.as_bytes());
+                shared.pubsub.publish(shared, crate::pubsub::Kind::Channel, &Bytes::from(ch), &msg);
+            }
+            if self.notify_mask & KEYEVENT != 0 {
+                let ch = Bytes::from(format!("__keyevent@{db}__:{}", n.event));
+                shared.pubsub.publish(shared, crate::pubsub::Kind::Channel, &ch, &n.key.to_bytes());
+            }
+        }
     }
 
     /// Serves parked clients waiting on keys that just received data, the

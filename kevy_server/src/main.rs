@@ -12,6 +12,7 @@ mod cmd;
 mod conn;
 mod cron;
 mod exec;
+mod pubsub;
 mod shared;
 mod table;
 mod worker;
@@ -122,6 +123,7 @@ fn serve(loaded: kevy_config::Loaded) -> Result<(), String> {
         config: live,
         commands: table::CommandTable::new(),
         blocking: Default::default(),
+        pubsub: Default::default(),
         clients: parking_lot::Mutex::new(Default::default()),
         next_client_id: std::sync::atomic::AtomicU64::new(1),
         stats: Default::default(),

@@ -125,6 +125,13 @@ pub enum Msg {
         /// Encoded reply.
         reply: Vec<u8>,
     },
+    /// Out-of-band frames for a client (pub/sub messages, MONITOR lines).
+    Push {
+        /// Client id.
+        id: u64,
+        /// Encoded frames.
+        bytes: Vec<u8>,
+    },
     /// Stop the loop (server shutdown).
     Shutdown,
 }
@@ -153,6 +160,8 @@ pub struct Shared {
     pub config: kevy_config::Live,
     /// The command table.
     pub commands: CommandTable,
+    /// Channel, pattern and shard-channel subscribers.
+    pub pubsub: crate::pubsub::PubSub,
     /// Clients parked by blocking commands.
     pub blocking: crate::blocking::Blocking,
     /// Connected clients by id.

@@ -101,6 +101,15 @@ pub fn run(idx: usize, shared: Arc<Shared>, mut poll: Poll) {
                         close(&shared, &poll, &mut conns, slot);
                     }
                 }
+                Msg::Push { id, bytes } => {
+                    let Some(&slot) = conns.by_id.get(&id) else { continue };
+                    let Some(conn) = conns.slots[slot].as_mut() else { continue };
+                    conn.out.extend_from_slice(&bytes);
+                    let alive = within_output_limits(&shared, conn) && flush(conn) && settle(&shared, &poll, conn, slot, &mut exec, &mut scratch, &mut batch);
+                    if !alive {
+                        close(&shared, &poll, &mut conns, slot);
+                    }
+                }
                 Msg::Shutdown => {}
             }
         }
@@ -260,10 +269,15 @@ fn adopt(
             multi_dirty: false,
             watch_flag: None,
             watched: Vec::new(),
+            subs: Vec::new(),
+            psubs: Vec::new(),
+            ssubs: Vec::new(),
+            frames: None,
         },
         want_write: false,
         input_paused: false,
         pending: Default::default(),
+        soft_limit_since: None,
     });
 }
 
@@ -274,6 +288,7 @@ fn close(shared: &Shared, poll: &Poll, conns: &mut Conns, slot: usize) {
             shared.blocking.claim(c.sess.id);
         }
         crate::cmd::unwatch_all(shared, &mut c.sess);
+        crate::cmd::unsubscribe_all(shared, &mut c.sess);
         shared.clients.lock().remove(&c.sess.id);
         conns.by_id.remove(&c.sess.id);
         conns.free.push(slot);
@@ -446,4 +461,32 @@ fn update_interest(reg: &mio::Registry, conn: &mut Conn, slot: usize) -> bool {
         conn.want_write = need;
     }
     !(conn.sess.close_after_reply && !need)
+}
+
+/// `client-output-buffer-limit` for the client's class: past the hard limit,
+/// or past the soft limit for longer than its seconds, the client is
+/// disconnected instead of growing memory without bound.
+fn within_output_limits(shared: &Shared, conn: &mut Conn) -> bool {
+    let cfg = shared.config.get();
+    let class = if conn.sess.subs.is_empty() && conn.sess.psubs.is_empty() && conn.sess.ssubs.is_empty() {
+        &cfg.client_output_buffer_limit.normal
+    } else {
+        &cfg.client_output_buffer_limit.pubsub
+    };
+    let pending = conn.pending_out() as u64;
+    if class.hard > 0 && pending > class.hard {
+        eprintln!("kevy: closing client {}: output buffer over the hard limit", conn.sess.handle.addr);
+        return false;
+    }
+    if class.soft > 0 && pending > class.soft {
+        let now = crate::shared::now_ms();
+        let since = *conn.soft_limit_since.get_or_insert(now);
+        if now.saturating_sub(since) > class.soft_seconds * 1000 {
+            eprintln!("kevy: closing client {}: output buffer over the soft limit for too long", conn.sess.handle.addr);
+            return false;
+        }
+    } else {
+        conn.soft_limit_since = None;
+    }
+    true
 }

@@ -27,8 +27,8 @@ pub mod notify {
     pub const EVICTED: u32 = 1 << 9; // e
     pub const STREAM: u32 = 1 << 10; // t
     pub const KEY_MISS: u32 = 1 << 11; // m
-    pub const MODULE: u32 = 1 << 12; // d
-    pub const NEW: u32 = 1 << 13; // n
+    pub const MODULE: u32 = 1 << 13; // d
+    pub const NEW: u32 = 1 << 14; // n
 }
 
 /// A keyspace event raised by a command.

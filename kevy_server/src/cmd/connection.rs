@@ -47,13 +47,14 @@ pub(crate) static COMMANDS: &[ServerCommand] = &[
 
 /// `PING [message]`
 fn ping(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
+    if super::in_subscribed_mode(env.sess) {
+        let msg = argv.get(1).cloned().unwrap_or_default();
+        return Reply::Array(vec![Reply::Bulk(Bytes::from_static(b"pong")), Reply::Bulk(msg)]);
+    }
     match argv.len() {
         1 => Reply::simple("PONG"),
         2 => Reply::Bulk(argv[1].clone()),
-        _ => {
-            let _ = env;
-            Reply::error(kevy_store::arity_error("ping"))
-        }
+        _ => Reply::error(kevy_store::arity_error("ping")),
     }
 }
 
@@ -171,6 +172,7 @@ fn reset(env: &mut Env<'_>, _: &[Bytes]) -> Reply {
     env.sess.multi = None;
     env.sess.multi_dirty = false;
     super::unwatch_all(env.shared, env.sess);
+    super::unsubscribe_all(env.shared, env.sess);
     env.sess.db = 0;
     env.sess.proto = Protocol::Resp2;
     env.sess.reply_mode = 0;

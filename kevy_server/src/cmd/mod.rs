@@ -13,9 +13,11 @@ mod command;
 mod config;
 mod connection;
 mod info;
+mod pubsub;
 mod server;
 mod tx;
 
+pub use pubsub::{allowed_in_subscribed_mode, in_subscribed_mode, unsubscribe_all};
 pub use tx::unwatch_all;
 
 /// What a server command sees: the shared state and its own session.
@@ -42,6 +44,7 @@ pub fn all() -> impl Iterator<Item = &'static ServerCommand> {
         command::COMMANDS,
         config::COMMANDS,
         info::COMMANDS,
+        pubsub::COMMANDS,
         server::COMMANDS,
         tx::COMMANDS,
     ]

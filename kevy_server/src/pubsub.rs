@@ -1,0 +1,143 @@
+//! The pub/sub registry: who listens to which channel, pattern and shard
+//! channel, and the delivery of messages to subscribers on any thread.
+//! Delivery goes through each owner thread's FIFO inbox, so messages from
+//! one publisher arrive in the order they were published.
+
+use crate::shared::{Msg, Shared};
+use bytes::Bytes;
+use kevy_resp::{encode, Protocol, Reply};
+use parking_lot::RwLock;
+use std::collections::HashMap;
+
+/// A subscriber as the registry knows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sub {
+    /// Client id.
+    pub id: u64,
+    /// Owning event-loop thread.
+    pub worker: usize,
+    /// Protocol version, to encode the message frames.
+    pub resp3: bool,
+}
+
+/// The three namespaces Redis keeps apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// SUBSCRIBE / PUBLISH.
+    Channel,
+    /// PSUBSCRIBE (glob patterns over channels).
+    Pattern,
+    /// SSUBSCRIBE / SPUBLISH.
+    Shard,
+}
+
+/// Channel (or pattern) → subscribers, per namespace.
+#[derive(Default)]
+pub struct PubSub {
+    channels: RwLock<HashMap<Bytes, Vec<Sub>>>,
+    patterns: RwLock<HashMap<Bytes, Vec<Sub>>>,
+    shard: RwLock<HashMap<Bytes, Vec<Sub>>>,
+}
+
+impl PubSub {
+    fn map(&self, kind: Kind) -> &RwLock<HashMap<Bytes, Vec<Sub>>> {
+        match kind {
+            Kind::Channel => &self.channels,
+            Kind::Pattern => &self.patterns,
+            Kind::Shard => &self.shard,
+        }
+    }
+
+    /// Adds `sub` to `name`; false if it was already there.
+    pub fn subscribe(&self, kind: Kind, name: &Bytes, sub: Sub) -> bool {
+        let mut m = self.map(kind).write();
+        let v = m.entry(name.clone()).or_default();
+        if v.iter().any(|s| s.id == sub.id) {
+            return false;
+        }
+        v.push(sub);
+        true
+    }
+
+    /// Removes client `id` from `name`; false if it was not there.
+    pub fn unsubscribe(&self, kind: Kind, name: &[u8], id: u64) -> bool {
+        let mut m = self.map(kind).write();
+        let Some(v) = m.get_mut(name) else { return false };
+        let before = v.len();
+        v.retain(|s| s.id != id);
+        let removed = v.len() != before;
+        if v.is_empty() {
+            m.remove(name);
+        }
+        removed
+    }
+
+    /// Names with at least one subscriber, optionally filtered by a glob.
+    pub fn names(&self, kind: Kind, pattern: Option<&[u8]>) -> Vec<Bytes> {
+        self.map(kind)
+            .read()
+            .keys()
+            .filter(|n| pattern.is_none_or(|p| kevy_config::glob_match(p, n, false)))
+            .cloned()
+            .collect()
+    }
+
+    /// Subscriber count of `name`.
+    pub fn count(&self, kind: Kind, name: &[u8]) -> usize {
+        self.map(kind).read().get(name).map_or(0, |v| v.len())
+    }
+
+    /// Number of patterns with subscribers (PUBSUB NUMPAT counts unique patterns).
+    pub fn numpat(&self) -> usize {
+        self.patterns.read().len()
+    }
+
+    /// Delivers `msg` on `channel` to every subscriber (exact channel and
+    /// matching patterns for `Kind::Channel`, shard subscribers for
+    /// `Kind::Shard`). Returns the number of receivers.
+    pub fn publish(&self, shared: &Shared, kind: Kind, channel: &Bytes, msg: &Bytes) -> usize {
+        let mut n = 0;
+        let (exact_kind, label) = match kind {
+            Kind::Shard => (Kind::Shard, "smessage"),
+            _ => (Kind::Channel, "message"),
+        };
+        if let Some(v) = self.map(exact_kind).read().get(channel) {
+            for s in v {
+                let frame = vec![bulk(label), Reply::Bulk(channel.clone()), Reply::Bulk(msg.clone())];
+                deliver(shared, s, frame);
+                n += 1;
+            }
+        }
+        if kind == Kind::Channel {
+            for (pat, v) in self.patterns.read().iter() {
+                if !kevy_config::glob_match(pat, channel, false) {
+                    continue;
+                }
+                for s in v {
+                    let frame = vec![
+                        bulk("pmessage"),
+                        Reply::Bulk(pat.clone()),
+                        Reply::Bulk(channel.clone()),
+                        Reply::Bulk(msg.clone()),
+                    ];
+                    deliver(shared, s, frame);
+                    n += 1;
+                }
+            }
+        }
+        n
+    }
+}
+
+fn bulk(s: &'static str) -> Reply {
+    Reply::Bulk(Bytes::from_static(s.as_bytes()))
+}
+
+fn deliver(shared: &Shared, s: &Sub, frame: Vec<Reply>) {
+    let mut buf = Vec::with_capacity(64);
+    let proto = if s.resp3 { Protocol::Resp3 } else { Protocol::Resp2 };
+    encode(&Reply::Push(frame), proto, &mut buf);
+    if let Some(w) = shared.workers.get(s.worker) {
+        w.send(Msg::Push { id: s.id, bytes: buf });
+    }
+}
