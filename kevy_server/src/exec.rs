@@ -96,6 +96,11 @@ impl<'s> Executor<'s> {
             }
             return Reply::error(kevy_store::arity_error(cmd.meta.name));
         }
+        if shared.monitor_count.load(Relaxed) > 0
+            && cmd.meta.flags & (kevy_store::spec::flags::SKIP_MONITOR | kevy_store::spec::flags::ADMIN) == 0
+        {
+            crate::cmd::monitor_feed(shared, sess, argv);
+        }
         if crate::cmd::in_subscribed_mode(sess) && !crate::cmd::allowed_in_subscribed_mode(cmd.meta.name) {
             return Reply::error(format!(
                 "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
@@ -164,6 +169,7 @@ impl<'s> Executor<'s> {
         self.publish_notifications();
         self.events.ready_keys.clear();
         self.events.dirty = 0;
+        self.shared.persist.after_batch(&self.touched);
         self.touched.clear();
         self.notify_mask = self.shared.config.get().notify_keyspace_events.0 as u32;
         for (worker, id, reply) in self.unblocks.drain(..) {

@@ -12,6 +12,7 @@ mod cmd;
 mod conn;
 mod cron;
 mod exec;
+mod persist;
 mod pubsub;
 mod shared;
 mod table;
@@ -59,9 +60,8 @@ fn main() -> ExitCode {
             println!("kevy-server v={} (Redis {} compatible)", env!("CARGO_PKG_VERSION"), REDIS_VERSION);
             return ExitCode::SUCCESS;
         }
-        kevy_config::CliAction::CheckAof { .. } => {
-            eprintln!("kevy-server: --check-aof is not available yet in this build");
-            return ExitCode::from(2);
+        kevy_config::CliAction::CheckAof { file, fix } => {
+            return ExitCode::from(persist::check_aof_cli(file, *fix));
         }
     }
     match serve(loaded) {
@@ -103,6 +103,7 @@ fn serve(loaded: kevy_config::Loaded) -> Result<(), String> {
     let nthreads = cfg.effective_threads(cores);
     let nshards = cfg.effective_shards(cores);
     std::fs::create_dir_all(&cfg.dir).map_err(|e| format!("cannot create dir '{}': {e}", cfg.dir))?;
+    let (store, persistence) = persist::start(&cfg, nshards)?;
     let mut listeners = bind_all(&cfg)?;
     let port = listeners[0].local_addr().map_err(|e| e.to_string())?.port();
 
@@ -119,11 +120,16 @@ fn serve(loaded: kevy_config::Loaded) -> Result<(), String> {
     let started_unix = shared::now_ms() / 1000;
     let live = kevy_config::Live::from_loaded(&loaded);
     let shared = Arc::new(Shared {
-        store: kevy_store::Store::new(nshards, cfg.databases),
+        store,
+        persist: persistence,
         config: live,
         commands: table::CommandTable::new(),
         blocking: Default::default(),
         pubsub: Default::default(),
+        monitors: Default::default(),
+        monitor_count: Default::default(),
+        pause_until: Default::default(),
+        pause_writes_only: Default::default(),
         clients: parking_lot::Mutex::new(Default::default()),
         next_client_id: std::sync::atomic::AtomicU64::new(1),
         stats: Default::default(),
@@ -201,6 +207,9 @@ fn serve(loaded: kevy_config::Loaded) -> Result<(), String> {
     shared.begin_shutdown();
     for h in handles {
         let _ = h.join();
+    }
+    if let Err(e) = shared.persist.shutdown(&shared.store, !shared.config.get().save.is_empty()) {
+        eprintln!("kevy-server: saving at shutdown failed: {e}");
     }
     eprintln!("kevy-server: bye");
     Ok(())

@@ -156,12 +156,22 @@ impl WorkerHandle {
 pub struct Shared {
     /// The keyspace.
     pub store: Store,
+    /// AOF, snapshots and their background jobs.
+    pub persist: std::sync::Arc<crate::persist::Persistence>,
     /// The live configuration.
     pub config: kevy_config::Live,
     /// The command table.
     pub commands: CommandTable,
     /// Channel, pattern and shard-channel subscribers.
     pub pubsub: crate::pubsub::PubSub,
+    /// MONITOR clients.
+    pub monitors: parking_lot::RwLock<Vec<crate::pubsub::Sub>>,
+    /// Number of MONITOR clients (checked before formatting a line).
+    pub monitor_count: AtomicUsize,
+    /// CLIENT PAUSE: paused until this Unix ms (0: not paused).
+    pub pause_until: AtomicU64,
+    /// CLIENT PAUSE WRITE (true) or ALL (false).
+    pub pause_writes_only: AtomicBool,
     /// Clients parked by blocking commands.
     pub blocking: crate::blocking::Blocking,
     /// Connected clients by id.

@@ -289,6 +289,7 @@ fn close(shared: &Shared, poll: &Poll, conns: &mut Conns, slot: usize) {
         }
         crate::cmd::unwatch_all(shared, &mut c.sess);
         crate::cmd::unsubscribe_all(shared, &mut c.sess);
+        crate::cmd::stop_monitor(shared, c.sess.id);
         shared.clients.lock().remove(&c.sess.id);
         conns.by_id.remove(&c.sess.id);
         conns.free.push(slot);

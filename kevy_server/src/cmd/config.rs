@@ -52,7 +52,10 @@ fn config(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
     } else if eq(sub, "set") && n >= 4 {
         let pairs: Vec<(&[u8], &[u8])> = argv[2..].chunks(2).map(|p| (&p[0][..], &p[1][..])).collect();
         match live.config_set(&pairs) {
-            Ok(_) => Reply::ok(),
+            Ok(names) => {
+                env.shared.persist.on_config_change(&env.shared.store, &live.get(), &names);
+                Reply::ok()
+            }
             Err(e) => Reply::error(e),
         }
     } else if eq(sub, "resetstat") && n == 2 {

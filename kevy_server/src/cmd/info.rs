@@ -131,26 +131,7 @@ fn section(sh: &Shared, name: &str, o: &mut String) {
             line!(o, "mem_allocator:libc");
             line!(o, "lazyfree_pending_objects:0");
         }
-        "persistence" => {
-            let dirty: u64 = (0..sh.store.nshards()).map(|i| sh.store.lock(&[i]).shard_mut(i).map_or(0, |s| s.dirty)).sum();
-            line!(o, "# Persistence");
-            line!(o, "loading:0");
-            line!(o, "async_loading:0");
-            line!(o, "rdb_changes_since_last_save:{}", dirty);
-            line!(o, "rdb_bgsave_in_progress:0");
-            line!(o, "rdb_last_save_time:{}", sh.started_unix);
-            line!(o, "rdb_last_bgsave_status:ok");
-            line!(o, "rdb_last_bgsave_time_sec:-1");
-            line!(o, "rdb_current_bgsave_time_sec:-1");
-            line!(o, "aof_enabled:0");
-            line!(o, "aof_rewrite_in_progress:0");
-            line!(o, "aof_rewrite_scheduled:0");
-            line!(o, "aof_last_rewrite_time_sec:-1");
-            line!(o, "aof_current_rewrite_time_sec:-1");
-            line!(o, "aof_last_bgrewrite_status:ok");
-            line!(o, "aof_rewrites:0");
-            line!(o, "aof_last_write_status:ok");
-        }
+        "persistence" => sh.persist.info(o),
         "stats" => {
             let st = &sh.stats;
             line!(o, "# Stats");

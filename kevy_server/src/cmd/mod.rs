@@ -13,10 +13,13 @@ mod command;
 mod config;
 mod connection;
 mod info;
+mod persistence;
+mod monitor;
 mod pubsub;
 mod server;
 mod tx;
 
+pub use monitor::{feed as monitor_feed, stop_monitor};
 pub use pubsub::{allowed_in_subscribed_mode, in_subscribed_mode, unsubscribe_all};
 pub use tx::unwatch_all;
 
@@ -44,7 +47,9 @@ pub fn all() -> impl Iterator<Item = &'static ServerCommand> {
         command::COMMANDS,
         config::COMMANDS,
         info::COMMANDS,
+        persistence::COMMANDS,
         pubsub::COMMANDS,
+        monitor::COMMANDS,
         server::COMMANDS,
         tx::COMMANDS,
     ]

@@ -1,4 +1,4 @@
-//! Server control: TIME, SHUTDOWN, LASTSAVE.
+//! Server control: TIME, SHUTDOWN.
 
 use super::{eq, Env, ServerCommand};
 use crate::shared::now_us;
@@ -32,10 +32,6 @@ pub(crate) static COMMANDS: &[ServerCommand] = &[
         ),
         run: shutdown,
     },
-    ServerCommand {
-        meta: meta("lastsave", 1, LOADING | STALE | FAST, "Returns the Unix timestamp of the last successful save to disk.", "1.0.0"),
-        run: lastsave,
-    },
 ];
 
 /// `TIME`
@@ -65,13 +61,12 @@ fn shutdown(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
     if abort {
         return Reply::error("ERR No shutdown in progress.");
     }
+    let save_points = !env.shared.config.get().save.is_empty();
+    if env.shared.persist.shutdown(&env.shared.store, save || (save_points && !nosave)).is_err() {
+        return Reply::error("ERR Errors trying to SHUTDOWN. Check logs.");
+    }
     env.shared.begin_shutdown();
     env.sess.close_after_reply = true;
     env.sess.reply_mode = 2;
     Reply::ok()
-}
-
-/// `LASTSAVE`
-fn lastsave(env: &mut Env<'_>, _: &[Bytes]) -> Reply {
-    Reply::Int(env.shared.started_unix as i64)
 }
