@@ -283,3 +283,68 @@ fn pipelined_batches_on_many_connections_stay_consistent() {
         "*3\r\n$3\r\n400\r\n$3\r\n400\r\n$3\r\n400\r\n",
     );
 }
+
+#[test]
+fn exec_is_atomic_across_shards() {
+    let server = Server::start(&["--threads", "4"]);
+    race(
+        server.port(),
+        3,
+        3,
+        |c, _w, _round| {
+            c.send_raw(b"MULTI\r\nINCR tx:x\r\nINCR tx:y\r\nINCR tx:z\r\nEXEC\r\n");
+            c.expect_frame(b"+OK\r\n");
+            for _ in 0..3 {
+                c.expect_frame(b"+QUEUED\r\n");
+            }
+            let exec = c.read_frame();
+            assert!(exec.starts_with(b"*3\r\n:"), "EXEC: {}", escape(&exec));
+        },
+        |c| {
+            let reply = c.cmd("MGET tx:x tx:y tx:z");
+            let values = bulk_items(&reply);
+            assert!(
+                values.iter().all(|v| v == &values[0]),
+                "MGET saw half an EXEC: {}",
+                escape(&reply)
+            );
+        },
+        500,
+    );
+    Conn::connect(server.port()).expect(
+        "MGET tx:x tx:y tx:z",
+        "*3\r\n$4\r\n1500\r\n$4\r\n1500\r\n$4\r\n1500\r\n",
+    );
+}
+
+#[test]
+fn watch_sees_other_clients_writes() {
+    let server = Server::start(&["--threads", "2"]);
+    let mut a = server.conn();
+    let mut b = server.conn();
+    a.expect("SET w 1", "+OK\r\n");
+    a.expect("WATCH w", "+OK\r\n");
+    b.expect("INCR w", ":2\r\n");
+    a.expect("MULTI", "+OK\r\n");
+    a.expect("SET w 100", "+QUEUED\r\n");
+    a.expect("EXEC", "*-1\r\n");
+    a.expect("GET w", "$1\r\n2\r\n");
+    // Untouched watched keys (on any shard) let EXEC run.
+    a.expect("WATCH w other:key third", "+OK\r\n");
+    b.expect("SET unrelated 1", "+OK\r\n");
+    a.expect("MULTI", "+OK\r\n");
+    a.expect("SET w 100", "+QUEUED\r\n");
+    a.expect("EXEC", "*1\r\n+OK\r\n");
+    // A delete, an expiry set, a FLUSHALL and a RENAME onto the key all
+    // count as writes.
+    for write in ["DEL w", "EXPIRE w 100", "FLUSHALL", "RENAME src w"] {
+        a.expect("SET w 1", "+OK\r\n");
+        a.expect("SET src s", "+OK\r\n");
+        a.expect("WATCH w", "+OK\r\n");
+        let reply = b.cmd(write);
+        assert!(!reply.starts_with(b"-"), "{write}: {}", escape(&reply));
+        a.expect("MULTI", "+OK\r\n");
+        a.expect("PING", "+QUEUED\r\n");
+        a.expect("EXEC", "*-1\r\n");
+    }
+}

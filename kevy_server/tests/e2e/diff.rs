@@ -24,4 +24,5 @@ scripts!(
     server,
     command,
     wrongtype,
+    transactions,
 );
