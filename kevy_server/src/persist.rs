@@ -6,7 +6,9 @@
 //! bytes on disk are kevy_persist's business.
 
 use kevy_config::{AppendFsync, Config};
-use kevy_persist::{check_aof, recover, Engine, EngineConfig, OsFs, PersistError, RecoverOptions, Tail};
+use kevy_persist::{
+    check_aof, recover, Engine, EngineConfig, OsFs, PersistError, RecoverOptions, Tail,
+};
 use kevy_store::Store;
 use parking_lot::Mutex;
 use std::fmt::Write as _;
@@ -97,7 +99,8 @@ pub fn start(cfg: &Config, nshards: usize) -> Result<(Store, Arc<Persistence>), 
         nshards,
         ndbs: cfg.databases,
     };
-    let r = recover(&OsFs, &opts).map_err(|e| format!("cannot load the data in {}: {e}", dir.display()))?;
+    let r = recover(&OsFs, &opts)
+        .map_err(|e| format!("cannot load the data in {}: {e}", dir.display()))?;
     for l in &r.report.log {
         log(l);
     }
@@ -108,13 +111,27 @@ pub fn start(cfg: &Config, nshards: usize) -> Result<(Store, Arc<Persistence>), 
             rep.entries, rep.commands, rep.files, rep.bytes, rep.millis
         ));
     }
-    let ecfg = EngineConfig { dir, dbfilename: cfg.dbfilename.clone(), appendfilename: cfg.appendfilename.clone() };
-    let engine = Arc::new(Engine::new(Arc::new(OsFs), ecfg, nshards, r.manifest, rep.bytes));
+    let ecfg = EngineConfig {
+        dir,
+        dbfilename: cfg.dbfilename.clone(),
+        appendfilename: cfg.appendfilename.clone(),
+    };
+    let engine = Arc::new(Engine::new(
+        Arc::new(OsFs),
+        ecfg,
+        nshards,
+        r.manifest,
+        rep.bytes,
+    ));
     let store = r.store;
     engine.install(&store);
     if rep.needs_rebase {
-        let cp = engine.begin(&store, cfg.appendonly, false).map_err(|e| e.to_string())?;
-        engine.finish(cp).map_err(|e| format!("cannot write the recovered state in the new layout: {e}"))?;
+        let cp = engine
+            .begin(&store, cfg.appendonly, false)
+            .map_err(|e| e.to_string())?;
+        engine
+            .finish(cp)
+            .map_err(|e| format!("cannot write the recovered state in the new layout: {e}"))?;
         log("rewrote the recovered data in the current shard layout");
     } else if cfg.appendonly {
         engine.open_generations(&store).map_err(|e| e.to_string())?;
@@ -147,8 +164,17 @@ pub fn start(cfg: &Config, nshards: usize) -> Result<(Store, Arc<Persistence>), 
 pub fn check_aof_cli(file: &std::path::Path, fix: bool) -> u8 {
     match check_aof(&OsFs, file, fix) {
         Ok(r) => {
-            let kind = if r.scan.kevy { "kevy AOF" } else { "RESP AOF without kevy magic" };
-            println!("{}: {kind}, {} bytes, {} commands", file.display(), r.size, r.scan.commands);
+            let kind = if r.scan.kevy {
+                "kevy AOF"
+            } else {
+                "RESP AOF without kevy magic"
+            };
+            println!(
+                "{}: {kind}, {} bytes, {} commands",
+                file.display(),
+                r.size,
+                r.scan.commands
+            );
             match &r.scan.tail {
                 Tail::Clean => {
                     println!("AOF is valid");
@@ -173,10 +199,17 @@ pub fn check_aof_cli(file: &std::path::Path, fix: bool) -> u8 {
 
 fn report_fix(r: &kevy_persist::CheckReport, fix: bool) -> u8 {
     if fix && r.fixed {
-        println!("Successfully truncated AOF to {} bytes ({} bytes moved to a quarantine file)", r.scan.valid_len, r.size - r.scan.valid_len);
+        println!(
+            "Successfully truncated AOF to {} bytes ({} bytes moved to a quarantine file)",
+            r.scan.valid_len,
+            r.size - r.scan.valid_len
+        );
         0
     } else {
-        println!("Run with --fix to truncate it to {} bytes", r.scan.valid_len);
+        println!(
+            "Run with --fix to truncate it to {} bytes",
+            r.scan.valid_len
+        );
         1
     }
 }
@@ -197,10 +230,14 @@ impl Persistence {
         if always {
             // A reply may not leave for a write that is not durable; the only
             // safe way out is to stop (as Redis does under appendfsync always).
-            log(&format!("FATAL: cannot write the AOF under appendfsync always: {e}. Exiting."));
+            log(&format!(
+                "FATAL: cannot write the AOF under appendfsync always: {e}. Exiting."
+            ));
             std::process::exit(1);
         }
-        log(&format!("error writing the AOF: {e} (a rewrite will be attempted)"));
+        log(&format!(
+            "error writing the AOF: {e} (a rewrite will be attempted)"
+        ));
     }
 
     /// Cron duties, called `hz` times a second.
@@ -218,9 +255,14 @@ impl Persistence {
         if self.engine.busy() {
             return;
         }
-        let retry_ok = self.last_try.lock().is_none_or(|t| t.elapsed() >= Duration::from_secs(5));
+        let retry_ok = self
+            .last_try
+            .lock()
+            .is_none_or(|t| t.elapsed() >= Duration::from_secs(5));
         let aof_on = self.aof_on.load(Relaxed);
-        if self.rewrite_scheduled.load(Relaxed) || (aof_on && (self.aof_pending.load(Relaxed) || self.engine.failed()) && retry_ok) {
+        if self.rewrite_scheduled.load(Relaxed)
+            || (aof_on && (self.aof_pending.load(Relaxed) || self.engine.failed()) && retry_ok)
+        {
             self.start_job(store, JobKind::Rewrite, false);
             return;
         }
@@ -230,7 +272,10 @@ impl Persistence {
         }
         let dirty = self.engine.dirty();
         let since = unix_secs().saturating_sub(self.lastsave.load(Relaxed));
-        let rule = cfg.save.iter().any(|&(secs, changes)| dirty >= changes && since >= secs);
+        let rule = cfg
+            .save
+            .iter()
+            .any(|&(secs, changes)| dirty >= changes && since >= secs);
         if rule && (self.rdb_ok.load(Relaxed) || retry_ok) {
             self.start_job(store, JobKind::Save, false);
             return;
@@ -238,8 +283,12 @@ impl Persistence {
         if aof_on && cfg.auto_aof_rewrite_percentage > 0 {
             let cur = self.engine.aof_current_size();
             let base = self.engine.aof_base_size().max(1);
-            if cur >= cfg.auto_aof_rewrite_min_size && cur.saturating_sub(base) * 100 / base >= cfg.auto_aof_rewrite_percentage as u64 {
-                log(&format!("starting automatic AOF rewrite: {cur} bytes, {base} at the last rewrite"));
+            if cur >= cfg.auto_aof_rewrite_min_size
+                && cur.saturating_sub(base) * 100 / base >= cfg.auto_aof_rewrite_percentage as u64
+            {
+                log(&format!(
+                    "starting automatic AOF rewrite: {cur} bytes, {base} at the last rewrite"
+                ));
                 self.start_job(store, JobKind::Rewrite, false);
             }
         }
@@ -273,13 +322,18 @@ impl Persistence {
             }
         };
         self.scheduled(kind).store(false, Relaxed);
-        *self.running.lock() = Running { kind: Some(kind), started: Some(Instant::now()) };
+        *self.running.lock() = Running {
+            kind: Some(kind),
+            started: Some(Instant::now()),
+        };
         let me = self.clone();
-        let spawned = std::thread::Builder::new().name("kevy-bgsave".into()).spawn(move || {
-            let t0 = Instant::now();
-            let r = me.engine.finish(cp);
-            me.done(kind, aof, r, t0);
-        });
+        let spawned = std::thread::Builder::new()
+            .name("kevy-bgsave".into())
+            .spawn(move || {
+                let t0 = Instant::now();
+                let r = me.engine.finish(cp);
+                me.done(kind, aof, r, t0);
+            });
         match spawned {
             Ok(_) => Started::Now,
             Err(e) => {
@@ -320,11 +374,17 @@ impl Persistence {
                 match kind {
                     JobKind::Save => {
                         self.saves.fetch_add(1, Relaxed);
-                        log(&format!("background saving terminated with success ({bytes} bytes, {} ms)", t0.elapsed().as_millis()));
+                        log(&format!(
+                            "background saving terminated with success ({bytes} bytes, {} ms)",
+                            t0.elapsed().as_millis()
+                        ));
                     }
                     JobKind::Rewrite => {
                         self.aof_rewrites.fetch_add(1, Relaxed);
-                        log(&format!("background AOF rewrite terminated with success ({bytes} bytes, {} ms)", t0.elapsed().as_millis()));
+                        log(&format!(
+                            "background AOF rewrite terminated with success ({bytes} bytes, {} ms)",
+                            t0.elapsed().as_millis()
+                        ));
                     }
                 }
                 self.record(kind, true, secs);
@@ -342,7 +402,10 @@ impl Persistence {
         let aof = self.aof_on.load(Relaxed);
         let publish = aof && !self.aof_pending.load(Relaxed);
         let t0 = Instant::now();
-        let cp = self.engine.begin(store, aof, publish).map_err(|e| e.to_string())?;
+        let cp = self
+            .engine
+            .begin(store, aof, publish)
+            .map_err(|e| e.to_string())?;
         let r = self.engine.finish(cp);
         let ok = r.is_ok();
         self.record(JobKind::Save, ok, t0.elapsed().as_secs() as i64);
@@ -432,7 +495,13 @@ impl Persistence {
             let r = self.running.lock();
             (r.kind, r.started)
         };
-        let cur = |k: JobKind| if kind == Some(k) { started.map_or(-1, |s| s.elapsed().as_secs() as i64) } else { -1 };
+        let cur = |k: JobKind| {
+            if kind == Some(k) {
+                started.map_or(-1, |s| s.elapsed().as_secs() as i64)
+            } else {
+                -1
+            }
+        };
         let st = |ok: &AtomicBool| if ok.load(Relaxed) { "ok" } else { "err" };
         let e = &self.engine;
         let mut l = |s: String| {
@@ -443,26 +512,56 @@ impl Persistence {
         l("loading:0".into());
         l("async_loading:0".into());
         l(format!("rdb_changes_since_last_save:{}", e.dirty()));
-        l(format!("rdb_bgsave_in_progress:{}", (kind == Some(JobKind::Save)) as u8));
+        l(format!(
+            "rdb_bgsave_in_progress:{}",
+            (kind == Some(JobKind::Save)) as u8
+        ));
         l(format!("rdb_last_save_time:{}", self.lastsave()));
         l(format!("rdb_last_bgsave_status:{}", st(&self.rdb_ok)));
-        l(format!("rdb_last_bgsave_time_sec:{}", self.rdb_last_secs.load(Relaxed)));
-        l(format!("rdb_current_bgsave_time_sec:{}", cur(JobKind::Save)));
+        l(format!(
+            "rdb_last_bgsave_time_sec:{}",
+            self.rdb_last_secs.load(Relaxed)
+        ));
+        l(format!(
+            "rdb_current_bgsave_time_sec:{}",
+            cur(JobKind::Save)
+        ));
         l(format!("rdb_saves:{}", self.saves.load(Relaxed)));
         l(format!("aof_enabled:{}", self.aof_on.load(Relaxed) as u8));
-        l(format!("aof_rewrite_in_progress:{}", (kind == Some(JobKind::Rewrite)) as u8));
-        l(format!("aof_rewrite_scheduled:{}", self.rewrite_scheduled.load(Relaxed) as u8));
-        l(format!("aof_last_rewrite_time_sec:{}", self.aof_last_secs.load(Relaxed)));
-        l(format!("aof_current_rewrite_time_sec:{}", cur(JobKind::Rewrite)));
+        l(format!(
+            "aof_rewrite_in_progress:{}",
+            (kind == Some(JobKind::Rewrite)) as u8
+        ));
+        l(format!(
+            "aof_rewrite_scheduled:{}",
+            self.rewrite_scheduled.load(Relaxed) as u8
+        ));
+        l(format!(
+            "aof_last_rewrite_time_sec:{}",
+            self.aof_last_secs.load(Relaxed)
+        ));
+        l(format!(
+            "aof_current_rewrite_time_sec:{}",
+            cur(JobKind::Rewrite)
+        ));
         l(format!("aof_last_bgrewrite_status:{}", st(&self.aof_ok)));
         l(format!("aof_rewrites:{}", self.aof_rewrites.load(Relaxed)));
-        l(format!("aof_last_write_status:{}", if e.failed() { "err" } else { "ok" }));
+        l(format!(
+            "aof_last_write_status:{}",
+            if e.failed() { "err" } else { "ok" }
+        ));
         if self.aof_on.load(Relaxed) {
             l(format!("aof_current_size:{}", e.aof_current_size()));
             l(format!("aof_base_size:{}", e.aof_base_size()));
-            l(format!("aof_pending_rewrite:{}", self.rewrite_scheduled.load(Relaxed) as u8));
+            l(format!(
+                "aof_pending_rewrite:{}",
+                self.rewrite_scheduled.load(Relaxed) as u8
+            ));
         }
-        l(format!("aof_rewrites_total:{}", self.aof_rewrites.load(Relaxed)));
+        l(format!(
+            "aof_rewrites_total:{}",
+            self.aof_rewrites.load(Relaxed)
+        ));
         l(format!("kevy_replay_time_ms:{}", self.replay_ms));
         let _ = write!(o, "kevy_bytes_quarantined:{}\r\n", self.quarantined);
     }

@@ -8,25 +8,73 @@ use bytes::Bytes;
 use kevy_resp::Reply;
 use kevy_store::spec::{acl, flags::*, CommandMeta, Keys};
 
-const fn meta(name: &'static str, arity: i16, flags: u32, acl: u64, summary: &'static str, since: &'static str) -> CommandMeta {
-    CommandMeta { name, arity, flags, acl, keys: Keys::None, group: "server", summary, since, complexity: "O(N) where N is the total number of keys in all databases" }
+const fn meta(
+    name: &'static str,
+    arity: i16,
+    flags: u32,
+    acl: u64,
+    summary: &'static str,
+    since: &'static str,
+) -> CommandMeta {
+    CommandMeta {
+        name,
+        arity,
+        flags,
+        acl,
+        keys: Keys::None,
+        group: "server",
+        summary,
+        since,
+        complexity: "O(N) where N is the total number of keys in all databases",
+    }
 }
 
 pub(crate) static COMMANDS: &[ServerCommand] = &[
     ServerCommand {
-        meta: meta("save", 1, ADMIN | NOSCRIPT | NO_MULTI, acl::ADMIN | acl::SLOW | acl::DANGEROUS, "Synchronously saves the database(s) to disk.", "1.0.0"),
+        meta: meta(
+            "save",
+            1,
+            ADMIN | NOSCRIPT | NO_MULTI,
+            acl::ADMIN | acl::SLOW | acl::DANGEROUS,
+            "Synchronously saves the database(s) to disk.",
+            "1.0.0",
+        ),
         run: save,
     },
     ServerCommand {
-        meta: meta("bgsave", -1, ADMIN | NOSCRIPT, acl::ADMIN | acl::SLOW | acl::DANGEROUS, "Asynchronously saves the database(s) to disk.", "1.0.0"),
+        meta: meta(
+            "bgsave",
+            -1,
+            ADMIN | NOSCRIPT,
+            acl::ADMIN | acl::SLOW | acl::DANGEROUS,
+            "Asynchronously saves the database(s) to disk.",
+            "1.0.0",
+        ),
         run: bgsave,
     },
     ServerCommand {
-        meta: meta("bgrewriteaof", 1, ADMIN | NOSCRIPT, acl::ADMIN | acl::SLOW | acl::DANGEROUS, "Asynchronously rewrites the append-only file to disk.", "1.0.0"),
+        meta: meta(
+            "bgrewriteaof",
+            1,
+            ADMIN | NOSCRIPT,
+            acl::ADMIN | acl::SLOW | acl::DANGEROUS,
+            "Asynchronously rewrites the append-only file to disk.",
+            "1.0.0",
+        ),
         run: bgrewriteaof,
     },
     ServerCommand {
-        meta: CommandMeta { complexity: "O(1)", ..meta("lastsave", 1, LOADING | STALE | FAST, acl::ADMIN | acl::FAST | acl::DANGEROUS, "Returns the Unix timestamp of the last successful save to disk.", "1.0.0") },
+        meta: CommandMeta {
+            complexity: "O(1)",
+            ..meta(
+                "lastsave",
+                1,
+                LOADING | STALE | FAST,
+                acl::ADMIN | acl::FAST | acl::DANGEROUS,
+                "Returns the Unix timestamp of the last successful save to disk.",
+                "1.0.0",
+            )
+        },
         run: lastsave,
     },
 ];
@@ -74,5 +122,5 @@ fn bgrewriteaof(env: &mut Env<'_>, _: &[Bytes]) -> Reply {
 
 /// `LASTSAVE`
 fn lastsave(env: &mut Env<'_>, _: &[Bytes]) -> Reply {
-    Reply::Int(env.shared.persist.lastsave() as i64)
+    Reply::Int(env.shared.persist.lastsave().max(env.shared.started_unix) as i64)
 }

@@ -1,0 +1,269 @@
+//! The per-shard AOF writer. Appends happen under the shard lock and only
+//! copy bytes into an in-memory buffer (no syscall); [`AofShard::sync_to`]
+//! later writes the buffer out and, when asked, fsyncs, outside every shard
+//! lock. One syncer per file at a time: the others wait on the writer lock
+//! and, once they get it, usually find their position already durable —
+//! that is the group commit. Positions are logical (bytes ever appended to
+//! this shard's log across generations), so they stay monotonic through a
+//! rotation to a new file.
+
+use crate::error::{PersistError, Result};
+use crate::frame::{encode, encode_crc, AOF_MAGIC};
+use crate::io::WFile;
+use kevy_store::ShardLog;
+use parking_lot::Mutex;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// An AOF generation file, created (with its magic written) before it is
+/// switched to.
+pub struct GenFile {
+    /// The open file.
+    pub file: Box<dyn WFile>,
+    /// Its path, for error messages.
+    pub path: PathBuf,
+}
+
+struct Pending {
+    enabled: bool,
+    data: Vec<u8>,
+    /// Logical position of `data[0]`.
+    start: u64,
+    /// The db the current generation last selected.
+    cur_db: Option<usize>,
+    /// Switches to a new generation (or to none) at a logical position.
+    marks: Vec<(u64, Option<GenFile>)>,
+    /// Bytes in the current generation, including buffered ones.
+    gen_bytes: u64,
+}
+
+struct Writer {
+    file: Option<GenFile>,
+    /// Bytes actually in the current file.
+    size: u64,
+}
+
+/// One shard's AOF: the append buffer, the file, and its positions.
+pub struct AofShard {
+    pending: Mutex<Pending>,
+    writer: Mutex<Writer>,
+    written: AtomicU64,
+    synced: AtomicU64,
+    dirty: AtomicU64,
+    failed: AtomicBool,
+}
+
+impl Default for AofShard {
+    fn default() -> Self {
+        AofShard::new()
+    }
+}
+
+impl AofShard {
+    /// A log with no file (appends are only counted) until [`AofShard::rotate`].
+    pub fn new() -> AofShard {
+        AofShard {
+            pending: Mutex::new(Pending {
+                enabled: false,
+                data: Vec::new(),
+                start: 0,
+                cur_db: None,
+                marks: Vec::new(),
+                gen_bytes: 0,
+            }),
+            writer: Mutex::new(Writer {
+                file: None,
+                size: 0,
+            }),
+            written: AtomicU64::new(0),
+            synced: AtomicU64::new(0),
+            dirty: AtomicU64::new(0),
+            failed: AtomicBool::new(false),
+        }
+    }
+
+    /// Records one effect (called under the shard lock).
+    pub fn append(&self, db: usize, argv: &[&[u8]]) {
+        self.dirty.fetch_add(1, Ordering::Relaxed);
+        let mut p = self.pending.lock();
+        if !p.enabled {
+            return;
+        }
+        let before = p.data.len();
+        if p.cur_db != Some(db) {
+            let n = db.to_string();
+            encode(&[b"SELECT", n.as_bytes()], &mut p.data);
+            p.cur_db = Some(db);
+        }
+        encode(argv, &mut p.data);
+        let added = (p.data.len() - before) as u64;
+        p.gen_bytes += added;
+    }
+
+    /// Switches later appends to `next` (or stops logging with `None`).
+    /// Call it under the shard lock, in the same critical section as the
+    /// freeze it pairs with; no syscall happens here: the switch is applied
+    /// by the next [`AofShard::sync_to`].
+    pub fn rotate(&self, next: Option<GenFile>) {
+        let mut p = self.pending.lock();
+        let end = p.start + p.data.len() as u64;
+        p.enabled = next.is_some();
+        p.cur_db = None;
+        p.gen_bytes = if next.is_some() {
+            AOF_MAGIC.len() as u64
+        } else {
+            0
+        };
+        p.marks.push((end, next));
+    }
+
+    /// The logical end: every effect appended so far is before it.
+    pub fn end(&self) -> u64 {
+        let p = self.pending.lock();
+        p.start + p.data.len() as u64
+    }
+
+    /// Position up to which everything is fsynced.
+    pub fn synced(&self) -> u64 {
+        self.synced.load(Ordering::Acquire)
+    }
+
+    /// Bytes in the current generation file (written or buffered).
+    pub fn gen_bytes(&self) -> u64 {
+        self.pending.lock().gen_bytes
+    }
+
+    /// True while a generation file is being appended to.
+    pub fn enabled(&self) -> bool {
+        self.pending.lock().enabled
+    }
+
+    /// Effects recorded so far (Redis's `dirty`).
+    pub fn dirty(&self) -> u64 {
+        self.dirty.load(Ordering::Relaxed)
+    }
+
+    /// Subtracts `n` from the change counter (after a snapshot covered them).
+    pub fn sub_dirty(&self, n: u64) {
+        let _ = self
+            .dirty
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| {
+                Some(d.saturating_sub(n))
+            });
+    }
+
+    /// True once a write or fsync failed (until a rotation succeeds).
+    pub fn failed(&self) -> bool {
+        self.failed.load(Ordering::Relaxed)
+    }
+
+    /// Writes everything appended up to at least `target` to the OS and,
+    /// with `fsync`, makes it durable. Concurrent callers share the work.
+    /// On error the flag [`AofShard::failed`] is set; bytes that could not be
+    /// written are dropped from the log (memory still has them; the next
+    /// snapshot covers them).
+    pub fn sync_to(&self, target: u64, fsync: bool) -> Result<()> {
+        if self.done(target, fsync) {
+            return Ok(());
+        }
+        let mut w = self.writer.lock();
+        if self.done(target, fsync) {
+            return Ok(());
+        }
+        let (data, start, marks) = {
+            let mut p = self.pending.lock();
+            let data = std::mem::take(&mut p.data);
+            let start = p.start;
+            p.start += data.len() as u64;
+            (data, start, std::mem::take(&mut p.marks))
+        };
+        let end = start + data.len() as u64;
+        let mut off = 0usize;
+        let mut res = Ok(());
+        for (pos, next) in marks {
+            let cut = (pos - start) as usize;
+            if res.is_ok() {
+                res = write_group(&mut w, &data[off..cut]);
+            }
+            if res.is_ok() {
+                // The old generation stays authoritative until the snapshot
+                // that supersedes it is durable: finish it properly.
+                if let Some(f) = w.file.as_mut() {
+                    res = f
+                        .file
+                        .sync()
+                        .map_err(|e| PersistError::io(&f.path, "fsync", e));
+                }
+            }
+            w.file = next;
+            w.size = AOF_MAGIC.len() as u64;
+            off = cut;
+        }
+        if res.is_ok() {
+            res = write_group(&mut w, &data[off..]);
+        }
+        if res.is_ok() {
+            self.written.store(end, Ordering::Release);
+            if fsync {
+                if let Some(f) = w.file.as_mut() {
+                    res = f
+                        .file
+                        .sync()
+                        .map_err(|e| PersistError::io(&f.path, "fsync", e));
+                }
+                if res.is_ok() {
+                    self.synced.store(end, Ordering::Release);
+                }
+            }
+        }
+        if res.is_err() {
+            self.failed.store(true, Ordering::Relaxed);
+        } else if self.failed.load(Ordering::Relaxed) && fsync {
+            self.failed.store(false, Ordering::Relaxed);
+        }
+        res
+    }
+
+    fn done(&self, target: u64, fsync: bool) -> bool {
+        if fsync {
+            self.synced.load(Ordering::Acquire) >= target
+        } else {
+            self.written.load(Ordering::Acquire) >= target
+        }
+    }
+}
+
+/// Writes one group of frames followed by its checksum frame, in one
+/// vectored write. A failed write is cut back so the file never keeps half
+/// a group.
+fn write_group(w: &mut Writer, bytes: &[u8]) -> Result<()> {
+    if bytes.is_empty() {
+        return Ok(());
+    }
+    let size = w.size;
+    let Some(f) = w.file.as_mut() else {
+        return Ok(());
+    };
+    let mut crc = Vec::with_capacity(32);
+    encode_crc(crc32c::crc32c(bytes), &mut crc);
+    match f.file.write_all(&[bytes, &crc]) {
+        Ok(()) => {
+            w.size += (bytes.len() + crc.len()) as u64;
+            Ok(())
+        }
+        Err(e) => {
+            let _ = f.file.truncate(size);
+            Err(PersistError::io(&f.path, "write", e))
+        }
+    }
+}
+
+/// The [`ShardLog`] installed in a shard: forwards to its [`AofShard`].
+pub struct AofLog(pub Arc<AofShard>);
+
+impl ShardLog for AofLog {
+    fn append(&mut self, db: usize, argv: &[&[u8]]) {
+        self.0.append(db, argv);
+    }
+}

@@ -1,0 +1,351 @@
+//! `Engine`: the durable state of one data directory while a server runs:
+//! one [`AofShard`] per shard, the manifest, and checkpoints. A checkpoint
+//! (what SAVE, BGSAVE, BGREWRITEAOF and `appendonly yes` all do) has two
+//! halves: [`Engine::begin`] creates the next AOF generation files, makes
+//! them part of the manifest, then, shard by shard under the shard lock,
+//! freezes the shard (O(1)) and switches its AOF to the new generation;
+//! [`Engine::finish`] (any thread) writes the frozen shards as snapshot
+//! files and swaps the manifest to "new snapshot + new generation", then
+//! deletes the superseded files. A crash anywhere leaves a manifest that
+//! names a complete state (see `docs/persistence.md`).
+
+use crate::aof::{AofLog, AofShard, GenFile};
+use crate::error::{PersistError, Result};
+use crate::frame::AOF_MAGIC;
+use crate::io::Fs;
+use crate::manifest::{Manifest, ShardFiles};
+use crate::snapshot::write_snapshot;
+use kevy_store::{SnapshotView, Store};
+use parking_lot::Mutex;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// File naming and location.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Data directory.
+    pub dir: PathBuf,
+    /// Snapshot base name.
+    pub dbfilename: String,
+    /// AOF base name.
+    pub appendfilename: String,
+}
+
+/// A checkpoint between its two halves: frozen shards and where they go.
+pub struct Checkpoint {
+    gen: u64,
+    views: Vec<SnapshotView>,
+    dirty_at: Vec<u64>,
+    aof: bool,
+    created_ms: u64,
+}
+
+impl Checkpoint {
+    /// Keys frozen (expired ones included).
+    pub fn keys(&self) -> usize {
+        self.views.iter().map(|v| v.len()).sum()
+    }
+}
+
+/// The persistence state of a running server.
+pub struct Engine {
+    fs: Arc<dyn Fs>,
+    cfg: EngineConfig,
+    shards: Vec<Arc<AofShard>>,
+    manifest: Mutex<Manifest>,
+    busy: AtomicBool,
+    /// Bytes of the files before the current generations (snapshots, older gens).
+    base_bytes: AtomicU64,
+    /// `aof_current_size` right after the last checkpoint (or start-up).
+    last_rewrite_size: AtomicU64,
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+impl Engine {
+    /// An engine for `nshards` shards continuing from `manifest` (the one
+    /// recovery loaded; `None` for an empty directory). `loaded_bytes`: the
+    /// size of the files recovery read.
+    pub fn new(
+        fs: Arc<dyn Fs>,
+        cfg: EngineConfig,
+        nshards: usize,
+        manifest: Option<Manifest>,
+        loaded_bytes: u64,
+    ) -> Engine {
+        let gen = manifest.as_ref().map_or(0, |m| m.gen);
+        let manifest = match manifest {
+            Some(m) if m.shards.len() == nshards => m,
+            _ => Manifest {
+                gen,
+                shards: vec![ShardFiles::default(); nshards],
+            },
+        };
+        Engine {
+            fs,
+            cfg,
+            shards: (0..nshards).map(|_| Arc::new(AofShard::new())).collect(),
+            manifest: Mutex::new(manifest),
+            busy: AtomicBool::new(false),
+            base_bytes: AtomicU64::new(loaded_bytes),
+            last_rewrite_size: AtomicU64::new(loaded_bytes),
+        }
+    }
+
+    /// Installs each shard's log hook in `store`.
+    pub fn install(&self, store: &Store) {
+        for (i, s) in self.shards.iter().enumerate() {
+            store.set_log(i, Some(Box::new(AofLog(s.clone()))));
+        }
+    }
+
+    /// The per-shard logs.
+    pub fn shard(&self, id: usize) -> Option<&Arc<AofShard>> {
+        self.shards.get(id)
+    }
+
+    /// Number of shards.
+    pub fn nshards(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// Starts logging to a fresh generation per shard, appended to the
+    /// manifest after the files it already names (valid only when the
+    /// store holds exactly the state the manifest describes, as right after
+    /// recovery or a checkpoint).
+    pub fn open_generations(&self, store: &Store) -> Result<()> {
+        let gen = self.next_gen();
+        let files = self.create_gens(gen)?;
+        let mut m = self.manifest.lock().clone();
+        for (i, sh) in m.shards.iter_mut().enumerate() {
+            sh.aofs.push(self.gen_name(gen, i));
+        }
+        m.gen = m.gen.max(gen);
+        m.store(&*self.fs, &self.cfg.dir)?;
+        *self.manifest.lock() = m;
+        for (i, f) in files.into_iter().enumerate() {
+            let s = self.shards[i].clone();
+            store.with_shard(i, move |_| s.rotate(Some(f)));
+        }
+        Ok(())
+    }
+
+    /// Stops AOF logging (the files stay in the manifest: they are still a
+    /// valid description of the state up to now).
+    pub fn close_aof(&self, store: &Store) {
+        for (i, s) in self.shards.iter().enumerate() {
+            store.with_shard(i, |_| s.rotate(None));
+            let _ = s.sync_to(s.end(), true);
+        }
+    }
+
+    fn next_gen(&self) -> u64 {
+        let mut m = self.manifest.lock();
+        m.gen += 1;
+        m.gen
+    }
+
+    fn gen_name(&self, gen: u64, shard: usize) -> String {
+        format!("{}.{gen}.{shard}", self.cfg.appendfilename)
+    }
+
+    fn snap_name(&self, gen: u64, shard: usize) -> String {
+        format!("{}.{gen}.{shard}", self.cfg.dbfilename)
+    }
+
+    fn create_gens(&self, gen: u64) -> Result<Vec<GenFile>> {
+        let mut out = Vec::with_capacity(self.shards.len());
+        for i in 0..self.shards.len() {
+            let path = self.cfg.dir.join(self.gen_name(gen, i));
+            let mut file = self
+                .fs
+                .create(&path)
+                .map_err(|e| PersistError::io(&path, "create", e))?;
+            file.write_all(&[AOF_MAGIC])
+                .map_err(|e| PersistError::io(&path, "write", e))?;
+            out.push(GenFile { file, path });
+        }
+        Ok(out)
+    }
+
+    /// True while a checkpoint is between `begin` and `finish`.
+    pub fn busy(&self) -> bool {
+        self.busy.load(Ordering::Acquire)
+    }
+
+    /// First half of a checkpoint (cheap: file creations, one manifest
+    /// write, and an O(1) freeze per shard). With `aof`, each shard's log
+    /// moves to a new generation in the same critical section as its
+    /// freeze; `publish` first adds those generations to the manifest
+    /// (so writes acknowledged from now on are recoverable even if the
+    /// checkpoint never finishes) — pass false when the AOF is being
+    /// turned on and the manifest does not yet describe the live state.
+    pub fn begin(&self, store: &Store, aof: bool, publish: bool) -> Result<Checkpoint> {
+        if self.busy.swap(true, Ordering::AcqRel) {
+            return Err(PersistError::Busy);
+        }
+        let r = self.begin_inner(store, aof, publish);
+        if r.is_err() {
+            self.busy.store(false, Ordering::Release);
+        }
+        r
+    }
+
+    fn begin_inner(&self, store: &Store, aof: bool, publish: bool) -> Result<Checkpoint> {
+        let gen = self.next_gen();
+        let mut files: Vec<Option<GenFile>> = Vec::new();
+        if aof {
+            files = self.create_gens(gen)?.into_iter().map(Some).collect();
+            if publish {
+                let mut m = self.manifest.lock().clone();
+                for (i, sh) in m.shards.iter_mut().enumerate() {
+                    sh.aofs.push(self.gen_name(gen, i));
+                }
+                m.store(&*self.fs, &self.cfg.dir)?;
+                *self.manifest.lock() = m;
+            }
+        }
+        let n = self.shards.len();
+        let mut views = Vec::with_capacity(n);
+        let mut dirty_at = Vec::with_capacity(n);
+        for i in 0..n {
+            let s = &self.shards[i];
+            let next = files.get_mut(i).and_then(|f| f.take());
+            let v = store.with_shard(i, |sh| {
+                let v = SnapshotView {
+                    dbs: sh.dbs.iter().map(|d| d.snapshot()).collect(),
+                };
+                dirty_at.push(s.dirty());
+                if aof {
+                    s.rotate(next);
+                }
+                v
+            });
+            views.push(v.unwrap_or(SnapshotView { dbs: Vec::new() }));
+        }
+        Ok(Checkpoint {
+            gen,
+            views,
+            dirty_at,
+            aof,
+            created_ms: now_ms(),
+        })
+    }
+
+    /// Second half: writes the snapshot files, swaps the manifest, deletes
+    /// what it superseded. Returns the bytes written.
+    pub fn finish(&self, cp: Checkpoint) -> Result<u64> {
+        let r = self.finish_inner(&cp);
+        self.busy.store(false, Ordering::Release);
+        r
+    }
+
+    fn finish_inner(&self, cp: &Checkpoint) -> Result<u64> {
+        let n = self.shards.len();
+        let mut sizes = Vec::with_capacity(n);
+        for (i, v) in cp.views.iter().enumerate() {
+            let name = self.snap_name(cp.gen, i);
+            let path = self.cfg.dir.join(&name);
+            let tmp = self.cfg.dir.join(format!("{name}.tmp"));
+            let mut f = self
+                .fs
+                .create(&tmp)
+                .map_err(|e| PersistError::io(&tmp, "create", e))?;
+            let res = write_snapshot(&mut *f, &tmp, v, i as u32, n as u32, cp.created_ms);
+            drop(f);
+            let size = match res {
+                Ok(s) => s,
+                Err(e) => {
+                    let _ = self.fs.remove(&tmp);
+                    return Err(e);
+                }
+            };
+            self.fs
+                .rename(&tmp, &path)
+                .map_err(|e| PersistError::io(&path, "rename", e))?;
+            sizes.push((name, size));
+        }
+        self.fs
+            .sync_dir(&self.cfg.dir)
+            .map_err(|e| PersistError::io(&self.cfg.dir, "fsync", e))?;
+        let old = self.manifest.lock().clone();
+        let mut m = old.clone();
+        m.gen = m.gen.max(cp.gen);
+        for (i, sh) in m.shards.iter_mut().enumerate() {
+            sh.snapshot = sizes.get(i).cloned();
+            sh.aofs = if cp.aof {
+                vec![self.gen_name(cp.gen, i)]
+            } else {
+                Vec::new()
+            };
+        }
+        m.store(&*self.fs, &self.cfg.dir)?;
+        let keep = m.files();
+        *self.manifest.lock() = m;
+        for f in old.files() {
+            if !keep.contains(&f) {
+                let _ = self.fs.remove(&self.cfg.dir.join(f));
+            }
+        }
+        for (s, d) in self.shards.iter().zip(&cp.dirty_at) {
+            s.sub_dirty(*d);
+        }
+        let total: u64 = sizes.iter().map(|s| s.1).sum();
+        self.base_bytes.store(total, Ordering::Relaxed);
+        self.last_rewrite_size
+            .store(self.aof_current_size(), Ordering::Relaxed);
+        Ok(total)
+    }
+
+    /// Writes (and with `fsync`, makes durable) every shard in `ids` up to
+    /// its current end.
+    pub fn sync(&self, ids: &[usize], fsync: bool) -> Result<()> {
+        let mut first = Ok(());
+        for &i in ids {
+            if let Some(s) = self.shards.get(i) {
+                let r = s.sync_to(s.end(), fsync);
+                if first.is_ok() {
+                    first = r;
+                }
+            }
+        }
+        first
+    }
+
+    /// [`Engine::sync`] over every shard.
+    pub fn sync_all(&self, fsync: bool) -> Result<()> {
+        let ids: Vec<usize> = (0..self.shards.len()).collect();
+        self.sync(&ids, fsync)
+    }
+
+    /// Changes since the last snapshot, all shards.
+    pub fn dirty(&self) -> u64 {
+        self.shards.iter().map(|s| s.dirty()).sum()
+    }
+
+    /// Bytes of the durable state: snapshot files plus AOF generations.
+    pub fn aof_current_size(&self) -> u64 {
+        self.base_bytes.load(Ordering::Relaxed)
+            + self.shards.iter().map(|s| s.gen_bytes()).sum::<u64>()
+    }
+
+    /// [`Engine::aof_current_size`] right after the last checkpoint.
+    pub fn aof_base_size(&self) -> u64 {
+        self.last_rewrite_size.load(Ordering::Relaxed)
+    }
+
+    /// True if any shard's AOF write or fsync failed since its last success.
+    pub fn failed(&self) -> bool {
+        self.shards.iter().any(|s| s.failed())
+    }
+
+    /// The manifest as it stands.
+    pub fn manifest(&self) -> Manifest {
+        self.manifest.lock().clone()
+    }
+}

@@ -1,0 +1,326 @@
+//! Recovery: rebuild a [`Store`] from the files the manifest names (or from
+//! a lone Redis-style AOF when there is no manifest), and the
+//! `--check-aof` report/repair. Each AOF file of old shard `s` is replayed
+//! with whole-keyspace commands restricted to shard `s` of a store laid out
+//! as the writer's was; if the shard count changed, the entries are then
+//! moved into a store of the new layout.
+
+use crate::error::{PersistError, Result};
+use crate::frame::{scan_aof, Scan, Tail};
+use crate::io::Fs;
+use crate::manifest::{write_atomic, Manifest};
+use crate::snapshot::{read_snapshot, SnapValue};
+use bytes::Bytes;
+use kevy_resp::Reply;
+use kevy_store::{Entry, Store, Value};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// What recovery needs to know.
+#[derive(Debug, Clone)]
+pub struct RecoverOptions {
+    /// Data directory.
+    pub dir: PathBuf,
+    /// Snapshot base name (`dbfilename`).
+    pub dbfilename: String,
+    /// AOF base name (`appendfilename`).
+    pub appendfilename: String,
+    /// Cut a torn final frame instead of refusing to start.
+    pub aof_load_truncated: bool,
+    /// Shards of the store to build.
+    pub nshards: usize,
+    /// Logical databases.
+    pub ndbs: usize,
+}
+
+/// What recovery did.
+#[derive(Debug, Default, Clone)]
+pub struct RecoverReport {
+    /// Files read.
+    pub files: usize,
+    /// Bytes read.
+    pub bytes: u64,
+    /// Snapshot entries loaded.
+    pub entries: u64,
+    /// AOF commands replayed.
+    pub commands: u64,
+    /// Torn bytes cut off and kept in quarantine files.
+    pub quarantined: u64,
+    /// Milliseconds spent loading.
+    pub millis: u64,
+    /// Lines to log (each torn tail gets one).
+    pub log: Vec<String>,
+    /// The state must be rewritten in the current layout before serving
+    /// (shard count changed, or it came from files outside a manifest).
+    pub needs_rebase: bool,
+}
+
+/// The result of [`recover`].
+pub struct Recovered {
+    /// The rebuilt keyspace, in the requested layout.
+    pub store: Store,
+    /// The manifest found, if any.
+    pub manifest: Option<Manifest>,
+    /// What happened.
+    pub report: RecoverReport,
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Loads the durable state from `opts.dir`.
+pub fn recover(fs: &dyn Fs, opts: &RecoverOptions) -> Result<Recovered> {
+    let t0 = Instant::now();
+    let mut rep = RecoverReport::default();
+    let manifest = Manifest::load(fs, &opts.dir)?;
+    let store = match &manifest {
+        Some(m) => {
+            let old = m.shards.len();
+            let target = Store::new(old, opts.ndbs);
+            for sh in &m.shards {
+                if let Some((name, _)) = &sh.snapshot {
+                    load_snapshot(fs, &target, &opts.dir.join(name), &mut rep)?;
+                }
+            }
+            for (i, sh) in m.shards.iter().enumerate() {
+                for a in &sh.aofs {
+                    load_aof(
+                        fs,
+                        &target,
+                        &opts.dir.join(a),
+                        Some(i),
+                        opts.aof_load_truncated,
+                        &mut rep,
+                    )?;
+                }
+            }
+            if old == opts.nshards.max(1) {
+                target
+            } else {
+                rep.needs_rebase = true;
+                let new = Store::new(opts.nshards, opts.ndbs);
+                migrate(&target, &new);
+                new
+            }
+        }
+        None => {
+            let store = Store::new(opts.nshards, opts.ndbs);
+            let snap = opts.dir.join(&opts.dbfilename);
+            if fs.exists(&snap) {
+                load_snapshot(fs, &store, &snap, &mut rep)?;
+                rep.needs_rebase = true;
+            }
+            let legacy = opts.dir.join(&opts.appendfilename);
+            if fs.exists(&legacy) {
+                load_aof(fs, &store, &legacy, None, opts.aof_load_truncated, &mut rep)?;
+                rep.needs_rebase = true;
+            }
+            store
+        }
+    };
+    rep.millis = t0.elapsed().as_millis() as u64;
+    Ok(Recovered {
+        store,
+        manifest,
+        report: rep,
+    })
+}
+
+/// Moves every entry of `from` into `to` (a store with another layout).
+pub fn migrate(from: &Store, to: &Store) {
+    for view in from.snapshot() {
+        for (db, map) in view.dbs.iter().enumerate() {
+            for (k, e) in map.iter() {
+                let id = to.shard_of(k.bytes());
+                to.with_shard(id, |sh| {
+                    if let Some(d) = sh.dbs.get_mut(db) {
+                        d.insert(k.bytes(), e.clone());
+                    }
+                });
+            }
+        }
+    }
+}
+
+/// Loads one snapshot file into `store`.
+pub fn load_snapshot(
+    fs: &dyn Fs,
+    store: &Store,
+    path: &Path,
+    rep: &mut RecoverReport,
+) -> Result<()> {
+    let data = fs
+        .read(path)
+        .map_err(|e| PersistError::io(path, "read", e))?;
+    rep.files += 1;
+    rep.bytes += data.len() as u64;
+    let now = now_ms();
+    let ndbs = store.ndbs();
+    let hdr = read_snapshot(path, &data, |db, key, exp, v| {
+        if db >= ndbs {
+            return Err(PersistError::Corrupt {
+                path: path.to_path_buf(),
+                offset: 0,
+                reason: format!("database {db} out of range (databases {ndbs})"),
+            });
+        }
+        match v {
+            SnapValue::Str(s) => {
+                store.with_shard(store.shard_of(key), |sh| {
+                    sh.dbs[db].insert(key, Entry::with_expiry(Value::str(s), exp))
+                });
+            }
+            SnapValue::Commands(cmds) => {
+                for c in cmds {
+                    let argv: Vec<Bytes> = c.iter().map(|a| Bytes::copy_from_slice(a)).collect();
+                    if let Reply::Error(e) = store.replay(None, db, &argv, now) {
+                        return Err(PersistError::Replay {
+                            path: path.to_path_buf(),
+                            offset: 0,
+                            reason: String::from_utf8_lossy(&e).into_owned(),
+                        });
+                    }
+                }
+                if exp != 0 {
+                    store.with_shard(store.shard_of(key), |sh| sh.dbs[db].set_expire(key, exp));
+                }
+            }
+        }
+        Ok(())
+    })?;
+    rep.entries += hdr.entries;
+    Ok(())
+}
+
+/// Replays one AOF file into `store`. `only`: the shard that wrote it (its
+/// FLUSHALL/FLUSHDB/SWAPDB act on that shard alone); `None` for a
+/// standalone file (a Redis AOF). A torn tail is cut off into a quarantine
+/// file when `truncated_ok`, else refused; damage before the tail is refused.
+pub fn load_aof(
+    fs: &dyn Fs,
+    store: &Store,
+    path: &Path,
+    only: Option<usize>,
+    truncated_ok: bool,
+    rep: &mut RecoverReport,
+) -> Result<Scan> {
+    let data = Bytes::from(
+        fs.read(path)
+            .map_err(|e| PersistError::io(path, "read", e))?,
+    );
+    rep.files += 1;
+    rep.bytes += data.len() as u64;
+    let now = now_ms();
+    let mut db = 0usize;
+    let ndbs = store.ndbs();
+    let scan = scan_aof(&data, |off, args| {
+        let argv: Vec<Bytes> = args.iter().map(|r| data.slice(r.clone())).collect();
+        if argv[0].eq_ignore_ascii_case(b"select") && argv.len() == 2 {
+            match std::str::from_utf8(&argv[1])
+                .ok()
+                .and_then(|s| s.parse::<usize>().ok())
+            {
+                Some(n) if n < ndbs => db = n,
+                _ => {
+                    return Err(PersistError::Replay {
+                        path: path.to_path_buf(),
+                        offset: off,
+                        reason: "bad SELECT".into(),
+                    })
+                }
+            }
+            return Ok(());
+        }
+        if argv[0].eq_ignore_ascii_case(b"multi") || argv[0].eq_ignore_ascii_case(b"exec") {
+            // Redis AOFs wrap transactions; each command inside is replayed on its own.
+            return Ok(());
+        }
+        match store.replay(only, db, &argv, now) {
+            Reply::Error(e) => Err(PersistError::Replay {
+                path: path.to_path_buf(),
+                offset: off,
+                reason: String::from_utf8_lossy(&e).into_owned(),
+            }),
+            _ => Ok(()),
+        }
+    })?;
+    rep.commands += scan.commands;
+    match &scan.tail {
+        Tail::Clean => {}
+        Tail::Torn { offset, len } => {
+            if !truncated_ok {
+                return Err(PersistError::Truncated {
+                    path: path.to_path_buf(),
+                    offset: *offset,
+                    len: *len,
+                });
+            }
+            let q = quarantine(fs, path, &data[*offset as usize..])?;
+            fs.truncate(path, *offset)
+                .map_err(|e| PersistError::io(path, "truncate", e))?;
+            rep.quarantined += len;
+            rep.log.push(format!(
+                "WARNING: {} ended in a torn frame: cut {len} bytes at offset {offset}; the cut bytes are kept in {}",
+                path.display(),
+                q.display()
+            ));
+        }
+        Tail::Corrupt { offset, reason } => {
+            return Err(PersistError::Corrupt {
+                path: path.to_path_buf(),
+                offset: *offset,
+                reason: reason.clone(),
+            });
+        }
+    }
+    Ok(scan)
+}
+
+/// Saves `bytes` as `<file>.quarantine-<unix ms>` beside `path`, durably.
+fn quarantine(fs: &dyn Fs, path: &Path, bytes: &[u8]) -> Result<PathBuf> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let base = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = format!("{base}.quarantine-{}", now_ms());
+    write_atomic(fs, dir, &name, bytes)?;
+    Ok(dir.join(name))
+}
+
+/// The outcome of `--check-aof`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckReport {
+    /// The scan.
+    pub scan: Scan,
+    /// Bytes in the file.
+    pub size: u64,
+    /// True if `--fix` cut the file.
+    pub fixed: bool,
+}
+
+/// Checks an AOF like `redis-check-aof`: every frame must parse and every
+/// checksum verify. With `fix`, a damaged file is cut to its valid prefix
+/// (the cut bytes go to a quarantine file first).
+pub fn check_aof(fs: &dyn Fs, path: &Path, fix: bool) -> Result<CheckReport> {
+    let data = fs
+        .read(path)
+        .map_err(|e| PersistError::io(path, "read", e))?;
+    let scan = scan_aof(&data, |_, _| Ok::<(), PersistError>(()))?;
+    let mut fixed = false;
+    if fix && scan.tail != Tail::Clean {
+        let cut = scan.valid_len as usize;
+        quarantine(fs, path, &data[cut..])?;
+        fs.truncate(path, scan.valid_len)
+            .map_err(|e| PersistError::io(path, "truncate", e))?;
+        fixed = true;
+    }
+    Ok(CheckReport {
+        scan,
+        size: data.len() as u64,
+        fixed,
+    })
+}

@@ -1,0 +1,326 @@
+//! The snapshot file: a binary, point-in-time image of one shard, written
+//! from a frozen [`SnapshotView`] while the shard keeps changing. All
+//! integers are little-endian; every section carries the CRC32C of its
+//! header and of its payload; a final section records the totals, so a
+//! truncated file is always detected. Layout: `docs/persistence.md`.
+
+use crate::error::{PersistError, Result};
+use crate::io::WFile;
+use kevy_store::{SnapshotView, Value};
+use std::path::Path;
+
+/// The first 8 bytes of a snapshot file.
+pub const SNAP_MAGIC: &[u8; 8] = b"KEVYSNP\n";
+/// Format version written (and the only one read).
+pub const SNAP_VERSION: u32 = 1;
+/// Header: magic, version u32, shard u32, nshards u32, created_ms u64, crc u32.
+pub const HEADER_LEN: usize = 8 + 4 + 4 + 4 + 8 + 4;
+/// Section header: kind u8, db u32, count u32, payload_len u32, payload_crc
+/// u32, header_crc u32 (over the 17 bytes before it).
+pub const SECTION_LEN: usize = 1 + 4 + 4 + 4 + 4 + 4;
+/// Section kind: a run of entries of one database.
+pub const KIND_ENTRIES: u8 = 1;
+/// Section kind: the end; payload = total entries u64, sections u64.
+pub const KIND_END: u8 = 0xFF;
+/// Entry value type: a string (`u32 len` + bytes).
+pub const TYPE_STRING: u8 = 0;
+/// Entry value type: any other type, as the commands that rebuild it
+/// (`u32 ncmds`, each `u32 argc` then `argc` × (`u32 len` + bytes)).
+pub const TYPE_COMMANDS: u8 = 1;
+/// Payload size at which a section is closed.
+const SECTION_TARGET: usize = 1 << 20;
+
+fn put_u32(out: &mut Vec<u8>, v: u32) {
+    out.extend_from_slice(&v.to_le_bytes());
+}
+
+fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
+    put_u32(out, b.len() as u32);
+    out.extend_from_slice(b);
+}
+
+struct SectionWriter<'a> {
+    file: &'a mut dyn WFile,
+    path: &'a Path,
+    payload: Vec<u8>,
+    count: u32,
+    db: u32,
+    bytes: u64,
+    sections: u64,
+}
+
+impl SectionWriter<'_> {
+    fn flush(&mut self, kind: u8) -> Result<()> {
+        if kind == KIND_ENTRIES && self.count == 0 {
+            return Ok(());
+        }
+        let mut h = Vec::with_capacity(SECTION_LEN);
+        h.push(kind);
+        put_u32(&mut h, self.db);
+        put_u32(&mut h, self.count);
+        put_u32(&mut h, self.payload.len() as u32);
+        put_u32(&mut h, crc32c::crc32c(&self.payload));
+        let hc = crc32c::crc32c(&h);
+        put_u32(&mut h, hc);
+        self.file
+            .write_all(&[&h, &self.payload])
+            .map_err(|e| PersistError::io(self.path, "write", e))?;
+        self.bytes += (h.len() + self.payload.len()) as u64;
+        self.sections += 1;
+        self.payload.clear();
+        self.count = 0;
+        Ok(())
+    }
+}
+
+/// Writes `view` (shard `shard` of `nshards`) to `file` and fsyncs it.
+/// Returns the file size. The caller renames the file into place.
+pub fn write_snapshot(
+    file: &mut dyn WFile,
+    path: &Path,
+    view: &SnapshotView,
+    shard: u32,
+    nshards: u32,
+    created_ms: u64,
+) -> Result<u64> {
+    let mut h = Vec::with_capacity(HEADER_LEN);
+    h.extend_from_slice(SNAP_MAGIC);
+    put_u32(&mut h, SNAP_VERSION);
+    put_u32(&mut h, shard);
+    put_u32(&mut h, nshards);
+    h.extend_from_slice(&created_ms.to_le_bytes());
+    let c = crc32c::crc32c(&h);
+    put_u32(&mut h, c);
+    file.write_all(&[&h])
+        .map_err(|e| PersistError::io(path, "write", e))?;
+    let mut w = SectionWriter {
+        file,
+        path,
+        payload: Vec::with_capacity(SECTION_TARGET + 4096),
+        count: 0,
+        db: 0,
+        bytes: h.len() as u64,
+        sections: 0,
+    };
+    let mut total: u64 = 0;
+    for (db, map) in view.dbs.iter().enumerate() {
+        w.db = db as u32;
+        for (k, e) in map.iter() {
+            w.payload
+                .extend_from_slice(&e.expire_at().unwrap_or(0).to_le_bytes());
+            match &e.value {
+                Value::Str { s, .. } => {
+                    w.payload.push(TYPE_STRING);
+                    put_bytes(&mut w.payload, k.bytes());
+                    put_bytes(&mut w.payload, s);
+                }
+                other => {
+                    w.payload.push(TYPE_COMMANDS);
+                    put_bytes(&mut w.payload, k.bytes());
+                    let cmds = other.restore_commands(k.bytes());
+                    put_u32(&mut w.payload, cmds.len() as u32);
+                    for c in &cmds {
+                        put_u32(&mut w.payload, c.len() as u32);
+                        for a in c {
+                            put_bytes(&mut w.payload, a);
+                        }
+                    }
+                }
+            }
+            w.count += 1;
+            total += 1;
+            if w.payload.len() >= SECTION_TARGET {
+                w.flush(KIND_ENTRIES)?;
+            }
+        }
+        w.flush(KIND_ENTRIES)?;
+    }
+    w.db = 0;
+    w.payload.extend_from_slice(&total.to_le_bytes());
+    w.payload.extend_from_slice(&w.sections.to_le_bytes());
+    w.count = 0;
+    w.flush(KIND_END)?;
+    let bytes = w.bytes;
+    file.sync()
+        .map_err(|e| PersistError::io(path, "fsync", e))?;
+    Ok(bytes)
+}
+
+/// One entry read back from a snapshot.
+pub enum SnapValue<'a> {
+    /// A string value.
+    Str(&'a [u8]),
+    /// The commands that rebuild a collection (argv[0] is the command).
+    Commands(Vec<Vec<&'a [u8]>>),
+}
+
+/// The header of a snapshot file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SnapHeader {
+    /// Shard that wrote it.
+    pub shard: u32,
+    /// Shard count of the writer.
+    pub nshards: u32,
+    /// Unix ms when it was frozen.
+    pub created_ms: u64,
+    /// Entries in the file.
+    pub entries: u64,
+}
+
+struct Cursor<'a> {
+    data: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let end = self.pos.checked_add(n)?;
+        let s = self.data.get(self.pos..end)?;
+        self.pos = end;
+        Some(s)
+    }
+    fn u32(&mut self) -> Option<u32> {
+        self.take(4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+    fn u64(&mut self) -> Option<u64> {
+        let b = self.take(8)?;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(b);
+        Some(u64::from_le_bytes(a))
+    }
+    fn bytes(&mut self) -> Option<&'a [u8]> {
+        let n = self.u32()? as usize;
+        self.take(n)
+    }
+}
+
+/// Reads a snapshot image, calling `sink(db, key, expire_at, value)` for
+/// each entry. Any damage (bad magic, version, checksum, truncation) is a
+/// `Corrupt` error naming the offset; nothing after a bad section is read.
+pub fn read_snapshot<'a>(
+    path: &Path,
+    data: &'a [u8],
+    mut sink: impl FnMut(usize, &'a [u8], u64, SnapValue<'a>) -> Result<()>,
+) -> Result<SnapHeader> {
+    let bad = |offset: usize, reason: &str| PersistError::Corrupt {
+        path: path.to_path_buf(),
+        offset: offset as u64,
+        reason: reason.to_string(),
+    };
+    if data.len() < HEADER_LEN {
+        return Err(bad(data.len(), "file shorter than the snapshot header"));
+    }
+    if &data[..8] != SNAP_MAGIC {
+        return Err(bad(0, "not a kevy snapshot (bad magic)"));
+    }
+    if crc32c::crc32c(&data[..HEADER_LEN - 4])
+        != u32::from_le_bytes([
+            data[HEADER_LEN - 4],
+            data[HEADER_LEN - 3],
+            data[HEADER_LEN - 2],
+            data[HEADER_LEN - 1],
+        ])
+    {
+        return Err(bad(0, "header checksum mismatch"));
+    }
+    let mut c = Cursor { data, pos: 8 };
+    let version = c.u32().unwrap_or(0);
+    if version != SNAP_VERSION {
+        return Err(bad(8, &format!("unsupported snapshot version {version}")));
+    }
+    let shard = c.u32().unwrap_or(0);
+    let nshards = c.u32().unwrap_or(0);
+    let created_ms = c.u64().unwrap_or(0);
+    c.pos = HEADER_LEN;
+    let mut entries: u64 = 0;
+    let mut sections: u64 = 0;
+    loop {
+        let at = c.pos;
+        let Some(h) = c.take(SECTION_LEN) else {
+            return Err(bad(at, "truncated: the end section is missing"));
+        };
+        let hc = u32::from_le_bytes([h[17], h[18], h[19], h[20]]);
+        if crc32c::crc32c(&h[..17]) != hc {
+            return Err(bad(at, "section header checksum mismatch"));
+        }
+        let kind = h[0];
+        let db = u32::from_le_bytes([h[1], h[2], h[3], h[4]]) as usize;
+        let count = u32::from_le_bytes([h[5], h[6], h[7], h[8]]);
+        let len = u32::from_le_bytes([h[9], h[10], h[11], h[12]]) as usize;
+        let pc = u32::from_le_bytes([h[13], h[14], h[15], h[16]]);
+        let Some(payload) = c.take(len) else {
+            return Err(bad(at, "truncated section payload"));
+        };
+        if crc32c::crc32c(payload) != pc {
+            return Err(bad(at, "section payload checksum mismatch"));
+        }
+        match kind {
+            KIND_END => {
+                let mut p = Cursor {
+                    data: payload,
+                    pos: 0,
+                };
+                let (Some(total), Some(nsec)) = (p.u64(), p.u64()) else {
+                    return Err(bad(at, "short end section"));
+                };
+                if total != entries || nsec != sections {
+                    return Err(bad(
+                        at,
+                        "entry or section count does not match the end section",
+                    ));
+                }
+                if c.pos != data.len() {
+                    return Err(bad(c.pos, "bytes after the end section"));
+                }
+                return Ok(SnapHeader {
+                    shard,
+                    nshards,
+                    created_ms,
+                    entries,
+                });
+            }
+            KIND_ENTRIES => {
+                let mut p = Cursor {
+                    data: payload,
+                    pos: 0,
+                };
+                for _ in 0..count {
+                    let e = read_entry(&mut p)
+                        .ok_or_else(|| bad(at, "malformed entry in a section"))?;
+                    sink(db, e.0, e.1, e.2)?;
+                    entries += 1;
+                }
+                if p.pos != payload.len() {
+                    return Err(bad(at, "section payload longer than its entries"));
+                }
+                sections += 1;
+            }
+            _ => return Err(bad(at, &format!("unknown section kind {kind}"))),
+        }
+    }
+}
+
+fn read_entry<'a>(p: &mut Cursor<'a>) -> Option<(&'a [u8], u64, SnapValue<'a>)> {
+    let expire = p.u64()?;
+    let ty = p.take(1)?[0];
+    let key = p.bytes()?;
+    let v = match ty {
+        TYPE_STRING => SnapValue::Str(p.bytes()?),
+        TYPE_COMMANDS => {
+            let n = p.u32()? as usize;
+            let mut cmds = Vec::with_capacity(n.min(1024));
+            for _ in 0..n {
+                let argc = p.u32()? as usize;
+                let mut argv = Vec::with_capacity(argc.min(1024));
+                for _ in 0..argc {
+                    argv.push(p.bytes()?);
+                }
+                cmds.push(argv);
+            }
+            SnapValue::Commands(cmds)
+        }
+        _ => return None,
+    };
+    Some((key, expire, v))
+}
