@@ -2,6 +2,7 @@
 //! LT), TTL, PTTL, EXPIRETIME, PEXPIRETIME and PERSIST. They act on any
 //! value type: only the entry's expiry is read or written.
 
+use super::keys::{count_lookup, lookup_write};
 use super::StoreCommand;
 use crate::ctx::{notify, Ctx};
 use crate::error::{CmdError, CmdResult};
@@ -210,7 +211,7 @@ impl<'a> Expire<'a> {
             when = when.checked_add(ctx.now_ms as i64).ok_or_else(invalid)?;
         }
         let key = self.key;
-        let Some(e) = ctx.get(key)? else {
+        let Some(e) = lookup_write(ctx, key)? else {
             return Ok(Reply::Int(0));
         };
         // A key without expiry counts as an infinite TTL for GT and LT.
@@ -222,13 +223,15 @@ impl<'a> Expire<'a> {
         if refused {
             return Ok(Reply::Int(0));
         }
-        if when <= ctx.now_ms as i64 {
+        // A replayed log keeps past expiries (the key then expires lazily),
+        // as Redis does while loading.
+        if when <= ctx.now_ms as i64 && !ctx.loading {
             ctx.remove(key)?;
             ctx.modified(key);
             ctx.notify(notify::GENERIC, "del", key);
             ctx.propagate(key, &[b"DEL", key]);
         } else {
-            ctx.set_expire(key, when as u64)?;
+            ctx.set_expire(key, when.max(1) as u64)?;
             ctx.modified(key);
             ctx.notify(notify::GENERIC, "expire", key);
             ctx.propagate(key, &[b"PEXPIREAT", key, when.to_string().as_bytes()]);
@@ -273,10 +276,12 @@ enum Show {
 /// -2 for a missing key, -1 for a key without expiry, else the time asked.
 fn ttl_generic(ctx: &mut Ctx<'_, '_>, key: &[u8], show: Show) -> CmdResult {
     let now = ctx.now_ms;
-    let Some(e) = ctx.peek(key)? else {
+    let found = ctx.peek(key)?.map(|e| e.expire_at());
+    count_lookup(ctx, found.is_some());
+    let Some(expiry) = found else {
         return Ok(Reply::Int(-2));
     };
-    let Some(at) = e.expire_at() else {
+    let Some(at) = expiry else {
         return Ok(Reply::Int(-1));
     };
     let ms = match show {
@@ -312,7 +317,7 @@ fn pexpiretime(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
 /// `PERSIST key`
 fn persist(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     let key = &argv[1][..];
-    if ctx.get(key)?.is_none_or(|e| e.expire_at().is_none()) {
+    if lookup_write(ctx, key)?.is_none_or(|e| e.expire_at().is_none()) {
         return Ok(Reply::Int(0));
     }
     ctx.set_expire(key, 0)?;

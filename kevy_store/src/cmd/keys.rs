@@ -6,6 +6,7 @@
 use super::StoreCommand;
 use crate::ctx::{notify, shard_for, Ctx};
 use crate::error::{CmdError, CmdResult};
+use crate::kstr::KStr;
 use crate::num::arg_i64;
 use crate::spec::{acl, flags::*, CommandMeta, Keys};
 use crate::value::{lru_clock, Entry, Value};
@@ -187,6 +188,43 @@ fn propagate_restore(ctx: &mut Ctx<'_, '_>, key: &[u8], entry: &Entry) {
     }
 }
 
+/// Redis's `lookupKeyWrite`: the live entry under `key` with its access
+/// recorded, not counted in the keyspace hit/miss statistics (only reads are).
+pub(crate) fn lookup_write<'c>(
+    ctx: &'c mut Ctx<'_, '_>,
+    key: &[u8],
+) -> Result<Option<&'c Entry>, CmdError> {
+    let clock = lru_clock(ctx.now_ms);
+    let e = ctx.peek(key)?;
+    if let Some(e) = e {
+        e.touch(clock);
+    }
+    Ok(e)
+}
+
+/// The string under `key` for a write command (see [`lookup_write`]);
+/// `WrongType` if it holds another type.
+pub(crate) fn write_str(ctx: &mut Ctx<'_, '_>, key: &[u8]) -> Result<Option<KStr>, CmdError> {
+    match lookup_write(ctx, key)? {
+        None => Ok(None),
+        Some(Entry {
+            value: Value::Str { s, .. },
+            ..
+        }) => Ok(Some(s.clone())),
+        Some(_) => Err(CmdError::WrongType),
+    }
+}
+
+/// Counts a read that used [`Ctx::peek`] (no access recorded, as Redis's
+/// `LOOKUP_NOTOUCH`) in the keyspace hit/miss statistics.
+pub(crate) fn count_lookup(ctx: &mut Ctx<'_, '_>, hit: bool) {
+    if hit {
+        ctx.events.hits += 1;
+    } else {
+        ctx.events.misses += 1;
+    }
+}
+
 /// A key just created with `entry` (RENAME, COPY, MOVE): clients blocked
 /// on it may be served, as Redis's `dbAdd` signals for the blocking types.
 fn added(ctx: &mut Ctx<'_, '_>, key: &[u8], entry: &Entry) {
@@ -231,7 +269,9 @@ fn unlink(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
 fn exists(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     let mut n = 0;
     for key in &argv[1..] {
-        if ctx.peek(key)?.is_some() {
+        let hit = ctx.peek(key)?.is_some();
+        count_lookup(ctx, hit);
+        if hit {
             n += 1;
         }
     }
@@ -251,7 +291,9 @@ fn touch(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
 
 /// `TYPE key`
 fn type_cmd(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
-    let name = ctx.peek(&argv[1])?.map_or("none", |e| e.value.type_name());
+    let name = ctx.peek(&argv[1])?.map(|e| e.value.type_name());
+    count_lookup(ctx, name.is_some());
+    let name = name.unwrap_or("none");
     Ok(Reply::simple(name))
 }
 
@@ -262,7 +304,7 @@ fn same_object() -> CmdError {
 /// `RENAME key newkey` and `RENAMENX key newkey`.
 fn rename_generic(ctx: &mut Ctx<'_, '_>, argv: &[Bytes], nx: bool) -> CmdResult {
     let (src, dst) = (&argv[1][..], &argv[2][..]);
-    let Some(entry) = ctx.get(src)?.cloned() else {
+    let Some(entry) = lookup_write(ctx, src)?.cloned() else {
         return Err(CmdError::NoSuchKey);
     };
     let done = if nx { Reply::Int(1) } else { Reply::ok() };
@@ -270,7 +312,7 @@ fn rename_generic(ctx: &mut Ctx<'_, '_>, argv: &[Bytes], nx: bool) -> CmdResult 
         ctx.suppress_propagation();
         return Ok(if nx { Reply::Int(0) } else { done });
     }
-    if ctx.exists(dst)? {
+    if lookup_write(ctx, dst)?.is_some() {
         if nx {
             ctx.suppress_propagation();
             return Ok(Reply::Int(0));
@@ -365,7 +407,7 @@ impl<'a> Copy<'a> {
         let dst = self.dst;
         let replace = self.replace;
         in_db(ctx, dst_db, |ctx| {
-            if ctx.exists(dst)? {
+            if lookup_write(ctx, dst)?.is_some() {
                 if !replace {
                     return Ok(Reply::Int(0));
                 }
@@ -398,11 +440,11 @@ fn move_cmd(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     if dst_db == ctx.db {
         return Err(same_object());
     }
-    let Some(entry) = ctx.get(key)?.cloned() else {
+    let Some(entry) = lookup_write(ctx, key)?.cloned() else {
         return Ok(Reply::Int(0));
     };
     let moved = in_db(ctx, dst_db, |ctx| -> Result<bool, CmdError> {
-        if ctx.exists(key)? {
+        if lookup_write(ctx, key)?.is_some() {
             return Ok(false);
         }
         ctx.set_entry(key, entry.clone())?;
@@ -485,14 +527,19 @@ fn object(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
         ));
     }
     let now = ctx.now_ms;
-    let Some(e) = ctx.peek(&argv[2])? else {
-        return Ok(Reply::Nil);
-    };
-    Ok(match sub.as_str() {
+    let answer = ctx.peek(&argv[2])?.map(|e| object_answer(e, &sub, now));
+    count_lookup(ctx, answer.is_some());
+    answer.unwrap_or(Ok(Reply::Nil))
+}
+
+/// OBJECT's answer about an existing entry.
+fn object_answer(e: &Entry, sub: &str, now: u64) -> CmdResult {
+    Ok(match sub {
         "encoding" => Reply::bulk(e.value.encoding().as_bytes()),
         "refcount" => Reply::Int(match &e.value {
             Value::Str { s, .. }
-                if e.value.encoding() == "int" && crate::num::parse_i64(s).is_some_and(|v| (0..10000).contains(&v)) =>
+                if e.value.encoding() == "int"
+                    && crate::num::parse_i64(s).is_some_and(|v| (0..10000).contains(&v)) =>
             {
                 SHARED_REFCOUNT
             }
@@ -704,6 +751,38 @@ mod tests {
         let logged = rec.take();
         assert_eq!(logged[1], (s, 0, "DEL k".to_string()));
         assert_eq!(logged[2], (s, 2, format!("SET k v PXAT {}", T0 + 100_000)));
+    }
+
+    #[test]
+    fn only_reads_count_keyspace_hits() {
+        let t = T::new();
+        let stats = |line: &str| {
+            let (_, ev) = t.store.execute(0, &crate::cmd::testutil::split(line), T0);
+            (ev.hits, ev.misses)
+        };
+        for write in [
+            "SET k 1",
+            "SET k 1 NX",
+            "SETNX k 1",
+            "INCR k",
+            "INCRBYFLOAT k 1",
+            "APPEND k 1",
+            "SETRANGE k 0 1",
+            "EXPIRE k 100",
+            "PERSIST k",
+            "RENAME k j",
+            "MOVE j 1",
+            "DEL j",
+        ] {
+            assert_eq!(stats(write), (0, 0), "{write}");
+        }
+        assert_eq!(stats("SET k 1 GET"), (0, 1));
+        assert_eq!(stats("GET k"), (1, 0));
+        assert_eq!(stats("MGET k nosuch"), (1, 1));
+        assert_eq!(stats("EXISTS k nosuch"), (1, 1));
+        assert_eq!(stats("TYPE k"), (1, 0));
+        assert_eq!(stats("TTL nosuch"), (0, 1));
+        assert_eq!(stats("OBJECT ENCODING k"), (1, 0));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! counters (INCR family, INCRBYFLOAT) and in-place edits (APPEND, SETRANGE,
 //! GETRANGE). LCS lives in `lcs.rs`.
 
+use super::keys::{lookup_write, write_str};
 use super::ldouble::LongDouble;
 use super::StoreCommand;
 use crate::ctx::{notify, Ctx};
@@ -486,7 +487,7 @@ impl<'a> Set<'a> {
         } else {
             None
         };
-        let found = ctx.exists(self.key)?;
+        let found = (o.nx || o.xx) && lookup_write(ctx, self.key)?.is_some();
         if (o.nx && found) || (o.xx && !found) {
             ctx.suppress_propagation();
             return Ok(if o.get { bulk_or_nil(old) } else { Reply::Nil });
@@ -502,7 +503,7 @@ fn set(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
 
 /// `SETNX key value`
 fn setnx(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
-    if ctx.exists(&argv[1])? {
+    if lookup_write(ctx, &argv[1])?.is_some() {
         ctx.suppress_propagation();
         return Ok(Reply::Int(0));
     }
@@ -569,7 +570,7 @@ impl<'a> GetEx<'a> {
             None => None,
         };
         match at {
-            Some((Unit::ExAt | Unit::PxAt, at)) if at <= ctx.now_ms => {
+            Some((Unit::ExAt | Unit::PxAt, at)) if at <= ctx.now_ms && !ctx.loading => {
                 ctx.remove(key)?;
                 ctx.modified(key);
                 ctx.notify(notify::GENERIC, "del", key);
@@ -581,7 +582,9 @@ impl<'a> GetEx<'a> {
                 ctx.notify(notify::GENERIC, "expire", key);
                 ctx.propagate(key, &[b"PEXPIREAT", key, at.to_string().as_bytes()]);
             }
-            None if self.opts.persist && ctx.get(key)?.is_some_and(|e| e.expire_at().is_some()) => {
+            None if self.opts.persist
+                && lookup_write(ctx, key)?.is_some_and(|e| e.expire_at().is_some()) =>
+            {
                 ctx.set_expire(key, 0)?;
                 ctx.modified(key);
                 ctx.notify(notify::GENERIC, "persist", key);
@@ -627,7 +630,7 @@ fn msetnx(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
         return Err(CmdError::Arity("msetnx".into()));
     }
     for kv in argv[1..].chunks_exact(2) {
-        if ctx.exists(&kv[0])? {
+        if lookup_write(ctx, &kv[0])?.is_some() {
             ctx.suppress_propagation();
             return Ok(Reply::Int(0));
         }
@@ -672,7 +675,7 @@ fn replace_raw(ctx: &mut Ctx<'_, '_>, key: &[u8], s: Vec<u8>) -> Result<(), CmdE
 /// `APPEND key value`
 fn append(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     let (key, tail) = (&argv[1][..], &argv[2][..]);
-    let len = match get_string(ctx, key)? {
+    let len = match write_str(ctx, key)? {
         None => {
             ctx.set(key, Value::str(tail), false)?;
             tail.len()
@@ -700,7 +703,7 @@ fn setrange(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
         return Err(CmdError::err("offset is out of range"));
     }
     let offset = offset as u64;
-    let cur = get_string(ctx, key)?;
+    let cur = write_str(ctx, key)?;
     if patch.is_empty() {
         ctx.suppress_propagation();
         return Ok(Reply::Int(cur.map_or(0, |s| s.len() as i64)));
@@ -763,9 +766,9 @@ fn getrange(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
 
 /// Adds `by` to the integer under `key` (created as 0), keeping its TTL.
 fn incr_by(ctx: &mut Ctx<'_, '_>, key: &[u8], by: i64) -> CmdResult {
-    let cur = match ctx.get_str(key)? {
+    let cur = match write_str(ctx, key)? {
         None => 0,
-        Some(s) => parse_i64(s).ok_or(CmdError::NotInteger)?,
+        Some(s) => parse_i64(&s).ok_or(CmdError::NotInteger)?,
     };
     let new = cur.checked_add(by).ok_or(CmdError::Overflow)?;
     ctx.set(key, Value::str(new.to_string().as_bytes()), true)?;
@@ -804,9 +807,9 @@ fn decrby(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
 /// logged as `SET key result KEEPTTL`.
 fn incrbyfloat(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     let key = &argv[1][..];
-    let cur = match ctx.get_str(key)? {
+    let cur = match write_str(ctx, key)? {
         None => LongDouble::ZERO,
-        Some(s) => LongDouble::parse(s).ok_or(CmdError::NotFloat)?,
+        Some(s) => LongDouble::parse(&s).ok_or(CmdError::NotFloat)?,
     };
     let by = LongDouble::parse(&argv[2]).ok_or(CmdError::NotFloat)?;
     let sum = cur
