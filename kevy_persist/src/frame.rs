@@ -11,6 +11,8 @@ pub const AOF_MAGIC: &[u8] = b"KEVYAOF1\n";
 /// where `<hex>` is the CRC32C of the bytes since the previous checksum
 /// frame (or since the magic). Never executed.
 pub const CRC_NAME: &[u8] = b"KEVYCRC";
+/// How every checksum frame starts.
+const CRC_FRAME_START: &[u8] = b"*2\r\n$7\r\nKEVYCRC\r\n";
 /// Longest argument accepted (Redis's proto-max-bulk-len default).
 const MAX_BULK: usize = 512 << 20;
 /// Most arguments in one frame.
@@ -200,8 +202,8 @@ pub struct Scan {
 
 /// Walks an AOF image, calling `on_cmd(offset, args)` for each command frame
 /// in order. In a kevy file, the frames of a write group are delivered only
-/// once the group's checksum frame verifies (or at the end of the file, for
-/// a final group whose checksum frame was never written). A file that is
+/// once the group's checksum frame verifies; a final group without one is
+/// part of the torn tail. A file that is
 /// neither kevy's (magic) nor RESP (`*`) is `Corrupt` at offset 0. Stops
 /// early if `on_cmd` returns an error, which is passed through.
 pub fn scan_aof<E>(
@@ -268,6 +270,17 @@ pub fn scan_aof<E>(
                 }
             }
             Parsed::Incomplete => {
+                // A torn write only ever damages the last write group: if a
+                // checksum frame follows, this is damage, not a tear.
+                if kevy && contains(&data[pos + 1..], CRC_FRAME_START) {
+                    scan.tail = Tail::Corrupt {
+                        offset: group_start as u64,
+                        reason: format!(
+                            "a frame at offset {pos} runs past later frames (damaged length)"
+                        ),
+                    };
+                    return Ok(scan);
+                }
                 scan.tail = Tail::Torn {
                     offset: pos as u64,
                     len: (data.len() - pos) as u64,
@@ -297,13 +310,129 @@ pub fn scan_aof<E>(
             }
         }
     }
-    // The final group never got its checksum frame (the crash came between
-    // the write and the next one): its whole frames are kept.
-    for (off, a) in group.drain(..) {
-        on_cmd(off, &a)?;
-        scan.commands += 1;
-        // The frame ends with the CRLF after its last argument.
-        scan.valid_len = a.last().map_or(off, |r| r.end as u64 + 2);
+    // A final group without its checksum frame was torn: the group and its
+    // checksum go out in one write, so the write did not complete, and no
+    // reply under `appendfsync always` depended on it. Its frames, whole or
+    // not, are the torn tail: nothing unverified is replayed.
+    if kevy && !group.is_empty() {
+        scan.tail = Tail::Torn {
+            offset: group_start as u64,
+            len: (data.len() - group_start) as u64,
+        };
     }
     Ok(scan)
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encode_parse_round_trip() {
+        let mut b = Vec::new();
+        encode(&[b"SET", b"k", b""], &mut b);
+        assert_eq!(b, b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n");
+        match parse_frame(&b) {
+            Parsed::Frame { args, len } => {
+                assert_eq!(len, b.len());
+                assert_eq!(args, vec![8..11, 17..18, 24..24]);
+            }
+            other => panic!("{other:?}"),
+        }
+        for cut in 0..b.len() {
+            assert_eq!(parse_frame(&b[..cut]), Parsed::Incomplete, "cut {cut}");
+        }
+    }
+
+    #[test]
+    fn invalid_frames() {
+        assert!(matches!(
+            parse_frame(b"+OK\r\n"),
+            Parsed::Invalid { at: 0, .. }
+        ));
+        assert!(matches!(
+            parse_frame(b"*1\r\n$3\r\nabcX\n"),
+            Parsed::Invalid { at: 11, .. }
+        ));
+        assert!(matches!(parse_frame(b"*0\r\n"), Parsed::Invalid { .. }));
+        assert!(matches!(
+            parse_frame(b"*1\r\n$99999999999\r\n"),
+            Parsed::Invalid { .. }
+        ));
+    }
+
+    fn kevy_file(groups: &[&[&[&[u8]]]]) -> Vec<u8> {
+        let mut f = AOF_MAGIC.to_vec();
+        for g in groups {
+            let mut b = Vec::new();
+            for c in *g {
+                encode(c, &mut b);
+            }
+            let crc = crc32c::crc32c(&b);
+            f.extend_from_slice(&b);
+            encode_crc(crc, &mut f);
+        }
+        f
+    }
+
+    fn count(data: &[u8]) -> Scan {
+        scan_aof(data, |_, _| Ok::<(), ()>(())).unwrap()
+    }
+
+    #[test]
+    fn scan_clean_torn_corrupt() {
+        let f = kevy_file(&[
+            &[&[b"SET", b"a", b"1"]],
+            &[&[b"SET", b"b", b"2"], &[b"DEL", b"a"]],
+        ]);
+        let s = count(&f);
+        assert_eq!((s.kevy, s.commands, s.tail.clone()), (true, 3, Tail::Clean));
+        assert_eq!(s.valid_len, f.len() as u64);
+        // Every cut is a tear, never damage.
+        for cut in 0..f.len() {
+            let s = count(&f[..cut]);
+            assert!(
+                matches!(s.tail, Tail::Torn { .. } | Tail::Clean),
+                "cut {cut}: {:?}",
+                s.tail
+            );
+        }
+        // A zero-filled tail is a tear.
+        let mut z = f.clone();
+        z.extend_from_slice(&[0u8; 100]);
+        assert_eq!(
+            count(&z).tail,
+            Tail::Torn {
+                offset: f.len() as u64,
+                len: 100
+            }
+        );
+        // Foreign bytes.
+        assert!(matches!(
+            count(b"hello world").tail,
+            Tail::Corrupt { offset: 0, .. }
+        ));
+        // A flipped payload byte fails the group's checksum.
+        let mut x = f.clone();
+        let at = f.len() - 40;
+        x[at] ^= 0x20;
+        assert!(
+            matches!(count(&x).tail, Tail::Corrupt { .. }),
+            "{:?}",
+            count(&x).tail
+        );
+    }
+
+    #[test]
+    fn bare_resp_replays() {
+        let mut f = Vec::new();
+        encode(&[b"SELECT", b"1"], &mut f);
+        encode(&[b"SET", b"a", b"1"], &mut f);
+        let s = count(&f);
+        assert_eq!((s.kevy, s.commands, s.tail), (false, 2, Tail::Clean));
+    }
 }

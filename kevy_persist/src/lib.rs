@@ -57,3 +57,6 @@ pub use recover::{
 pub use snapshot::{
     read_snapshot, write_snapshot, SnapHeader, SnapValue, SNAP_MAGIC, SNAP_VERSION,
 };
+
+#[cfg(test)]
+mod tests;
