@@ -67,6 +67,8 @@ pub struct Conn {
     pub pending: std::collections::VecDeque<Vec<bytes::Bytes>>,
     /// When the output first went over the soft output-buffer limit.
     pub soft_limit_since: Option<u64>,
+    /// Input held back by CLIENT PAUSE.
+    pub paused: bool,
 }
 
 impl Conn {

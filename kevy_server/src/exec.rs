@@ -89,8 +89,26 @@ impl<'s> Executor<'s> {
             return Reply::error(kevy_store::unknown_command_error(argv));
         };
         sess.handle.touch(idx);
+        if is_container(cmd.meta.name) {
+            if let Some(sub) = argv.get(1) {
+                let mut name = sess.handle.last_full_name.lock();
+                name.clear();
+                name.push_str(cmd.meta.name);
+                name.push('|');
+                name.push_str(&String::from_utf8_lossy(sub).to_lowercase());
+            }
+        }
         if !cmd.meta.arity_ok(argv.len()) {
             cmd.stats.rejected.fetch_add(1, Relaxed);
+            if cmd.meta.name == "exec" {
+                // Redis aborts the transaction (if any) and says why.
+                sess.multi = None;
+                sess.multi_dirty = false;
+                crate::cmd::unwatch_all(shared, sess);
+                return Reply::error(
+                    "EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command",
+                );
+            }
             if sess.multi.is_some() {
                 sess.multi_dirty = true;
             }
@@ -358,4 +376,9 @@ fn guarded(f: impl FnOnce() -> Reply) -> Reply {
             Reply::error("ERR internal error")
         }
     }
+}
+
+/// Commands whose CLIENT LIST `cmd=` field names the subcommand too.
+fn is_container(name: &str) -> bool {
+    matches!(name, "client" | "config" | "command" | "object" | "pubsub" | "memory" | "slowlog" | "acl" | "latency" | "debug" | "script" | "function" | "cluster")
 }

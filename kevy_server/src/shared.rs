@@ -81,6 +81,9 @@ pub struct ClientHandle {
     pub last_cmd: AtomicUsize,
     /// Protocol version (2 or 3).
     pub resp: AtomicU8,
+    /// `container|sub` name of the last command when it was a container
+    /// command (CLIENT LIST shows `cmd=client|list`).
+    pub last_full_name: Mutex<String>,
     /// CLIENT SETNAME name.
     pub name: Mutex<String>,
     /// CLIENT SETINFO lib-name / lib-ver.

@@ -50,7 +50,7 @@ pub fn run(idx: usize, shared: Arc<Shared>, mut poll: Poll) {
     let mut scratch = vec![0u8; READ_CHUNK];
     let mut batch: Vec<Vec<bytes::Bytes>> = Vec::new();
     loop {
-        let timeout = next_timeout(&conns);
+        let timeout = next_timeout(&shared, &conns);
         if let Err(e) = poll.poll(&mut events, Some(timeout)) {
             if e.kind() != ErrorKind::Interrupted {
                 eprintln!("kevy: poll failed: {e}");
@@ -72,7 +72,7 @@ pub fn run(idx: usize, shared: Arc<Shared>, mut poll: Poll) {
                 alive = on_readable(&shared, conn, &mut exec, &mut scratch, &mut batch);
             }
             alive = alive && settle(&shared, &poll, conn, slot, &mut exec, &mut scratch, &mut batch);
-            if conn.sess.blocked.is_some() && !conns.blocked.contains(&slot) {
+            if (conn.sess.blocked.is_some() || conn.paused) && !conns.blocked.contains(&slot) {
                 conns.blocked.push(slot);
             }
             if !alive {
@@ -114,6 +114,7 @@ pub fn run(idx: usize, shared: Arc<Shared>, mut poll: Poll) {
             }
         }
         expire_blocked(&shared, &poll, &mut conns, &mut exec, &mut scratch, &mut batch);
+        publish_net_out(&shared);
         if shared.shutdown.load(Ordering::SeqCst) {
             for slot in 0..conns.slots.len() {
                 if let Some(c) = conns.slots[slot].as_mut() {
@@ -146,12 +147,16 @@ fn settle(
 }
 
 /// How long the poll may sleep: until the nearest blocking deadline, at most 100 ms.
-fn next_timeout(conns: &Conns) -> Duration {
+fn next_timeout(shared: &Shared, conns: &Conns) -> Duration {
     let mut t = Duration::from_millis(100);
     if conns.blocked.is_empty() {
         return t;
     }
     let now = crate::shared::now_ms();
+    let pause = shared.pause_until.load(Ordering::Relaxed);
+    if pause > now {
+        t = t.min(Duration::from_millis(pause - now + 1));
+    }
     for &slot in &conns.blocked {
         if let Some(Some(d)) = conns.slots.get(slot).and_then(|c| c.as_ref()).map(|c| c.sess.blocked) {
             if d != 0 {
@@ -182,6 +187,18 @@ fn expire_blocked(
             conns.blocked.swap_remove(i);
             continue;
         };
+        if conn.paused {
+            if shared.pause_until.load(Ordering::SeqCst) <= now {
+                conn.paused = false;
+                let alive = on_readable(shared, conn, exec, scratch, batch)
+                    && settle(shared, poll, conn, slot, exec, scratch, batch);
+                if !alive {
+                    close(shared, poll, conns, slot);
+                }
+            }
+            i += 1;
+            continue;
+        }
         match conn.sess.blocked {
             None => {
                 conns.blocked.swap_remove(i);
@@ -235,6 +252,7 @@ fn adopt(
         db: AtomicUsize::new(0),
         last_cmd: AtomicUsize::new(usize::MAX),
         resp: AtomicU8::new(2),
+        last_full_name: Mutex::new(String::new()),
         name: Mutex::new(String::new()),
         lib: Mutex::new((String::new(), String::new())),
         killed: AtomicBool::new(false),
@@ -278,6 +296,7 @@ fn adopt(
         input_paused: false,
         pending: Default::default(),
         soft_limit_since: None,
+        paused: false,
     });
 }
 
@@ -368,7 +387,7 @@ fn process_input(
     let qlimit = cfg.client_query_buffer_limit as usize;
     drop(cfg);
     loop {
-        if conn.sess.close_after_reply || conn.sess.blocked.is_some() {
+        if conn.sess.close_after_reply || conn.sess.blocked.is_some() || conn.paused {
             break;
         }
         if conn.pending_out() > OUTPUT_HIGH_WATER {
@@ -393,6 +412,11 @@ fn process_input(
             break;
         }
         while let Some(argv) = conn.pending.pop_front() {
+            if is_paused_for(shared, &argv) {
+                conn.pending.push_front(argv);
+                conn.paused = true;
+                break;
+            }
             exec.execute(&mut conn.sess, &argv, &mut conn.out);
             if conn.sess.close_after_reply
                 || conn.sess.blocked.is_some()
@@ -415,7 +439,7 @@ fn process_input(
             }
             break;
         }
-        if !parsed_full && conn.pending.is_empty() {
+        if conn.paused || (!parsed_full && conn.pending.is_empty()) {
             break;
         }
     }
@@ -435,7 +459,10 @@ fn flush(conn: &mut Conn) -> bool {
     while conn.out_pos < conn.out.len() {
         match conn.sock.write(&conn.out[conn.out_pos..]) {
             Ok(0) => return false,
-            Ok(n) => conn.out_pos += n,
+            Ok(n) => {
+                conn.out_pos += n;
+                NET_OUT.with(|c| c.set(c.get() + n as u64));
+            }
             Err(e) if e.kind() == ErrorKind::WouldBlock => break,
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
             Err(_) => return false,
@@ -490,4 +517,30 @@ fn within_output_limits(shared: &Shared, conn: &mut Conn) -> bool {
         conn.soft_limit_since = None;
     }
     true
+}
+
+/// True if CLIENT PAUSE holds back `argv` right now.
+fn is_paused_for(shared: &Shared, argv: &[bytes::Bytes]) -> bool {
+    let until = shared.pause_until.load(Ordering::SeqCst);
+    if until == 0 || until <= crate::shared::now_ms() {
+        return false;
+    }
+    if !shared.pause_writes_only.load(Ordering::SeqCst) {
+        return true;
+    }
+    let Some((_, cmd)) = argv.first().and_then(|n| shared.commands.lookup(n)) else { return false };
+    cmd.meta.flags & (kevy_store::spec::flags::WRITE | kevy_store::spec::flags::MAY_REPLICATE) != 0
+}
+
+thread_local! {
+    /// Bytes written by this thread not yet added to the shared counter.
+    static NET_OUT: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Adds this thread's written-bytes count to INFO's `total_net_output_bytes`.
+fn publish_net_out(shared: &Shared) {
+    let n = NET_OUT.with(|c| c.replace(0));
+    if n > 0 {
+        shared.stats.net_output_bytes.fetch_add(n, Ordering::Relaxed);
+    }
 }

@@ -49,6 +49,10 @@ const HELP: &[&str] = &[
     "    Return information about client connections. Options:",
     "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
     "      Return clients of specified type.",
+    "UNPAUSE",
+    "    Stop the current client pause, resuming traffic.",
+    "PAUSE <timeout> [WRITE|ALL]",
+    "    Suspend all, or just write, clients for <timeout> milliseconds.",
     "REPLY (ON|OFF|SKIP)",
     "    Control the replies sent to the current connection.",
     "SETNAME <name>",
@@ -99,6 +103,14 @@ fn client(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
         "list" => list(env, argv),
         "kill" if n >= 3 => kill(env, argv),
         "unblock" if n == 3 || n == 4 => unblock(env, argv),
+        "pause" if n == 3 || n == 4 => pause(env, argv),
+        "unpause" if n == 2 => {
+            env.shared.pause_until.store(0, Ordering::SeqCst);
+            for w in &env.shared.workers {
+                let _ = w.waker.wake();
+            }
+            Reply::ok()
+        }
         "no-evict" if n == 3 => {
             if eq(&argv[2], "on") {
                 env.sess.handle.no_evict.store(true, Ordering::Relaxed);
@@ -123,7 +135,7 @@ fn client(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
                 Reply::error("ERR syntax error")
             }
         }
-        "help" | "id" | "getname" | "setname" | "setinfo" | "info" | "kill" | "no-evict" | "reply" | "unblock" => {
+        "help" | "id" | "getname" | "setname" | "setinfo" | "info" | "kill" | "no-evict" | "reply" | "unblock" | "pause" | "unpause" => {
             sub_arity("client", sub)
         }
         _ => unknown_subcommand("client", sub),
@@ -160,10 +172,14 @@ fn kind_name(h: &ClientHandle) -> &'static str {
 
 /// One CLIENT LIST line, with Redis's fields in Redis's order.
 pub fn client_line(shared: &Shared, h: &ClientHandle) -> String {
-    let cmd = shared
-        .commands
-        .get(h.last_cmd.load(Ordering::Relaxed))
-        .map_or("NULL", |c| c.meta.name);
+    let full = h.last_full_name.lock().clone();
+    let cmd = shared.commands.get(h.last_cmd.load(Ordering::Relaxed)).map_or("NULL".to_string(), |c| {
+        if full.starts_with(c.meta.name) && full.as_bytes().get(c.meta.name.len()) == Some(&b'|') {
+            full.clone()
+        } else {
+            c.meta.name.to_string()
+        }
+    });
     let qbuf = h.qbuf.load(Ordering::Relaxed);
     let obuf = h.obuf.load(Ordering::Relaxed);
     let lib = h.lib.lock().clone();
@@ -277,6 +293,9 @@ fn kill(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
             }
             ty = Some(t);
         } else if eq(k, "user") {
+            if vs != "default" {
+                return Reply::error(format!("ERR No such user '{vs}'"));
+            }
             user = Some(vs);
         } else if eq(k, "skipme") {
             if eq(v, "yes") {
@@ -343,4 +362,26 @@ fn unblock(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
         worker.send(crate::shared::Msg::Unblock { id: w.id, reply: buf });
     }
     Reply::Int(1)
+}
+
+/// `CLIENT PAUSE timeout [WRITE|ALL]`
+fn pause(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
+    let timeout = match kevy_store::parse_i64(&argv[2]) {
+        Some(t) if t >= 0 => t as u64,
+        _ => return Reply::error("ERR timeout is not an integer or out of range"),
+    };
+    let writes_only = match argv.get(3) {
+        None => false,
+        Some(m) if eq(m, "all") => false,
+        Some(m) if eq(m, "write") => true,
+        Some(_) => return Reply::error("ERR syntax error"),
+    };
+    let until = crate::shared::now_ms() + timeout;
+    let sh = env.shared;
+    // A pause never shortens one in force; ALL wins over WRITE while both last.
+    if until >= sh.pause_until.load(Ordering::SeqCst) || !writes_only {
+        sh.pause_writes_only.store(writes_only, Ordering::SeqCst);
+    }
+    sh.pause_until.fetch_max(until, Ordering::SeqCst);
+    Reply::ok()
 }

@@ -133,7 +133,7 @@ fn command(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
         if n == 2 {
             return Reply::Array(table.iter().map(|c| info_entry(c.meta)).collect());
         }
-        Reply::Array(argv[2..].iter().map(|a| find(a).map_or(Reply::NilArray, |c| info_entry(c.meta))).collect())
+        Reply::Array(argv[2..].iter().map(|a| find(a).map_or(Reply::Nil, |c| info_entry(c.meta))).collect())
     } else if eq(sub, "docs") {
         let mut out = Vec::new();
         if n == 2 {
@@ -150,7 +150,7 @@ fn command(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
         Reply::Map(out)
     } else if eq(sub, "list") {
         list(env, argv)
-    } else if eq(sub, "getkeys") && n >= 3 {
+    } else if eq(sub, "getkeys") && n >= 4 {
         getkeys(env, &argv[2..])
     } else if eq(sub, "help") || eq(sub, "count") || eq(sub, "getkeys") {
         sub_arity("command", sub)
