@@ -27,7 +27,10 @@ impl KStr {
         if b.len() <= INLINE_CAP {
             let mut data = [0u8; INLINE_CAP];
             data[..b.len()].copy_from_slice(b);
-            KStr(Repr::Inline { len: b.len() as u8, data })
+            KStr(Repr::Inline {
+                len: b.len() as u8,
+                data,
+            })
         } else {
             KStr(Repr::Heap(Arc::from(b)))
         }
@@ -144,6 +147,19 @@ impl From<Vec<u8>> for KStr {
 impl fmt::Debug for KStr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:?}", String::from_utf8_lossy(self.as_bytes()))
+    }
+}
+
+impl KStr {
+    /// The bytes for modification in place (SETBIT, BITFIELD, PFADD on a
+    /// dense HyperLogLog). A heap buffer that is shared (a snapshot or
+    /// another clone holds it) is copied first: copy-on-write, so a
+    /// frozen view never sees the change.
+    pub(crate) fn make_mut(&mut self) -> &mut [u8] {
+        match &mut self.0 {
+            Repr::Inline { len, data } => &mut data[..*len as usize],
+            Repr::Heap(a) => Arc::make_mut(a),
+        }
     }
 }
 
