@@ -55,6 +55,9 @@ pub struct Engine {
     shards: Vec<Arc<AofShard>>,
     manifest: Mutex<Manifest>,
     busy: AtomicBool,
+    /// Files of a manifest written for another shard count: deleted by the
+    /// first checkpoint (which describes the whole state without them).
+    stale: Mutex<Vec<String>>,
     /// Bytes of the files before the current generations (snapshots, older gens).
     base_bytes: AtomicU64,
     /// `aof_current_size` right after the last checkpoint (or start-up).
@@ -79,12 +82,13 @@ impl Engine {
         loaded_bytes: u64,
     ) -> Engine {
         let gen = manifest.as_ref().map_or(0, |m| m.gen);
+        let mut stale = Vec::new();
         let manifest = match manifest {
             Some(m) if m.shards.len() == nshards => m,
-            _ => Manifest {
-                gen,
-                shards: vec![ShardFiles::default(); nshards],
-            },
+            other => {
+                stale = other.map(|m| m.files()).unwrap_or_default();
+                Manifest { gen, shards: vec![ShardFiles::default(); nshards] }
+            }
         };
         Engine {
             fs,
@@ -92,6 +96,7 @@ impl Engine {
             shards: (0..nshards).map(|_| Arc::new(AofShard::new())).collect(),
             manifest: Mutex::new(manifest),
             busy: AtomicBool::new(false),
+            stale: Mutex::new(stale),
             base_bytes: AtomicU64::new(loaded_bytes),
             last_rewrite_size: AtomicU64::new(loaded_bytes),
         }
@@ -287,7 +292,9 @@ impl Engine {
         m.store(&*self.fs, &self.cfg.dir)?;
         let keep = m.files();
         *self.manifest.lock() = m;
-        for f in old.files() {
+        let mut gone = old.files();
+        gone.append(&mut self.stale.lock());
+        for f in gone {
             if !keep.contains(&f) {
                 let _ = self.fs.remove(&self.cfg.dir.join(f));
             }
