@@ -27,10 +27,7 @@ impl KStr {
         if b.len() <= INLINE_CAP {
             let mut data = [0u8; INLINE_CAP];
             data[..b.len()].copy_from_slice(b);
-            KStr(Repr::Inline {
-                len: b.len() as u8,
-                data,
-            })
+            KStr(Repr::Inline { len: b.len() as u8, data })
         } else {
             KStr(Repr::Heap(Arc::from(b)))
         }
