@@ -371,7 +371,7 @@ fn flushdb(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
         shard.touch_all_watched(Some(db));
     }
     dispose(old, n, async_free);
-    ctx.events.dirty += n as u64 + 1;
+    ctx.events.dirty += n as u64;
     let parts: Vec<&[u8]> = argv.iter().map(|a| &a[..]).collect();
     ctx.propagate_all(&parts);
     Ok(Reply::ok())
