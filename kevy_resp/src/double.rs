@@ -45,6 +45,12 @@ pub fn write_double(out: &mut Vec<u8>, v: f64) {
         out.extend_from_slice(b"inf");
         return;
     }
+    if a < 1e17 && a.fract() == 0.0 {
+        // Integral and at most 17 digits: `%.17g` prints it exactly, in
+        // fixed form. Scores are often whole numbers; skip the slow path.
+        crate::encode::write_u64(out, a as u64);
+        return;
+    }
     // `d.dddddddddddddddde[-]x`: 17 digits and the decimal exponent.
     let mut sci = StackBuf {
         buf: [0; 40],

@@ -23,7 +23,7 @@ pub(crate) const INLINE_MAX_SIZE: usize = 64 * 1024;
 const UNAUTH_MAX_MULTIBULK: i64 = 10;
 
 /// Largest bulk length a client that still has to authenticate may send.
-const UNAUTH_MAX_BULK: i64 = 16384;
+const UNAUTH_MAX_BULK: u64 = 16384;
 
 /// Redis's `LONG_STR_SIZE`: a count line this long or longer is not a number.
 const LONG_STR_SIZE: usize = 21;
@@ -353,24 +353,32 @@ impl RequestParser {
         scan: usize,
         limits: &Limits,
     ) -> Result<Step, ProtocolError> {
-        let cr = match find_line_end(buf, scan, b'\r') {
-            Line::End(cr) if cr + 1 < buf.len() => cr,
-            Line::End(cr) => {
-                self.state = State::MultibulkCount { scan: cr };
-                return Ok(Step::Incomplete);
-            }
-            Line::Pending(scan) => {
-                if buf.len() > INLINE_MAX_SIZE {
-                    return Err(ProtocolError::TooBigMultibulkCount);
+        let (count, cr) = match canonical_len(buf, 1) {
+            Some((n, cr)) if cr + 1 < buf.len() => (n as i64, cr),
+            _ => {
+                let cr = match find_line_end(buf, scan, b'\r') {
+                    Line::End(cr) if cr + 1 < buf.len() => cr,
+                    Line::End(cr) => {
+                        self.state = State::MultibulkCount { scan: cr };
+                        return Ok(Step::Incomplete);
+                    }
+                    Line::Pending(scan) => {
+                        if buf.len() > INLINE_MAX_SIZE {
+                            return Err(ProtocolError::TooBigMultibulkCount);
+                        }
+                        self.state = State::MultibulkCount { scan };
+                        return Ok(Step::Incomplete);
+                    }
+                };
+                match string2ll(&buf[1..cr]) {
+                    Some(n) => (n, cr),
+                    None => return Err(ProtocolError::InvalidMultibulkLength),
                 }
-                self.state = State::MultibulkCount { scan };
-                return Ok(Step::Incomplete);
             }
         };
-        let count = match string2ll(&buf[1..cr]) {
-            Some(n) if n <= 0 || (n as u64) <= limits.max_multibulk_len as u64 => n,
-            _ => return Err(ProtocolError::InvalidMultibulkLength),
-        };
+        if count > 0 && count as u64 > limits.max_multibulk_len as u64 {
+            return Err(ProtocolError::InvalidMultibulkLength);
+        }
         if count > UNAUTH_MAX_MULTIBULK && !limits.authenticated {
             return Err(ProtocolError::UnauthenticatedMultibulkLength);
         }
@@ -411,28 +419,19 @@ impl RequestParser {
             let n = match bulk {
                 Some(n) => n,
                 None => {
-                    let cr = match find_line_end(buf, scan, b'\r') {
-                        Line::End(cr) if cr + 1 < len => cr,
-                        Line::End(cr) => {
-                            scan = cr;
-                            break;
-                        }
-                        Line::Pending(at) => {
-                            if len - pos > INLINE_MAX_SIZE {
-                                return Err(ProtocolError::TooBigBulkCount);
+                    let (n, cr) = match (buf.get(pos), canonical_len(buf, pos + 1)) {
+                        (Some(b'$'), Some((n, cr))) if cr + 1 < len => (n, cr),
+                        _ => match bulk_header(buf, pos, scan)? {
+                            Header::Len { n, cr } => (n, cr),
+                            Header::Pending(at) => {
+                                scan = at;
+                                break;
                             }
-                            scan = at;
-                            break;
-                        }
+                        },
                     };
-                    let first = buf[pos];
-                    if first != b'$' {
-                        return Err(ProtocolError::ExpectedDollar(first));
+                    if n > limits.max_bulk_len as u64 {
+                        return Err(ProtocolError::InvalidBulkLength);
                     }
-                    let n = match string2ll(&buf[pos + 1..cr]) {
-                        Some(n) if n >= 0 && (n as u64) <= limits.max_bulk_len as u64 => n,
-                        _ => return Err(ProtocolError::InvalidBulkLength),
-                    };
                     if n > UNAUTH_MAX_BULK && !limits.authenticated {
                         return Err(ProtocolError::UnauthenticatedBulkLength);
                     }
@@ -473,6 +472,64 @@ impl RequestParser {
         self.spans.clear();
         self.state = State::Idle;
         Ok(Some(args))
+    }
+}
+
+/// A `$N` line read by the general path.
+enum Header {
+    /// A well-formed non-negative length, and where its `\r` is.
+    Len { n: u64, cr: usize },
+    /// The line is not complete yet; the search resumes at this offset.
+    Pending(usize),
+}
+
+/// The fast path for a count or length line: canonical digits (`0`, or up
+/// to 18 digits not starting with `0`) from `at` straight to a `\r`. Any
+/// other shape returns `None` and goes through the general path, which
+/// reaches the same verdict on these lines, just more slowly.
+#[inline]
+fn canonical_len(buf: &[u8], at: usize) -> Option<(u64, usize)> {
+    let first = buf.get(at)?.wrapping_sub(b'0');
+    if first > 9 {
+        return None;
+    }
+    let mut v = u64::from(first);
+    let mut i = at + 1;
+    loop {
+        let b = *buf.get(i)?;
+        if b == b'\r' {
+            return Some((v, i));
+        }
+        let d = b.wrapping_sub(b'0');
+        if d > 9 || v == 0 || i - at >= 18 {
+            return None;
+        }
+        v = v * 10 + u64::from(d);
+        i += 1;
+    }
+}
+
+/// The general path for a `$N` line starting at `pos`, with the line-end
+/// search resuming at `scan`: Redis's checks, in Redis's order.
+#[cold]
+fn bulk_header(buf: &[u8], pos: usize, scan: usize) -> Result<Header, ProtocolError> {
+    let cr = match find_line_end(buf, scan, b'\r') {
+        Line::End(cr) if cr + 1 < buf.len() => cr,
+        Line::End(cr) => return Ok(Header::Pending(cr)),
+        Line::Pending(at) => {
+            if buf.len() - pos > INLINE_MAX_SIZE {
+                return Err(ProtocolError::TooBigBulkCount);
+            }
+            return Ok(Header::Pending(at));
+        }
+    };
+    let first = buf[pos];
+    if first != b'$' {
+        return Err(ProtocolError::ExpectedDollar(first));
+    }
+    match string2ll(&buf[pos + 1..cr]) {
+        Some(n) if n >= 0 => Ok(Header::Len { n: n as u64, cr }),
+        _ => Err(ProtocolError::InvalidBulkLength),
     }
 }
 
