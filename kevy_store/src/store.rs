@@ -138,16 +138,10 @@ impl Store {
 pub fn run(ctx: &mut Ctx<'_, '_>, cmd: &StoreCommand, argv: &[Bytes]) -> Reply {
     ctx.begin_command();
     let dirty_before = ctx.events.dirty;
-    let (hits, misses) = (ctx.events.hits, ctx.events.misses);
     let reply = match (cmd.run)(ctx, argv) {
         Ok(r) => r,
         Err(e) => e.reply(),
     };
-    if cmd.meta.flags & flags::READONLY == 0 {
-        // Redis counts keyspace hits and misses for read lookups only.
-        ctx.events.hits = hits;
-        ctx.events.misses = misses;
-    }
     if cmd.meta.is_write() && ctx.events.dirty > dirty_before && !ctx.propagated() && !ctx.loading {
         let mut first = None;
         cmd.meta.for_each_key(argv, |i| {
