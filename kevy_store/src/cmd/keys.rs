@@ -676,6 +676,11 @@ mod tests {
         assert!(fa.load(Ordering::Acquire) && fb.load(Ordering::Acquire));
         assert!(!f9.load(Ordering::Acquire));
         t.check(&[("SWAPDB 9 3", "+OK")]);
+        assert!(
+            !f9.load(Ordering::Acquire),
+            "zz exists in neither db: Redis leaves the watch alone"
+        );
+        t.check(&[("@db 3", ""), ("SET zz 1", "+OK"), ("SWAPDB 9 3", "+OK")]);
         assert!(f9.load(Ordering::Acquire));
     }
 

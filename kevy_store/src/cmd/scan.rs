@@ -15,6 +15,7 @@ use crate::db::Key;
 use crate::error::{CmdError, CmdResult};
 use crate::glob::glob_match;
 use crate::num::arg_i64;
+use crate::shard::Shard;
 use crate::spec::{acl, flags::*, CommandMeta, Keys};
 use bytes::Bytes;
 use kevy_resp::Reply;
@@ -339,6 +340,40 @@ fn dbsize(ctx: &mut Ctx<'_, '_>, _argv: &[Bytes]) -> CmdResult {
     Ok(Reply::Int(n as i64))
 }
 
+/// Up to this many keys, FLUSHDB, FLUSHALL and SWAPDB invalidate exactly
+/// the WATCHes Redis does (`touchAllWatchedKeysInDb`: a watched key counts
+/// as touched only if it exists in either database). Above it they flag
+/// every watcher of the databases instead, so the command never walks a
+/// large keyspace under the lock; the price is a spurious EXEC abort.
+const EXACT_WATCH_LIMIT: usize = 1 << 16;
+
+/// Invalidates the WATCHes of `dbs` in `shard` when they are flushed (one
+/// db) or swapped (two): a watched key of any of `dbs` is touched if it
+/// exists in any of them.
+fn touch_watchers(shard: &mut Shard, dbs: &[usize]) {
+    let total: usize = dbs
+        .iter()
+        .map(|&d| shard.dbs.get(d).map_or(0, |x| x.len()))
+        .sum();
+    if total > EXACT_WATCH_LIMIT {
+        for &d in dbs {
+            shard.touch_all_watched(Some(d));
+        }
+        return;
+    }
+    for &d in dbs {
+        // An O(1) frozen copy, so the walk does not borrow the shard.
+        let Some(keys) = shard.dbs.get(d).map(|x| x.snapshot()) else {
+            continue;
+        };
+        for k in keys.keys() {
+            for &w in dbs {
+                shard.touch_watched(w, k.bytes());
+            }
+        }
+    }
+}
+
 /// `[ASYNC | SYNC]`: true for ASYNC.
 fn flush_mode(argv: &[Bytes]) -> Result<bool, CmdError> {
     match argv.get(1) {
@@ -364,11 +399,11 @@ fn flushdb(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     let mut old = Vec::new();
     let mut n = 0;
     for shard in ctx.shards_mut() {
+        touch_watchers(shard, &[db]);
         if let Some(d) = shard.dbs.get_mut(db) {
             n += d.len();
             old.push(d.take());
         }
-        shard.touch_all_watched(Some(db));
     }
     dispose(old, n, async_free);
     ctx.events.dirty += n as u64;
@@ -383,11 +418,13 @@ fn flushall(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     let mut old = Vec::new();
     let mut n = 0;
     for shard in ctx.shards_mut() {
+        for d in 0..shard.dbs.len() {
+            touch_watchers(shard, &[d]);
+        }
         for d in shard.dbs.iter_mut() {
             n += d.len();
             old.push(d.take());
         }
-        shard.touch_all_watched(None);
     }
     dispose(old, n, async_free);
     ctx.events.dirty += n as u64 + 1;
@@ -416,9 +453,8 @@ fn swapdb(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     let (a, b) = (a as usize, b as usize);
     if a != b {
         for shard in ctx.shards_mut() {
+            touch_watchers(shard, &[a, b]);
             shard.dbs.swap(a, b);
-            shard.touch_all_watched(Some(a));
-            shard.touch_all_watched(Some(b));
         }
     }
     ctx.events.dirty += 1;
@@ -637,6 +673,43 @@ mod tests {
                 .count(),
             4
         );
+    }
+
+    #[test]
+    fn flush_and_swap_invalidate_watches_of_existing_keys_only() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::Arc;
+        let mut t = T::new();
+        let watch = |t: &T, db: usize, key: &str| {
+            let flag = Arc::new(AtomicBool::new(false));
+            let id = t.store.shard_of(key.as_bytes());
+            let mut l = t.store.lock(&[id]);
+            if let Some(s) = l.shard_mut(id) {
+                s.watch(db, key.as_bytes(), flag.clone());
+            }
+            flag
+        };
+        let fired = |f: &Arc<AtomicBool>| f.swap(false, Ordering::AcqRel);
+        t.check(&[
+            ("SET x 1", "+OK"),
+            ("@db 1", ""),
+            ("SET z 1", "+OK"),
+            ("@db 0", ""),
+        ]);
+        let (x, missing, z0, z1) = (
+            watch(&t, 0, "x"),
+            watch(&t, 0, "nosuch"),
+            watch(&t, 0, "z"),
+            watch(&t, 1, "z"),
+        );
+        t.check(&[("SWAPDB 0 1", "+OK")]);
+        assert!(fired(&x) && fired(&z0) && fired(&z1) && !fired(&missing));
+        t.check(&[("SWAPDB 0 1", "+OK")]);
+        assert!(fired(&x) && fired(&z0) && fired(&z1) && !fired(&missing));
+        t.check(&[("FLUSHDB", "+OK")]);
+        assert!(fired(&x) && !fired(&z0) && !fired(&missing));
+        t.check(&[("FLUSHALL", "+OK")]);
+        assert!(fired(&z1) && !fired(&z0) && !fired(&missing));
     }
 
     #[test]
