@@ -26,3 +26,7 @@ scripts!(
     wrongtype,
     transactions,
 );
+
+scripts!(hashes);
+scripts!(sets);
+scripts!(bitmaps);

@@ -11,7 +11,7 @@ use crate::kstr::KStr;
 use imbl::{HashMap, Vector};
 
 /// `hash-max-listpack-entries`: most fields a listpack hash holds.
-pub const HASH_MAX_LISTPACK_ENTRIES: usize = 128;
+pub const HASH_MAX_LISTPACK_ENTRIES: usize = 512;
 /// `hash-max-listpack-value`: longest field or value a listpack hash holds.
 pub const HASH_MAX_LISTPACK_VALUE: usize = 64;
 
@@ -309,7 +309,7 @@ mod tests {
             h.remove(format!("f{i}").as_bytes());
         }
         assert_eq!(h.encoding(), "hashtable");
-        assert_eq!(h.len(), 29);
+        assert_eq!(h.len(), HASH_MAX_LISTPACK_ENTRIES + 1 - 100);
         let mut long = HashValue::default();
         long.set(b"f", &[b'x'; 65]);
         assert_eq!(long.encoding(), "hashtable");
