@@ -151,8 +151,10 @@ fn command(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
     } else if eq(sub, "list") {
         list(env, argv)
     } else if eq(sub, "getkeys") && n >= 4 {
-        getkeys(env, &argv[2..])
-    } else if eq(sub, "help") || eq(sub, "count") || eq(sub, "getkeys") {
+        getkeys(env, &argv[2..], false)
+    } else if eq(sub, "getkeysandflags") && n >= 4 {
+        getkeys(env, &argv[2..], true)
+    } else if eq(sub, "help") || eq(sub, "count") || eq(sub, "getkeys") || eq(sub, "getkeysandflags") {
         sub_arity("command", sub)
     } else {
         unknown_subcommand("command", sub)
@@ -186,8 +188,8 @@ fn list(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
     }
 }
 
-/// `COMMAND GETKEYS command arg ...`
-fn getkeys(env: &mut Env<'_>, args: &[Bytes]) -> Reply {
+/// `COMMAND GETKEYS command arg ...` / `COMMAND GETKEYSANDFLAGS ...`
+fn getkeys(env: &mut Env<'_>, args: &[Bytes], with_flags: bool) -> Reply {
     let Some((_, c)) = env.shared.commands.lookup(&args[0]) else {
         return Reply::error("ERR Invalid command specified");
     };
@@ -197,6 +199,19 @@ fn getkeys(env: &mut Env<'_>, args: &[Bytes]) -> Reply {
     let pos = c.meta.key_positions(args);
     if pos.is_empty() {
         return Reply::error("ERR The command has no key arguments");
+    }
+    if with_flags {
+        let flags = if c.meta.flags & WRITE != 0 { ["RW", "update"] } else { ["RO", "access"] };
+        return Reply::Array(
+            pos.into_iter()
+                .map(|i| {
+                    Reply::Array(vec![
+                        Reply::Bulk(args[i].clone()),
+                        Reply::Set(flags.iter().map(|f| status(f)).collect()),
+                    ])
+                })
+                .collect(),
+        );
     }
     Reply::Array(pos.into_iter().map(|i| Reply::Bulk(args[i].clone())).collect())
 }
