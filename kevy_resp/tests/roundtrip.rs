@@ -1,7 +1,12 @@
-//! Property tests for kevy_resp: requests encoded by the client side come
-//! back from the server-side parser intact however the bytes are chunked,
-//! arbitrary bytes never make the parser misbehave, and every reply encoded
-//! in RESP3 (or RESP2) parses back to itself (or to its RESP2 downgrade).
+//! Integration tests for kevy_resp. Property tests: requests encoded by the
+//! client side come back from the server-side parser intact however the
+//! bytes are chunked, arbitrary bytes never make the parser misbehave, and
+//! every reply encoded in RESP3 (or RESP2) parses back to itself (or to its
+//! RESP2 downgrade). Differential tests: the parser predicts byte for byte
+//! what a real redis-server answers to raw input.
+
+#[path = "roundtrip/redis_diff.rs"]
+mod redis_diff;
 
 mod util {
     use bytes::BytesMut;
