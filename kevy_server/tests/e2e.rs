@@ -21,3 +21,6 @@ mod lifecycle;
 
 #[path = "e2e/info.rs"]
 mod info;
+
+#[path = "e2e/persist.rs"]
+mod persist;
