@@ -39,6 +39,10 @@ pub struct Session {
     pub psubs: Vec<bytes::Bytes>,
     /// Subscribed shard channels.
     pub ssubs: Vec<bytes::Bytes>,
+    /// CLIENT TRACKING mode, when on.
+    pub tracking: Option<crate::tracking::Mode>,
+    /// CLIENT CACHING yes/no for the next command.
+    pub caching: Option<bool>,
     /// Set by commands that answer with several frames (SUBSCRIBE x y):
     /// written instead of the command's single reply.
     pub frames: Option<Vec<kevy_resp::Reply>>,

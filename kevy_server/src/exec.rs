@@ -157,8 +157,12 @@ impl<'s> Executor<'s> {
                 ctx.proto = sess.proto;
                 ctx.may_block = may_block;
                 ctx.notify_mask = self.notify_mask;
+                ctx.track_keys = shared.tracking.active();
                 let r = guarded(|| kevy_store::run(&mut ctx, sc, argv));
                 self.block = ctx.take_block();
+                if shared.tracking.active() {
+                    self.track(sess, sc, argv);
+                }
                 r
             }
             Kind::Server(sv) => {
@@ -304,6 +308,35 @@ impl<'s> Executor<'s> {
             }
         }
         false
+    }
+
+    /// Client-side caching after a data command: remember what a tracking
+    /// client read, and invalidate what anyone wrote.
+    fn track(&mut self, sess: &mut Session, sc: &kevy_store::StoreCommand, argv: &[Bytes]) {
+        let shared = self.shared;
+        let caching = sess.caching.take();
+        if let Some(mode) = &sess.tracking {
+            let record = !mode.bcast
+                && sc.meta.flags & kevy_store::spec::flags::READONLY != 0
+                && if mode.optin {
+                    caching == Some(true)
+                } else if mode.optout {
+                    caching != Some(false)
+                } else {
+                    true
+                };
+            if record {
+                sc.meta.for_each_key(argv, |i| shared.tracking.remember(sess.id, &argv[i]));
+            }
+        }
+        if matches!(sc.meta.name, "flushall" | "flushdb") {
+            self.events.modified_keys.clear();
+            shared.tracking.invalidate_all(shared);
+            return;
+        }
+        for key in self.events.modified_keys.drain(..) {
+            shared.tracking.invalidate(shared, &key, sess.id);
+        }
     }
 
     /// Publishes the batch's keyspace events on `__keyspace@<db>__:<key>`

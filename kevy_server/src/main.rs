@@ -16,6 +16,7 @@ mod persist;
 mod pubsub;
 mod shared;
 mod table;
+mod tracking;
 mod worker;
 
 use mio::net::TcpListener;
@@ -127,6 +128,7 @@ fn serve(loaded: kevy_config::Loaded) -> Result<(), String> {
         blocking: Default::default(),
         pubsub: Default::default(),
         monitors: Default::default(),
+        tracking: Default::default(),
         monitor_count: Default::default(),
         pause_until: Default::default(),
         pause_writes_only: Default::default(),

@@ -167,6 +167,8 @@ pub struct Shared {
     pub commands: CommandTable,
     /// Channel, pattern and shard-channel subscribers.
     pub pubsub: crate::pubsub::PubSub,
+    /// CLIENT TRACKING registry.
+    pub tracking: crate::tracking::Tracking,
     /// MONITOR clients.
     pub monitors: parking_lot::RwLock<Vec<crate::pubsub::Sub>>,
     /// Number of MONITOR clients (checked before formatting a line).

@@ -291,6 +291,8 @@ fn adopt(
             psubs: Vec::new(),
             ssubs: Vec::new(),
             frames: None,
+            tracking: None,
+            caching: None,
         },
         want_write: false,
         input_paused: false,
@@ -309,6 +311,9 @@ fn close(shared: &Shared, poll: &Poll, conns: &mut Conns, slot: usize) {
         crate::cmd::unwatch_all(shared, &mut c.sess);
         crate::cmd::unsubscribe_all(shared, &mut c.sess);
         crate::cmd::stop_monitor(shared, c.sess.id);
+        if c.sess.tracking.is_some() {
+            shared.tracking.disable(c.sess.id);
+        }
         shared.clients.lock().remove(&c.sess.id);
         conns.by_id.remove(&c.sess.id);
         conns.free.push(slot);

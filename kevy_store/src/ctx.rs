@@ -58,6 +58,9 @@ pub struct Events {
     pub hits: u64,
     /// Failed key lookups by read commands.
     pub misses: u64,
+    /// Keys modified, collected only when [`Ctx::track_keys`] is set (for
+    /// client-side-caching invalidation).
+    pub modified_keys: Vec<KStr>,
 }
 
 /// A blocking command's request to wait: it found nothing to serve and asks
@@ -128,6 +131,9 @@ pub struct Ctx<'a, 's> {
     pub notify_mask: u32,
     /// True while replaying a log: no lazy expiry, no propagation.
     pub loading: bool,
+    /// Collect modified keys into `events.modified_keys` (some client uses
+    /// CLIENT TRACKING).
+    pub track_keys: bool,
     /// False inside MULTI/EXEC and scripts: blocking commands then behave as
     /// if their timeout had passed.
     pub may_block: bool,
@@ -146,6 +152,7 @@ impl<'a, 's> Ctx<'a, 's> {
             events,
             notify_mask: 0,
             loading: false,
+            track_keys: false,
             may_block: true,
             block: None,
             propagated: false,
@@ -225,6 +232,9 @@ impl<'a, 's> Ctx<'a, 's> {
                 shard.log(db, &[b"DEL", key]);
                 shard.touch_watched(db, key);
                 self.events.dirty += 1;
+                if self.track_keys {
+                    self.events.modified_keys.push(KStr::from_slice(key));
+                }
                 self.notify(notify::EXPIRED, "expired", key);
                 Ok(true)
             }
@@ -322,6 +332,9 @@ impl<'a, 's> Ctx<'a, 's> {
     #[inline]
     pub fn modified(&mut self, key: &[u8]) {
         self.events.dirty += 1;
+        if self.track_keys {
+            self.events.modified_keys.push(KStr::from_slice(key));
+        }
         let db = self.db;
         if let Ok(s) = self.shard(key) {
             s.touch_watched(db, key);
@@ -333,6 +346,9 @@ impl<'a, 's> Ctx<'a, 's> {
     /// Redis's `signalModifiedKey` without `server.dirty++`.
     #[inline]
     pub fn signal_modified(&mut self, key: &[u8]) {
+        if self.track_keys {
+            self.events.modified_keys.push(KStr::from_slice(key));
+        }
         let db = self.db;
         if let Ok(s) = self.shard(key) {
             s.touch_watched(db, key);

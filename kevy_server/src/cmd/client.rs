@@ -25,6 +25,10 @@ pub(crate) static COMMANDS: &[ServerCommand] = &[ServerCommand {
 }];
 
 const HELP: &[&str] = &[
+    "CACHING (YES|NO)",
+    "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+    "GETREDIR",
+    "    Return the client ID we are redirecting to when tracking is enabled.",
     "GETNAME",
     "    Return the name of the current connection.",
     "ID",
@@ -61,6 +65,11 @@ const HELP: &[&str] = &[
     "    Unblock the specified blocked client.",
     "SETINFO <LIB-NAME|LIB-VER> <value>",
     "    Set client library name or version.",
+    "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+    "         [OPTIN] [OPTOUT] [NOLOOP]",
+    "    Control server assisted client side caching.",
+    "TRACKINGINFO",
+    "    Report tracking status for the current connection.",
     "NO-EVICT (ON|OFF)",
     "    Protect current client connection from eviction.",
 ];
@@ -104,6 +113,10 @@ fn client(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
         "kill" if n >= 3 => kill(env, argv),
         "unblock" if n == 3 || n == 4 => unblock(env, argv),
         "pause" if n == 3 || n == 4 => pause(env, argv),
+        "tracking" if n >= 3 => tracking(env, argv),
+        "trackinginfo" if n == 2 => tracking_info(env),
+        "getredir" if n == 2 => Reply::Int(env.sess.tracking.as_ref().map_or(-1, |m| m.redirect as i64)),
+        "caching" if n == 3 => caching(env, &argv[2]),
         "unpause" if n == 2 => {
             env.shared.pause_until.store(0, Ordering::SeqCst);
             for w in &env.shared.workers {
@@ -135,7 +148,7 @@ fn client(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
                 Reply::error("ERR syntax error")
             }
         }
-        "help" | "id" | "getname" | "setname" | "setinfo" | "info" | "kill" | "no-evict" | "reply" | "unblock" | "pause" | "unpause" => {
+        "help" | "id" | "getname" | "setname" | "setinfo" | "info" | "kill" | "no-evict" | "reply" | "unblock" | "pause" | "unpause" | "tracking" | "trackinginfo" | "getredir" | "caching" => {
             sub_arity("client", sub)
         }
         _ => unknown_subcommand("client", sub),
@@ -384,4 +397,137 @@ fn pause(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
     }
     sh.pause_until.fetch_max(until, Ordering::SeqCst);
     Reply::ok()
+}
+
+/// `CLIENT TRACKING ON|OFF [REDIRECT id] [PREFIX p ...] [BCAST] [OPTIN] [OPTOUT] [NOLOOP]`
+fn tracking(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
+    let on = if eq(&argv[2], "on") {
+        true
+    } else if eq(&argv[2], "off") {
+        false
+    } else {
+        return Reply::error("ERR syntax error");
+    };
+    let mut mode = crate::tracking::Mode::default();
+    let mut i = 3;
+    while i < argv.len() {
+        let a = &argv[i];
+        if eq(a, "redirect") && i + 1 < argv.len() {
+            match kevy_store::parse_i64(&argv[i + 1]) {
+                Some(id) if id > 0 => mode.redirect = id as u64,
+                _ => return Reply::error("ERR value is not an integer or out of range"),
+            }
+            i += 2;
+        } else if eq(a, "prefix") && i + 1 < argv.len() {
+            mode.prefixes.push(argv[i + 1].clone());
+            i += 2;
+        } else if eq(a, "bcast") {
+            mode.bcast = true;
+            i += 1;
+        } else if eq(a, "optin") {
+            mode.optin = true;
+            i += 1;
+        } else if eq(a, "optout") {
+            mode.optout = true;
+            i += 1;
+        } else if eq(a, "noloop") {
+            mode.noloop = true;
+            i += 1;
+        } else {
+            return Reply::error("ERR syntax error");
+        }
+    }
+    if !on {
+        if env.sess.tracking.take().is_some() {
+            env.shared.tracking.disable(env.sess.id);
+        }
+        env.sess.caching = None;
+        return Reply::ok();
+    }
+    if !mode.bcast && !mode.prefixes.is_empty() {
+        return Reply::error("ERR PREFIX option requires BCAST mode to be enabled");
+    }
+    if mode.optin && mode.optout {
+        return Reply::error("ERR You can't specify both OPTIN mode and OPTOUT mode");
+    }
+    if mode.bcast && (mode.optin || mode.optout) {
+        return Reply::error("ERR OPTIN and OPTOUT are not compatible with BCAST");
+    }
+    if let Some(cur) = &env.sess.tracking {
+        if cur.bcast != mode.bcast {
+            return Reply::error("ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode.");
+        }
+        if cur.optin != mode.optin || cur.optout != mode.optout {
+            return Reply::error("ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.");
+        }
+        let mut merged = cur.prefixes.clone();
+        for p in mode.prefixes.drain(..) {
+            if !merged.contains(&p) {
+                merged.push(p);
+            }
+        }
+        mode.prefixes = merged;
+    }
+    if mode.redirect != 0 && !env.shared.clients.lock().contains_key(&mode.redirect) {
+        return Reply::error("ERR The client ID you want redirect to does not exist");
+    }
+    let resp3 = env.sess.proto == kevy_resp::Protocol::Resp3;
+    env.shared.tracking.enable(env.sess.id, env.sess.handle.worker, resp3, mode.clone());
+    env.sess.tracking = Some(mode);
+    Reply::ok()
+}
+
+/// `CLIENT CACHING YES|NO`
+fn caching(env: &mut Env<'_>, v: &[u8]) -> Reply {
+    let Some(mode) = &env.sess.tracking else {
+        return Reply::error("ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled");
+    };
+    if eq(v, "yes") {
+        if !mode.optin {
+            return Reply::error("ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.");
+        }
+        env.sess.caching = Some(true);
+    } else if eq(v, "no") {
+        if !mode.optout {
+            return Reply::error("ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.");
+        }
+        env.sess.caching = Some(false);
+    } else {
+        return Reply::error("ERR syntax error");
+    }
+    Reply::ok()
+}
+
+/// `CLIENT TRACKINGINFO`
+fn tracking_info(env: &mut Env<'_>) -> Reply {
+    let b = |s: &'static str| Reply::Bulk(Bytes::from_static(s.as_bytes()));
+    let (flags, redirect, prefixes) = match &env.sess.tracking {
+        None => (vec![b("off")], -1, vec![]),
+        Some(m) => {
+            let mut f = vec![b("on")];
+            if m.bcast {
+                f.push(b("bcast"));
+            }
+            if m.optin {
+                f.push(b("optin"));
+            }
+            if m.optout {
+                f.push(b("optout"));
+            }
+            match env.sess.caching {
+                Some(true) => f.push(b("caching-yes")),
+                Some(false) => f.push(b("caching-no")),
+                None => {}
+            }
+            if m.noloop {
+                f.push(b("noloop"));
+            }
+            (f, m.redirect as i64, m.prefixes.iter().cloned().map(Reply::Bulk).collect())
+        }
+    };
+    Reply::Map(vec![
+        (b("flags"), Reply::Set(flags)),
+        (b("redirect"), Reply::Int(redirect)),
+        (b("prefixes"), Reply::Array(prefixes)),
+    ])
 }

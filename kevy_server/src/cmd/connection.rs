@@ -173,6 +173,10 @@ fn reset(env: &mut Env<'_>, _: &[Bytes]) -> Reply {
     env.sess.multi_dirty = false;
     super::unwatch_all(env.shared, env.sess);
     super::unsubscribe_all(env.shared, env.sess);
+    if env.sess.tracking.take().is_some() {
+        env.shared.tracking.disable(env.sess.id);
+    }
+    env.sess.caching = None;
     env.sess.db = 0;
     env.sess.proto = Protocol::Resp2;
     env.sess.reply_mode = 0;
