@@ -112,7 +112,7 @@ impl Tracking {
     fn send(&self, shared: &Shared, clients: &HashMap<u64, Client>, id: u64, c: &Client, key: Option<&[u8]>) {
         let keys = match key {
             Some(k) => Reply::Array(vec![Reply::Bulk(Bytes::copy_from_slice(k))]),
-            None => Reply::NilArray,
+            None => Reply::Nil,
         };
         let (target, worker, resp3) = if c.mode.redirect != 0 {
             let Some(r) = shared.clients.lock().get(&c.mode.redirect).cloned() else { return };
