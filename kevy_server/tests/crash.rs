@@ -413,6 +413,7 @@ fn start(dir: &std::path::Path, threads: u64) -> (Child, u16) {
         }
     }
     let _ = child.kill();
+    let _ = child.wait();
     panic!("kevy-server did not start");
 }
 
