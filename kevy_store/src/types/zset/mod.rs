@@ -1,5 +1,6 @@
-//! `ZSetValue`: a sorted set as a member → score map (`imbl::HashMap`, O(1)
-//! score lookups) plus the members ordered by (score, member) in a persistent
+//! `ZSetValue`: a sorted set as a member → score map (an [`Indexed`]
+//! persistent map: O(1)-ish score lookups and ZSCAN cursors that survive
+//! writes) plus the members ordered by (score, member) in a persistent
 //! order-statistic B+tree ([`OsTree`]), so ranks, rank selection and range
 //! bounds are O(log n) and a clone (a snapshot) is O(1) for both halves.
 //!
@@ -13,6 +14,7 @@ mod tree;
 
 pub use tree::{cmp_key, Item, Iter, OsTree};
 
+use super::hash::Indexed;
 use super::Argv;
 use crate::kstr::KStr;
 
@@ -24,7 +26,7 @@ pub const MAX_LISTPACK_VALUE: usize = 64;
 /// A sorted set.
 #[derive(Clone, Default)]
 pub struct ZSetValue {
-    scores: imbl::HashMap<KStr, f64>,
+    scores: Indexed<f64>,
     tree: OsTree,
     skiplist: bool,
 }
@@ -58,7 +60,10 @@ impl ZSetValue {
                 it.score = listpack_score(it.score);
             }
         }
-        let scores = items.iter().map(|i| (i.member.clone(), i.score)).collect();
+        let mut scores = Indexed::default();
+        for i in &items {
+            scores.insert(i.member.clone(), i.score);
+        }
         ZSetValue {
             scores,
             tree: OsTree::from_sorted(items),
@@ -120,14 +125,14 @@ impl ZSetValue {
                 if o.to_bits() == score.to_bits() {
                     return old;
                 }
-                self.tree.remove(o, member);
-                let m = self
-                    .scores
-                    .get_key_value(member)
-                    .map(|(k, _)| k.clone())
-                    .unwrap_or_else(|| KStr::from_slice(member));
-                self.tree.insert(score, m.clone());
-                self.scores.insert(m, score);
+                if let Some(v) = self.scores.get_mut(member) {
+                    *v = score;
+                }
+                let m = match self.tree.remove(o, member) {
+                    Some(it) => it.member,
+                    None => KStr::from_slice(member),
+                };
+                self.tree.insert(score, m);
             }
             None => {
                 let m = KStr::from_slice(member);
@@ -160,7 +165,7 @@ impl ZSetValue {
         }
         if start == 0 && end == self.len() {
             let n = self.len();
-            self.scores = imbl::HashMap::new();
+            self.scores = Indexed::default();
             self.tree = OsTree::default();
             return n;
         }
@@ -174,6 +179,13 @@ impl ZSetValue {
     pub fn rank(&self, member: &[u8]) -> Option<usize> {
         let s = self.score(member)?;
         self.tree.rank(s, member)
+    }
+
+    /// Visits up to `count` members from a ZSCAN `cursor` (0 starts) and
+    /// returns the next cursor (0 when done). Members present for the whole
+    /// scan are visited at least once whatever is written meanwhile.
+    pub fn scan(&self, cursor: u64, count: usize, mut f: impl FnMut(&KStr, f64)) -> u64 {
+        self.scores.scan(cursor, count, |m, s| f(m, *s))
     }
 
     /// The member of rank `r`.
@@ -224,8 +236,8 @@ impl ZSetValue {
     }
 }
 
-/// A listpack stores scores as text through Redis's `d2string`, which writes
-/// integral values through `ll2string`: `-0` comes back as `0`.
+/// A listpack-encoded zset does not keep the sign of a zero score (Redis
+/// 7.0.15 answers `0` for a member added with `-0`; a skiplist answers `-0`).
 #[inline]
 fn listpack_score(s: f64) -> f64 {
     if s == 0.0 {

@@ -249,14 +249,13 @@ impl OsTree {
         }
     }
 
-    /// Removes the item `(score, member)`; false if it was not there.
-    pub fn remove(&mut self, score: f64, member: &[u8]) -> bool {
-        if self.rank(score, member).is_none() {
-            return false;
-        }
-        let found = remove_key(&mut self.root, score, member).is_some();
+    /// Removes the item `(score, member)` and returns it.
+    pub fn remove(&mut self, score: f64, member: &[u8]) -> Option<Item> {
+        // Look first, so a miss never copies a path a snapshot shares.
+        self.rank(score, member)?;
+        let it = remove_key(&mut self.root, score, member);
         self.shrink_root();
-        found
+        it
     }
 
     /// Removes and returns the item at rank `r`.

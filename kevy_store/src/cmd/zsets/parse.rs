@@ -1,0 +1,503 @@
+//! Argument parsing with Redis's exact acceptance rules: scores through C's
+//! `strtod` (hex floats, `inf`, overflow refused) as `getDoubleFromObject`
+//! checks it, score ranges as `zslParseRange` (which skips none of those
+//! checks but NaN), lexical ranges, and blocking timeouts as
+//! `getTimeoutFromObjectOrReply` computes them.
+
+use crate::error::CmdError;
+
+/// What C's `strtod` returns: the value, how many bytes it consumed (0 when
+/// nothing converted) and whether it set `ERANGE`.
+pub(crate) struct Strtod {
+    pub value: f64,
+    pub end: usize,
+    pub erange: bool,
+}
+
+fn is_c_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r')
+}
+
+fn starts_with_ci(s: &[u8], p: &[u8]) -> bool {
+    s.len() >= p.len() && s[..p.len()].eq_ignore_ascii_case(p)
+}
+
+/// C's `strtod` on `s` (glibc semantics, "C" locale).
+pub(crate) fn strtod(s: &[u8]) -> Strtod {
+    let none = Strtod {
+        value: 0.0,
+        end: 0,
+        erange: false,
+    };
+    let mut i = 0;
+    while i < s.len() && is_c_space(s[i]) {
+        i += 1;
+    }
+    let neg = matches!(s.get(i), Some(b'-'));
+    if matches!(s.get(i), Some(b'-' | b'+')) {
+        i += 1;
+    }
+    let sign = |v: f64| if neg { -v } else { v };
+    let rest = &s[i..];
+    if starts_with_ci(rest, b"inf") {
+        let n = if starts_with_ci(rest, b"infinity") {
+            8
+        } else {
+            3
+        };
+        return Strtod {
+            value: sign(f64::INFINITY),
+            end: i + n,
+            erange: false,
+        };
+    }
+    if starts_with_ci(rest, b"nan") {
+        let mut n = 3;
+        if rest.get(3) == Some(&b'(') {
+            if let Some(close) = rest[4..]
+                .iter()
+                .position(|&c| !(c.is_ascii_alphanumeric() || c == b'_'))
+            {
+                if rest[4 + close] == b')' {
+                    n = 4 + close + 1;
+                }
+            }
+        }
+        return Strtod {
+            value: f64::NAN,
+            end: i + n,
+            erange: false,
+        };
+    }
+    if starts_with_ci(rest, b"0x") {
+        if let Some((v, n, erange)) = hex(&rest[2..]) {
+            return Strtod {
+                value: sign(v),
+                end: i + 2 + n,
+                erange,
+            };
+        }
+        // "0x" without hex digits converts just the "0".
+        return Strtod {
+            value: sign(0.0),
+            end: i + 1,
+            erange: false,
+        };
+    }
+    // Decimal: digits [. digits] [e [sign] digits].
+    let mut j = 0;
+    let mut digits = 0;
+    let mut nonzero = false;
+    while j < rest.len() && rest[j].is_ascii_digit() {
+        nonzero |= rest[j] != b'0';
+        j += 1;
+        digits += 1;
+    }
+    if rest.get(j) == Some(&b'.') {
+        j += 1;
+        while j < rest.len() && rest[j].is_ascii_digit() {
+            nonzero |= rest[j] != b'0';
+            j += 1;
+            digits += 1;
+        }
+    }
+    if digits == 0 {
+        return none;
+    }
+    if matches!(rest.get(j), Some(b'e' | b'E')) {
+        let mut k = j + 1;
+        if matches!(rest.get(k), Some(b'-' | b'+')) {
+            k += 1;
+        }
+        if rest.get(k).is_some_and(|c| c.is_ascii_digit()) {
+            while k < rest.len() && rest[k].is_ascii_digit() {
+                k += 1;
+            }
+            j = k;
+        }
+    }
+    let text = std::str::from_utf8(&rest[..j]).unwrap_or("0");
+    let v: f64 = text.parse().unwrap_or(0.0);
+    let erange = v.is_infinite() || (nonzero && (v == 0.0 || v.abs() < f64::MIN_POSITIVE));
+    Strtod {
+        value: sign(v),
+        end: i + j,
+        erange,
+    }
+}
+
+/// A hex float body after "0x": digits [. digits] [p [sign] digits].
+/// Returns (value, bytes consumed, erange), or none without any hex digit.
+fn hex(s: &[u8]) -> Option<(f64, usize, bool)> {
+    let mut mant: u64 = 0;
+    let mut exp: i64 = 0;
+    let mut sticky = false;
+    let mut any = false;
+    let mut j = 0;
+    let mut frac = false;
+    loop {
+        match s.get(j) {
+            Some(&c) if c.is_ascii_hexdigit() => {
+                any = true;
+                let d = (c as char).to_digit(16).unwrap_or(0) as u64;
+                if mant >> 56 == 0 {
+                    mant = mant << 4 | d;
+                    if frac {
+                        exp -= 4;
+                    }
+                } else {
+                    sticky |= d != 0;
+                    if !frac {
+                        exp += 4;
+                    }
+                }
+            }
+            Some(b'.') if !frac => frac = true,
+            _ => break,
+        }
+        j += 1;
+    }
+    if !any {
+        return None;
+    }
+    if matches!(s.get(j), Some(b'p' | b'P')) {
+        let mut k = j + 1;
+        let eneg = matches!(s.get(k), Some(b'-'));
+        if matches!(s.get(k), Some(b'-' | b'+')) {
+            k += 1;
+        }
+        if s.get(k).is_some_and(|c| c.is_ascii_digit()) {
+            let mut e: i64 = 0;
+            while let Some(&c) = s.get(k).filter(|c| c.is_ascii_digit()) {
+                e = (e * 10 + (c - b'0') as i64).min(1 << 20);
+                k += 1;
+            }
+            exp += if eneg { -e } else { e };
+            j = k;
+        }
+    }
+    if sticky {
+        mant |= 1;
+    }
+    let mut v = mant as f64;
+    // Scale in steps that stay exact until the final one.
+    let mut e = exp.clamp(-4000, 4000) as i32;
+    while e > 0 {
+        let step = e.min(1000);
+        v *= 2f64.powi(step);
+        e -= step;
+    }
+    while e < 0 {
+        let step = e.max(-1000);
+        v *= 2f64.powi(step);
+        e -= step;
+    }
+    let erange = v.is_infinite() || (mant != 0 && (v == 0.0 || v.abs() < f64::MIN_POSITIVE));
+    Some((v, j, erange))
+}
+
+/// A score or increment as `getDoubleFromObject` accepts it: the whole
+/// argument, no leading space, no overflow or underflow to zero, not NaN.
+pub(crate) fn score(b: &[u8]) -> Option<f64> {
+    if b.is_empty() || is_c_space(b[0]) {
+        return None;
+    }
+    let r = strtod(b);
+    if r.end != b.len()
+        || r.value.is_nan()
+        || (r.erange && (r.value.is_infinite() || r.value == 0.0))
+    {
+        return None;
+    }
+    Some(r.value)
+}
+
+/// A score argument, or `ERR value is not a valid float`.
+pub(crate) fn arg_score(b: &[u8]) -> Result<f64, CmdError> {
+    score(b).ok_or(CmdError::NotFloat)
+}
+
+/// One end of a score range.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct ScoreBound {
+    pub value: f64,
+    pub exclusive: bool,
+}
+
+/// A score range `min max` (`zslParseRange`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct ScoreRange {
+    pub min: ScoreBound,
+    pub max: ScoreBound,
+}
+
+fn score_bound(b: &[u8]) -> Option<ScoreBound> {
+    let (exclusive, text) = match b.first() {
+        Some(b'(') => (true, &b[1..]),
+        _ => (false, b),
+    };
+    // strtod skips leading spaces, accepts an empty string as 0 (nothing
+    // converted, but the end pointer is at the terminator) and Redis does
+    // not look at ERANGE here.
+    let r = strtod(text);
+    if r.end != text.len() || r.value.is_nan() {
+        return None;
+    }
+    Some(ScoreBound {
+        value: r.value,
+        exclusive,
+    })
+}
+
+impl ScoreRange {
+    /// Parses `min max`, or `ERR min or max is not a float`.
+    pub(crate) fn parse(min: &[u8], max: &[u8]) -> Result<ScoreRange, CmdError> {
+        match (score_bound(min), score_bound(max)) {
+            (Some(min), Some(max)) => Ok(ScoreRange { min, max }),
+            _ => Err(CmdError::err("min or max is not a float")),
+        }
+    }
+
+    /// True if `s` is at or past the lower bound.
+    #[inline]
+    pub(crate) fn gte_min(&self, s: f64) -> bool {
+        if self.min.exclusive {
+            s > self.min.value
+        } else {
+            s >= self.min.value
+        }
+    }
+
+    /// True if `s` is at or before the upper bound.
+    #[inline]
+    pub(crate) fn lte_max(&self, s: f64) -> bool {
+        if self.max.exclusive {
+            s < self.max.value
+        } else {
+            s <= self.max.value
+        }
+    }
+}
+
+/// One end of a lexical range.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum LexBound {
+    /// `-`: before every string.
+    Min,
+    /// `+`: after every string.
+    Max,
+    /// `[x` (inclusive) or `(x` (exclusive).
+    Str(Vec<u8>, bool),
+}
+
+/// A lexical range `min max` (`zslParseLexRange`).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct LexRange {
+    pub min: LexBound,
+    pub max: LexBound,
+}
+
+fn lex_bound(b: &[u8]) -> Option<LexBound> {
+    match b {
+        [b'+'] => Some(LexBound::Max),
+        [b'-'] => Some(LexBound::Min),
+        [b'(', rest @ ..] => Some(LexBound::Str(rest.to_vec(), true)),
+        [b'[', rest @ ..] => Some(LexBound::Str(rest.to_vec(), false)),
+        _ => None,
+    }
+}
+
+impl LexRange {
+    /// Parses `min max`, or `ERR min or max not valid string range item`.
+    pub(crate) fn parse(min: &[u8], max: &[u8]) -> Result<LexRange, CmdError> {
+        match (lex_bound(min), lex_bound(max)) {
+            (Some(min), Some(max)) => Ok(LexRange { min, max }),
+            _ => Err(CmdError::err("min or max not valid string range item")),
+        }
+    }
+
+    /// True if `m` is at or past the lower bound.
+    pub(crate) fn gte_min(&self, m: &[u8]) -> bool {
+        match &self.min {
+            LexBound::Min => true,
+            LexBound::Max => false,
+            LexBound::Str(s, true) => m > &s[..],
+            LexBound::Str(s, false) => m >= &s[..],
+        }
+    }
+
+    /// True if `m` is at or before the upper bound.
+    pub(crate) fn lte_max(&self, m: &[u8]) -> bool {
+        match &self.max {
+            LexBound::Min => false,
+            LexBound::Max => true,
+            LexBound::Str(s, true) => m < &s[..],
+            LexBound::Str(s, false) => m <= &s[..],
+        }
+    }
+}
+
+/// A blocking timeout in seconds as Redis 7.0 reads it (a long double,
+/// times 1000, rounded up to whole ms): the absolute deadline in Unix ms,
+/// 0 for "forever".
+pub(crate) fn timeout(b: &[u8], now_ms: u64) -> Result<u64, CmdError> {
+    if b.is_empty() || is_c_space(b[0]) {
+        return Err(CmdError::Timeout);
+    }
+    let r = strtod(b);
+    if r.end != b.len() || r.value.is_nan() {
+        return Err(CmdError::Timeout);
+    }
+    if r.erange && !long_double_fits(b) {
+        return Err(CmdError::Timeout);
+    }
+    let ms = (r.value * 1000.0).ceil();
+    // An out-of-range conversion to long long yields LLONG_MIN on x86-64.
+    let ms = if ms.is_finite() && ms > -9.223_372_036_854_776e18 && ms < 9.223_372_036_854_776e18 {
+        ms as i64
+    } else {
+        i64::MIN
+    };
+    if ms < 0 {
+        return Err(CmdError::err("timeout is negative"));
+    }
+    if ms == 0 {
+        return Ok(0);
+    }
+    Ok(now_ms.saturating_add(ms as u64))
+}
+
+/// Whether a decimal text that overflows or underflows a double still fits
+/// an x87 long double (exponent range about ±4931).
+fn long_double_fits(b: &[u8]) -> bool {
+    let s = String::from_utf8_lossy(b).to_ascii_lowercase();
+    if s.contains('x') {
+        return false;
+    }
+    let (mant, exp) = match s.split_once('e') {
+        Some((m, e)) => (
+            m.to_string(),
+            e.parse::<i64>().unwrap_or(if e.starts_with('-') {
+                i64::MIN
+            } else {
+                i64::MAX
+            }),
+        ),
+        None => (s.clone(), 0),
+    };
+    let mant = mant.trim_start_matches(['+', '-']);
+    let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
+    let int = int.trim_start_matches('0');
+    let mag = if !int.is_empty() {
+        int.len() as i64 - 1
+    } else {
+        -(frac.len() as i64 - frac.trim_start_matches('0').len() as i64) - 1
+    };
+    let e = mag.saturating_add(exp);
+    (-4950..=4931).contains(&e)
+}
+
+/// Parses a SCAN cursor as Redis's `parseScanCursorOrReply` does with
+/// `strtoul`: optional sign (a negative value wraps), decimal digits, no
+/// leading space, nothing left over, no overflow; the empty string is 0.
+/// Otherwise `ERR invalid cursor`.
+pub(crate) fn cursor(b: &[u8]) -> Result<u64, CmdError> {
+    let invalid = || CmdError::err("invalid cursor");
+    if b.is_empty() {
+        return Ok(0);
+    }
+    let (neg, digits) = match b[0] {
+        b'-' => (true, &b[1..]),
+        b'+' => (false, &b[1..]),
+        _ => (false, b),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return Err(invalid());
+    }
+    let mut v: u64 = 0;
+    for &d in digits {
+        v = v
+            .checked_mul(10)
+            .and_then(|v| v.checked_add((d - b'0') as u64))
+            .ok_or_else(invalid)?;
+    }
+    Ok(if neg { v.wrapping_neg() } else { v })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scores_like_get_double_from_object() {
+        assert_eq!(score(b"1.5"), Some(1.5));
+        assert_eq!(score(b"0x10"), Some(16.0));
+        assert_eq!(score(b"0x1p-2"), Some(0.25));
+        assert_eq!(score(b"-inf"), Some(f64::NEG_INFINITY));
+        assert_eq!(score(b"+Infinity"), Some(f64::INFINITY));
+        assert_eq!(score(b"1e308"), Some(1e308));
+        assert_eq!(score(b".5"), Some(0.5));
+        assert_eq!(score(b"5."), Some(5.0));
+        assert_eq!(score(b"1e-310"), Some(1e-310));
+        for bad in [
+            &b"1e400"[..],
+            b"1e-400",
+            b"nan",
+            b" 1",
+            b"1 ",
+            b"",
+            b".",
+            b"e5",
+            b"1e",
+            b"0x",
+            b"--1",
+            b"abc",
+        ] {
+            assert_eq!(score(bad), None, "{}", String::from_utf8_lossy(bad));
+        }
+        assert!(score(b"-0").is_some_and(|v| v == 0.0 && v.is_sign_negative()));
+    }
+
+    #[test]
+    fn score_ranges_like_zsl_parse_range() {
+        let r = ScoreRange::parse(b"(1", b" 5").unwrap_or_else(|_| panic!());
+        assert!(r.min.exclusive && r.min.value == 1.0 && r.max.value == 5.0);
+        assert!(ScoreRange::parse(b"", b"(").is_ok());
+        assert!(ScoreRange::parse(b"1e400", b"-1e400").is_ok());
+        assert!(ScoreRange::parse(b"nan", b"1").is_err());
+        assert!(ScoreRange::parse(b"1 ", b"1").is_err());
+        assert!(ScoreRange::parse(b"((1", b"1").is_err());
+    }
+
+    #[test]
+    fn timeouts() {
+        assert_eq!(timeout(b"0", 1000), Ok(0));
+        assert_eq!(timeout(b"1.5", 1000), Ok(2500));
+        assert_eq!(timeout(b"0.0001", 1000), Ok(1001));
+        assert_eq!(timeout(b"-0.0001", 1000), Ok(0));
+        assert_eq!(timeout(b"-1", 0), Err(CmdError::err("timeout is negative")));
+        assert_eq!(
+            timeout(b"inf", 0),
+            Err(CmdError::err("timeout is negative"))
+        );
+        assert_eq!(
+            timeout(b"1e400", 0),
+            Err(CmdError::err("timeout is negative"))
+        );
+        assert_eq!(timeout(b"1e5000", 0), Err(CmdError::Timeout));
+        assert_eq!(timeout(b" 1", 0), Err(CmdError::Timeout));
+        assert_eq!(timeout(b"x", 0), Err(CmdError::Timeout));
+        assert_eq!(timeout(b"0x10", 0), Ok(16000));
+    }
+
+    #[test]
+    fn cursors() {
+        assert_eq!(cursor(b"0"), Ok(0));
+        assert_eq!(cursor(b"18446744073709551615"), Ok(u64::MAX));
+        assert_eq!(cursor(b""), Ok(0));
+        assert_eq!(cursor(b"-1"), Ok(u64::MAX));
+        assert!(cursor(b" 1").is_err());
+        assert!(cursor(b"x").is_err());
+        assert!(cursor(b"18446744073709551616").is_err());
+    }
+}
