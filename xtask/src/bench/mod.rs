@@ -1,0 +1,288 @@
+//! `cargo xtask bench`: kevy against redis-server, side by side. This module
+//! holds the workload list and the runner: servers are started in pairs
+//! with the same persistence settings, each workload runs `runs` times per
+//! server, alternating kevy and redis so drift on a shared machine hits
+//! both, and the runs are reduced to medians with their min–max spread.
+//! The other phases (memory, snapshot impact, micro benchmarks) live in
+//! their own modules; `report` writes the results.
+
+pub mod load;
+pub mod memory;
+pub mod micro;
+pub mod report;
+pub mod servers;
+pub mod snapshot;
+
+use load::{Proc, Sample};
+use memory::Fill;
+use servers::{Kind, Persist, Server, Setup};
+
+/// One table row's recipe.
+#[derive(Clone, Debug)]
+pub struct Workload {
+    pub name: String,
+    pub persist: Persist,
+    pub procs: Vec<Proc>,
+    /// FLUSHALL before the first run (LPOP keeps LPUSH's list).
+    pub flush: bool,
+    /// Keys to load before the first run, so GETs hit.
+    pub prefill: Option<(Fill, u64)>,
+}
+
+fn wl(name: &str, persist: Persist, procs: Vec<Proc>) -> Workload {
+    Workload {
+        name: name.into(),
+        persist,
+        procs,
+        flush: true,
+        prefill: None,
+    }
+}
+
+fn bench(args: &[&str], n: u64) -> Vec<Proc> {
+    let n = n.to_string();
+    let mut a = vec!["-n", n.as_str()];
+    a.extend_from_slice(args);
+    vec![Proc::new(&a)]
+}
+
+/// SET then GET (on prefilled keys) with the same shape.
+fn set_get(out: &mut Vec<Workload>, label: &str, args: &[&str], n: u64, keys: u64, size: usize) {
+    let r = keys.to_string();
+    let d = size.to_string();
+    let mut a: Vec<&str> = args.to_vec();
+    a.extend(["-r", &r, "-d", &d]);
+    let mut set = a.clone();
+    set.extend(["-t", "set"]);
+    out.push(wl(&format!("SET {label}"), Persist::Off, bench(&set, n)));
+    let mut get = a;
+    get.extend(["-t", "get"]);
+    let mut w = wl(&format!("GET {label}"), Persist::Off, bench(&get, n));
+    w.prefill = Some((Fill::Strings(size), keys));
+    out.push(w);
+}
+
+/// The workload list; `scale` multiplies every request count.
+pub fn workloads(quick: bool, scale: f64) -> Vec<Workload> {
+    let n = |x: u64| ((x as f64 * scale) as u64).max(1000);
+    let mut v = Vec::new();
+    if quick {
+        set_get(&mut v, "50 clients", &["-c", "50"], n(20_000), 100_000, 3);
+        set_get(
+            &mut v,
+            "50 clients -P 16",
+            &["-c", "50", "-P", "16"],
+            n(200_000),
+            100_000,
+            3,
+        );
+        return v;
+    }
+    set_get(&mut v, "50 clients", &["-c", "50"], n(100_000), 100_000, 3);
+    set_get(
+        &mut v,
+        "50 clients -P 16",
+        &["-c", "50", "-P", "16"],
+        n(1_000_000),
+        100_000,
+        3,
+    );
+    set_get(&mut v, "1 client", &["-c", "1"], n(20_000), 100_000, 3);
+    set_get(&mut v, "1 KiB", &["-c", "50"], n(100_000), 100_000, 1024);
+    set_get(&mut v, "16 KiB", &["-c", "50"], n(30_000), 1_000, 16 * 1024);
+    let simple = |name: &str, t: &str, count: u64| {
+        wl(
+            name,
+            Persist::Off,
+            bench(&["-c", "50", "-r", "100000", "-t", t], n(count)),
+        )
+    };
+    v.push(simple("INCR", "incr", 100_000));
+    v.push(simple("LPUSH", "lpush", 100_000));
+    let mut lpop = simple("LPOP", "lpop", 100_000);
+    lpop.flush = false; // pops what the LPUSH runs pushed
+    v.push(lpop);
+    v.push(simple("SADD", "sadd", 100_000));
+    v.push(simple("HSET", "hset", 100_000));
+    v.push(simple("ZADD", "zadd", 100_000));
+    v.push(simple("MSET (10 keys)", "mset", 50_000));
+    v.push(simple("LRANGE_100", "lrange_100", 20_000));
+    let mut mix = wl(
+        "90/10 GET/SET, 1M keys",
+        Persist::Off,
+        snapshot::mix(1_000_000, n(200_000), 1),
+    );
+    mix.prefill = Some((Fill::Strings(32), 1_000_000));
+    v.push(mix);
+    for (policy, count) in [("everysec", 100_000), ("always", 20_000)] {
+        let args = ["-c", "50", "-r", "100000", "-t", "set"];
+        let name = format!("SET appendfsync {policy}");
+        v.push(wl(&name, Persist::Aof(policy), bench(&args, n(count))));
+    }
+    v
+}
+
+/// Medians over runs, with the throughput spread.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Stats {
+    pub runs: usize,
+    pub rps: f64,
+    pub rps_min: f64,
+    pub rps_max: f64,
+    pub p50: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
+    /// Median server CPU seconds per run.
+    pub cpu: f64,
+    /// Median requests per server CPU second.
+    pub ops_per_cpu: f64,
+}
+
+/// The median (mean of the middle two for an even count).
+pub fn median(mut v: Vec<f64>) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(f64::total_cmp);
+    let m = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[m]
+    } else {
+        (v[m - 1] + v[m]) / 2.0
+    }
+}
+
+pub fn summarize(s: &[Sample]) -> Stats {
+    let col = |f: fn(&Sample) -> f64| median(s.iter().map(f).collect());
+    let rps: Vec<f64> = s.iter().map(|x| x.rps).collect();
+    Stats {
+        runs: s.len(),
+        rps: median(rps.clone()),
+        rps_min: rps.iter().copied().fold(f64::INFINITY, f64::min),
+        rps_max: rps.iter().copied().fold(0.0, f64::max),
+        p50: col(|x| x.p50),
+        p99: col(|x| x.p99),
+        p999: col(|x| x.p999),
+        max: col(|x| x.max),
+        cpu: col(|x| x.cpu),
+        ops_per_cpu: col(|x| {
+            if x.cpu > 0.0 {
+                x.requests as f64 / x.cpu
+            } else {
+                0.0
+            }
+        }),
+    }
+}
+
+/// One workload's result for both servers (`Err` says why it is missing).
+#[derive(Clone, Debug)]
+pub struct Row {
+    pub name: String,
+    pub kevy: Result<Stats, String>,
+    pub redis: Result<Stats, String>,
+}
+
+/// Runs every workload, `runs` times per server, alternating servers.
+pub fn run_workloads(setup: &Setup, list: &[Workload], runs: usize) -> Vec<Row> {
+    let mut rows = Vec::new();
+    let mut i = 0;
+    while i < list.len() {
+        // Workloads sharing a persistence setting share a server pair.
+        let persist = list[i].persist;
+        let mut pair: Vec<(Kind, Result<Server, String>)> = [Kind::Kevy, Kind::Redis]
+            .into_iter()
+            .map(|k| (k, Server::start(setup, k, persist)))
+            .collect();
+        while i < list.len() && list[i].persist == persist {
+            rows.push(run_one(&mut pair, &list[i], runs));
+            i += 1;
+        }
+    }
+    rows
+}
+
+fn run_one(pair: &mut [(Kind, Result<Server, String>)], w: &Workload, runs: usize) -> Row {
+    eprintln!("bench: {}", w.name);
+    let mut samples: Vec<Result<Vec<Sample>, String>> = Vec::new();
+    for (_, s) in pair.iter_mut() {
+        samples.push(match s {
+            Ok(s) => prepare(s, w).map(|_| Vec::new()),
+            Err(e) => Err(e.clone()),
+        });
+    }
+    for _ in 0..runs {
+        for ((_, s), acc) in pair.iter_mut().zip(samples.iter_mut()) {
+            let (Ok(s), Ok(v)) = (s, &mut *acc) else {
+                continue;
+            };
+            match load::run(s, &w.procs) {
+                Ok(x) => v.push(x),
+                Err(e) if !s.alive() => *acc = Err(s.failure(&format!("died: {e}"))),
+                Err(e) => *acc = Err(e),
+            }
+        }
+    }
+    let mut it = samples.into_iter().map(|r| r.map(|v| summarize(&v)));
+    let kevy = it.next().unwrap_or_else(|| Err("not run".into()));
+    let redis = it.next().unwrap_or_else(|| Err("not run".into()));
+    for (k, r) in [("kevy", &kevy), ("redis", &redis)] {
+        match r {
+            Ok(s) => eprintln!("  {k}: {:.0} ops/s, p99 {:.3} ms", s.rps, s.p99),
+            Err(e) => eprintln!("  {k}: n/a: {e}"),
+        }
+    }
+    Row {
+        name: w.name.clone(),
+        kevy,
+        redis,
+    }
+}
+
+fn prepare(s: &Server, w: &Workload) -> Result<(), String> {
+    if w.flush {
+        let r = s.command(&["FLUSHALL"])?;
+        if r.starts_with('-') {
+            return Err(format!("FLUSHALL answered {}", r.trim()));
+        }
+    }
+    if let Some((fill, n)) = w.prefill {
+        memory::fill(s.port, fill, n)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn medians_and_spread() {
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(vec![4.0, 1.0, 2.0, 3.0]), 2.5);
+        let s = |rps: f64, cpu: f64| Sample {
+            requests: 1000,
+            rps,
+            cpu,
+            ..Sample::default()
+        };
+        let st = summarize(&[s(100.0, 0.5), s(300.0, 1.0), s(200.0, 2.0)]);
+        assert_eq!((st.rps, st.rps_min, st.rps_max), (200.0, 100.0, 300.0));
+        assert_eq!((st.cpu, st.ops_per_cpu), (1.0, 1000.0));
+    }
+
+    #[test]
+    fn default_set_covers_the_issue() {
+        let names: Vec<String> = workloads(false, 1.0).into_iter().map(|w| w.name).collect();
+        for want in [
+            "SET 50 clients -P 16",
+            "GET 16 KiB",
+            "MSET (10 keys)",
+            "LRANGE_100",
+        ] {
+            assert!(names.iter().any(|n| n == want), "{want} missing");
+        }
+        assert!(workloads(true, 1.0).len() == 4);
+    }
+}
