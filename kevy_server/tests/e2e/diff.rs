@@ -30,3 +30,4 @@ scripts!(
 scripts!(hashes);
 scripts!(sets);
 scripts!(bitmaps);
+scripts!(hll);
