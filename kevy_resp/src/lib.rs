@@ -32,9 +32,13 @@
 mod client;
 mod double;
 mod encode;
+mod error;
 mod inline;
+mod multibulk;
 mod parse;
+mod reader;
 mod reply;
+mod scan;
 
 pub use client::{encode_request, parse_reply, reply_frame_len, ReplyParseError, MAX_REPLY_DEPTH};
 pub use double::{format_double, write_double};
@@ -43,5 +47,6 @@ pub use encode::{
     encode_map_header, encode_nil, encode_nil_array, encode_push_header, encode_set_header,
     encode_simple,
 };
-pub use parse::{Limits, ProtocolError, RequestParser};
+pub use error::ProtocolError;
+pub use parse::{Limits, RequestParser};
 pub use reply::{Protocol, Reply};
