@@ -36,12 +36,16 @@ pub struct Executor<'s> {
     pinned: bool,
     /// `notify-keyspace-events` as of the start of the batch.
     notify_mask: u32,
+    /// LFU parameters when the eviction policy is an LFU one.
+    lfu: Option<kevy_store::LfuParams>,
 }
 
 impl<'s> Executor<'s> {
     /// An executor over `shared`.
     pub fn new(shared: &'s Shared) -> Executor<'s> {
-        Executor { shared, locked: shared.store.lock(&[]), events: Events::default(), ids: Vec::new(), touched: Vec::new(), block: None, unblocks: Vec::new(), pinned: false, notify_mask: shared.config.get().notify_keyspace_events.0 as u32 }
+        let mut ex = Executor { shared, locked: shared.store.lock(&[]), events: Events::default(), ids: Vec::new(), touched: Vec::new(), block: None, unblocks: Vec::new(), pinned: false, notify_mask: 0, lfu: None };
+        ex.refresh_config();
+        ex
     }
 
     /// Runs one parsed command and appends its reply to `out`.
@@ -158,6 +162,7 @@ impl<'s> Executor<'s> {
                 ctx.may_block = may_block;
                 ctx.notify_mask = self.notify_mask;
                 ctx.track_keys = shared.tracking.active();
+                ctx.lfu = self.lfu;
                 let r = guarded(|| kevy_store::run(&mut ctx, sc, argv));
                 self.block = ctx.take_block();
                 if shared.tracking.active() {
@@ -193,7 +198,7 @@ impl<'s> Executor<'s> {
         self.events.dirty = 0;
         self.shared.persist.after_batch(&self.touched);
         self.touched.clear();
-        self.notify_mask = self.shared.config.get().notify_keyspace_events.0 as u32;
+        self.refresh_config();
         for (worker, id, reply) in self.unblocks.drain(..) {
             if let Some(w) = self.shared.workers.get(worker) {
                 w.send(Msg::Unblock { id, reply });
@@ -308,6 +313,17 @@ impl<'s> Executor<'s> {
             }
         }
         false
+    }
+
+    /// Re-reads the knobs commands consult, once per batch.
+    fn refresh_config(&mut self) {
+        use kevy_config::MaxmemoryPolicy as P;
+        let cfg = self.shared.config.get();
+        self.notify_mask = cfg.notify_keyspace_events.0 as u32;
+        self.lfu = matches!(cfg.maxmemory_policy, P::AllkeysLfu | P::VolatileLfu).then(|| kevy_store::LfuParams {
+            log_factor: cfg.lfu_log_factor,
+            decay_time: cfg.lfu_decay_time,
+        });
     }
 
     /// Client-side caching after a data command: remember what a tracking

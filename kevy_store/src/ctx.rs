@@ -131,6 +131,9 @@ pub struct Ctx<'a, 's> {
     pub notify_mask: u32,
     /// True while replaying a log: no lazy expiry, no propagation.
     pub loading: bool,
+    /// Some(params) under an LFU `maxmemory-policy`: accesses update LFU
+    /// counters instead of the LRU clock.
+    pub lfu: Option<crate::lfu::LfuParams>,
     /// Collect modified keys into `events.modified_keys` (some client uses
     /// CLIENT TRACKING).
     pub track_keys: bool,
@@ -153,6 +156,7 @@ impl<'a, 's> Ctx<'a, 's> {
             notify_mask: 0,
             loading: false,
             track_keys: false,
+            lfu: None,
             may_block: true,
             block: None,
             propagated: false,
@@ -248,6 +252,7 @@ impl<'a, 's> Ctx<'a, 's> {
     pub fn get(&mut self, key: &[u8]) -> Result<Option<&Entry>, CmdError> {
         self.expire_if_needed(key)?;
         let clock = crate::value::lru_clock(self.now_ms);
+        let (lfu, now) = (self.lfu, self.now_ms);
         let hits = &mut self.events.hits;
         let misses = &mut self.events.misses;
         let db = self.db;
@@ -259,7 +264,10 @@ impl<'a, 's> Ctx<'a, 's> {
         let e = shard.dbs.get_mut(db).ok_or(CmdError::DbIndex)?.get(key);
         match e {
             Some(e) => {
-                e.touch(clock);
+                match lfu {
+                    Some(p) => e.touch(crate::lfu::lfu_touch(e.access(), now, p)),
+                    None => e.touch(clock),
+                }
                 *hits += 1;
             }
             None => *misses += 1,
@@ -301,12 +309,21 @@ impl<'a, 's> Ctx<'a, 's> {
     /// [`Ctx::notify`] as the command requires.
     pub fn set(&mut self, key: &[u8], value: Value, keep_ttl: bool) -> Result<Option<Entry>, CmdError> {
         self.expire_if_needed(key)?;
-        let clock = crate::value::lru_clock(self.now_ms);
+        let clock = self.new_access_word();
         let db = self.raw_db(key)?;
         let expire_at = if keep_ttl { db.get(key).map_or(0, |e| e.expire_at) } else { 0 };
         let e = Entry::with_expiry(value, expire_at);
         e.touch(clock);
         Ok(db.insert(key, e))
+    }
+
+    /// The access word a key created now starts with (LRU clock, or LFU's
+    /// initial counter under an LFU policy).
+    pub fn new_access_word(&self) -> u32 {
+        match self.lfu {
+            Some(_) => crate::lfu::lfu_new(self.now_ms),
+            None => crate::value::lru_clock(self.now_ms),
+        }
     }
 
     /// Stores a whole entry (value and expiry) under `key`.

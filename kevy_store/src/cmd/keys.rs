@@ -527,13 +527,14 @@ fn object(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
         ));
     }
     let now = ctx.now_ms;
-    let answer = ctx.peek(&argv[2])?.map(|e| object_answer(e, &sub, now));
+    let lfu = ctx.lfu;
+    let answer = ctx.peek(&argv[2])?.map(|e| object_answer(e, &sub, now, lfu));
     count_lookup(ctx, answer.is_some());
     answer.unwrap_or(Ok(Reply::Nil))
 }
 
 /// OBJECT's answer about an existing entry.
-fn object_answer(e: &Entry, sub: &str, now: u64) -> CmdResult {
+fn object_answer(e: &Entry, sub: &str, now: u64, lfu: Option<crate::lfu::LfuParams>) -> CmdResult {
     Ok(match sub {
         "encoding" => Reply::bulk(e.value.encoding().as_bytes()),
         "refcount" => Reply::Int(match &e.value {
@@ -545,6 +546,15 @@ fn object_answer(e: &Entry, sub: &str, now: u64) -> CmdResult {
             }
             _ => 1,
         }),
+        "idletime" if lfu.is_some() => {
+            return Err(CmdError::err(
+                "An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
+            ))
+        }
+        "freq" if lfu.is_some() => {
+            let p = lfu.unwrap_or_default();
+            Reply::Int(crate::lfu::lfu_decayed(e.access(), now, p) as i64)
+        }
         "idletime" => {
             let access = e.access();
             let idle = if access == 0 { 0 } else { lru_clock(now).wrapping_sub(access) };
