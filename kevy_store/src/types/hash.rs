@@ -352,4 +352,32 @@ mod tests {
             assert_eq!(t.map.get(&k[..]).map(|x| x.1), Some(i));
         }
     }
+
+    #[test]
+    fn clone_is_independent_and_restore_keeps_order() {
+        let mut a = HashValue::default();
+        for i in 0..600 {
+            a.set(format!("f{i}").as_bytes(), b"v");
+        }
+        let frozen = a.clone();
+        a.set(b"f1", b"changed");
+        a.remove(b"f2");
+        assert_eq!(frozen.get(b"f1").map(|v| v.to_vec()), Some(b"v".to_vec()));
+        assert!(frozen.contains(b"f2") && frozen.len() == 600 && a.len() == 599);
+        let mut small = HashValue::default();
+        small.set(b"z", b"1");
+        small.set(b"a", b"2");
+        let cmds = small.restore_commands(b"k");
+        assert_eq!(
+            cmds,
+            vec![vec![
+                b"HSET".to_vec(),
+                b"k".to_vec(),
+                b"z".to_vec(),
+                b"1".to_vec(),
+                b"a".to_vec(),
+                b"2".to_vec()
+            ]]
+        );
+    }
 }

@@ -252,4 +252,33 @@ mod tests {
         ]);
         assert_eq!(rec.lines(), vec!["DEL d", "SADD d 1 2", "DEL d"]);
     }
+
+    #[test]
+    fn keyspace_events_as_redis() {
+        // Sequences recorded from redis-server 7.0.15 with notify-keyspace-events KEA.
+        let mut t = T::new();
+        let cases: &[(&str, &[&str])] = &[
+            ("HSET h a 1 b 2", &["0:hset:h"]),
+            ("HINCRBYFLOAT h f 1.5", &["0:hincrbyfloat:h"]),
+            ("HDEL h zz", &[]),
+            ("HDEL h a b f", &["0:hdel:h", "0:del:h"]),
+            ("SADD s 1 2 3", &["0:sadd:s"]),
+            ("SADD s 1", &[]),
+            ("SREM s 9", &[]),
+            ("SREM s 1", &["0:srem:s"]),
+            ("SPOP s", &["0:spop:s"]),
+            ("SPOP s 5", &["0:spop:s", "0:del:s"]),
+            ("SADD a 1 x", &["0:sadd:a"]),
+            ("SMOVE a b 1", &["0:srem:a", "0:sadd:b"]),
+            ("SMOVE a b x", &["0:srem:a", "0:del:a", "0:sadd:b"]),
+            ("SADD c 1", &["0:sadd:c"]),
+            ("SINTERSTORE d c c", &["0:sinterstore:d"]),
+            ("SUNIONSTORE d c", &["0:sunionstore:d"]),
+            ("SDIFFSTORE d c c", &["0:del:d"]),
+            ("SDIFFSTORE d c c", &[]),
+        ];
+        for (cmd, want) in cases {
+            assert_eq!(t.events(cmd), *want, "{cmd}");
+        }
+    }
 }
