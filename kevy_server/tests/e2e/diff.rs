@@ -31,3 +31,4 @@ scripts!(hashes);
 scripts!(sets);
 scripts!(bitmaps);
 scripts!(hll);
+scripts!(zsets);
