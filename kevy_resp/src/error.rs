@@ -63,6 +63,11 @@ impl ProtocolError {
         out
     }
 
+    /// The error as a reply, ready for the encoder (`-ERR Protocol error: ...`).
+    pub fn to_reply(&self) -> crate::Reply {
+        crate::Reply::Error(bytes::Bytes::from(self.reply_bytes()))
+    }
+
     /// [`ProtocolError::reply_bytes`] as a string; a non-UTF-8 byte in
     /// `ExpectedDollar` shows as U+FFFD, so prefer `reply_bytes` on the wire.
     pub fn reply_text(&self) -> String {
@@ -140,6 +145,9 @@ mod tests {
             assert_eq!(e.reply_bytes(), *want);
             assert_eq!(e.reply_text(), String::from_utf8_lossy(want));
             assert_eq!(format!("ERR {e}"), e.reply_text());
+            let mut wire = Vec::new();
+            crate::encode(&e.to_reply(), crate::Protocol::Resp3, &mut wire);
+            assert_eq!(wire, [&b"-"[..], want, b"\r\n"].concat());
         }
     }
 }

@@ -15,7 +15,9 @@ use crate::scan::{find_line_end, Line, INLINE_MAX_SIZE};
 /// The protocol limits a connection is held to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// `proto-max-bulk-len`: the largest bulk argument accepted (default 512 MiB).
+    /// `proto-max-bulk-len`: the largest bulk argument accepted (default
+    /// 512 MiB). Redis does not apply it to the link from its master; a
+    /// replica's parser for that link would use `usize::MAX`.
     pub max_bulk_len: usize,
     /// The largest multibulk count accepted (Redis hard-codes `INT_MAX`).
     pub max_multibulk_len: usize,
