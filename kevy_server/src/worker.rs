@@ -49,6 +49,7 @@ pub fn run(idx: usize, shared: Arc<Shared>, mut poll: Poll) {
     let mut exec = Executor::new(&shared);
     let mut scratch = vec![0u8; READ_CHUNK];
     let mut batch: Vec<Vec<bytes::Bytes>> = Vec::new();
+    let mut last_idle_check = Instant::now();
     loop {
         let timeout = next_timeout(&shared, &conns);
         if let Err(e) = poll.poll(&mut events, Some(timeout)) {
@@ -115,6 +116,10 @@ pub fn run(idx: usize, shared: Arc<Shared>, mut poll: Poll) {
         }
         expire_blocked(&shared, &poll, &mut conns, &mut exec, &mut scratch, &mut batch);
         publish_net_out(&shared);
+        if last_idle_check.elapsed() >= Duration::from_secs(1) {
+            last_idle_check = Instant::now();
+            close_idle(&shared, &poll, &mut conns);
+        }
         if shared.shutdown.load(Ordering::SeqCst) {
             for slot in 0..conns.slots.len() {
                 if let Some(c) = conns.slots[slot].as_mut() {
@@ -547,5 +552,25 @@ fn publish_net_out(shared: &Shared) {
     let n = NET_OUT.with(|c| c.replace(0));
     if n > 0 {
         shared.stats.net_output_bytes.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+/// `timeout`: closes clients idle for longer than the configured seconds.
+/// Parked (blocked) and subscribed clients are exempt, as in Redis.
+fn close_idle(shared: &Shared, poll: &Poll, conns: &mut Conns) {
+    let limit = shared.config.get().timeout as u64;
+    if limit == 0 {
+        return;
+    }
+    let mut idle = Vec::new();
+    for (slot, c) in conns.slots.iter().enumerate() {
+        let Some(c) = c else { continue };
+        let s = &c.sess;
+        if s.blocked.is_none() && s.subs.is_empty() && s.psubs.is_empty() && s.ssubs.is_empty() && c.sess.handle.idle_secs() > limit {
+            idle.push(slot);
+        }
+    }
+    for slot in idle {
+        close(shared, poll, conns, slot);
     }
 }
