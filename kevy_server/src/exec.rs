@@ -124,9 +124,9 @@ impl<'s> Executor<'s> {
             crate::cmd::monitor_feed(shared, sess, argv);
         }
         if crate::cmd::in_subscribed_mode(sess) && !crate::cmd::allowed_in_subscribed_mode(cmd.meta.name) {
+            let full = if is_container(cmd.meta.name) && argv.len() > 1 { sess.handle.last_full_name.lock().clone() } else { cmd.meta.name.to_string() };
             return Reply::error(format!(
-                "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
-                cmd.meta.name
+                "ERR Can't execute '{full}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
             ));
         }
         if let Some(queue) = sess.multi.as_mut() {
@@ -272,7 +272,11 @@ impl<'s> Executor<'s> {
             if let Reply::Error(e) = &reply {
                 shared.stats.count_error(e);
             }
-            replies.push(reply);
+            // SUBSCRIBE and friends answer with frames of their own, as in Redis.
+            match sess.frames.take() {
+                Some(frames) => replies.extend(frames),
+                None => replies.push(reply),
+            }
         }
         let db = sess.db;
         for s in self.locked.shards_mut() {

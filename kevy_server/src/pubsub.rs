@@ -3,21 +3,35 @@
 //! Delivery goes through each owner thread's FIFO inbox, so messages from
 //! one publisher arrive in the order they were published.
 
-use crate::shared::{Msg, Shared};
+use crate::shared::{ClientHandle, Msg, Shared};
 use bytes::Bytes;
 use kevy_resp::{encode, Protocol, Reply};
 use parking_lot::RwLock;
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 /// A subscriber as the registry knows it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Sub {
     /// Client id.
     pub id: u64,
     /// Owning event-loop thread.
     pub worker: usize,
-    /// Protocol version, to encode the message frames.
-    pub resp3: bool,
+    /// The client as other threads see it: its protocol is read at each
+    /// delivery, because HELLO may switch it while the client is subscribed.
+    pub handle: Arc<ClientHandle>,
+}
+
+impl Sub {
+    /// The protocol the client speaks right now.
+    pub fn proto(&self) -> Protocol {
+        if self.handle.resp.load(Ordering::Relaxed) == 3 {
+            Protocol::Resp3
+        } else {
+            Protocol::Resp2
+        }
+    }
 }
 
 /// The three namespaces Redis keeps apart.
@@ -62,7 +76,9 @@ impl PubSub {
     /// Removes client `id` from `name`; false if it was not there.
     pub fn unsubscribe(&self, kind: Kind, name: &[u8], id: u64) -> bool {
         let mut m = self.map(kind).write();
-        let Some(v) = m.get_mut(name) else { return false };
+        let Some(v) = m.get_mut(name) else {
+            return false;
+        };
         let before = v.len();
         v.retain(|s| s.id != id);
         let removed = v.len() != before;
@@ -102,9 +118,14 @@ impl PubSub {
             _ => (Kind::Channel, "message"),
         };
         if let Some(v) = self.map(exact_kind).read().get(channel) {
+            // One encoding per protocol, shared by every subscriber.
+            let mut frames = Frames::new(vec![
+                bulk(label),
+                Reply::Bulk(channel.clone()),
+                Reply::Bulk(msg.clone()),
+            ]);
             for s in v {
-                let frame = vec![bulk(label), Reply::Bulk(channel.clone()), Reply::Bulk(msg.clone())];
-                deliver(shared, s, frame);
+                deliver(shared, s, frames.get(s.proto()));
                 n += 1;
             }
         }
@@ -113,14 +134,14 @@ impl PubSub {
                 if !kevy_config::glob_match(pat, channel, false) {
                     continue;
                 }
+                let mut frames = Frames::new(vec![
+                    bulk("pmessage"),
+                    Reply::Bulk(pat.clone()),
+                    Reply::Bulk(channel.clone()),
+                    Reply::Bulk(msg.clone()),
+                ]);
                 for s in v {
-                    let frame = vec![
-                        bulk("pmessage"),
-                        Reply::Bulk(pat.clone()),
-                        Reply::Bulk(channel.clone()),
-                        Reply::Bulk(msg.clone()),
-                    ];
-                    deliver(shared, s, frame);
+                    deliver(shared, s, frames.get(s.proto()));
                     n += 1;
                 }
             }
@@ -129,15 +150,45 @@ impl PubSub {
     }
 }
 
+/// A push frame encoded at most once per protocol.
+struct Frames {
+    items: Vec<Reply>,
+    resp2: Option<Vec<u8>>,
+    resp3: Option<Vec<u8>>,
+}
+
+impl Frames {
+    fn new(items: Vec<Reply>) -> Frames {
+        Frames {
+            items,
+            resp2: None,
+            resp3: None,
+        }
+    }
+
+    fn get(&mut self, proto: Protocol) -> &[u8] {
+        let slot = if proto == Protocol::Resp3 {
+            &mut self.resp3
+        } else {
+            &mut self.resp2
+        };
+        slot.get_or_insert_with(|| {
+            let mut buf = Vec::with_capacity(64);
+            encode(&Reply::Push(self.items.clone()), proto, &mut buf);
+            buf
+        })
+    }
+}
+
 fn bulk(s: &'static str) -> Reply {
     Reply::Bulk(Bytes::from_static(s.as_bytes()))
 }
 
-fn deliver(shared: &Shared, s: &Sub, frame: Vec<Reply>) {
-    let mut buf = Vec::with_capacity(64);
-    let proto = if s.resp3 { Protocol::Resp3 } else { Protocol::Resp2 };
-    encode(&Reply::Push(frame), proto, &mut buf);
+fn deliver(shared: &Shared, s: &Sub, bytes: &[u8]) {
     if let Some(w) = shared.workers.get(s.worker) {
-        w.send(Msg::Push { id: s.id, bytes: buf });
+        w.send(Msg::Push {
+            id: s.id,
+            bytes: bytes.to_vec(),
+        });
     }
 }

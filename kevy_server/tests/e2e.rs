@@ -24,3 +24,6 @@ mod info;
 
 #[path = "e2e/persist.rs"]
 mod persist;
+
+#[path = "e2e/pubsub.rs"]
+mod pubsub;

@@ -6,7 +6,7 @@ use crate::conn::Session;
 use crate::pubsub::Sub;
 use crate::shared::{now_us, Msg, Shared};
 use bytes::Bytes;
-use kevy_resp::{Protocol, Reply};
+use kevy_resp::Reply;
 use kevy_store::spec::{flags::*, CommandMeta, Keys};
 use std::sync::atomic::Ordering;
 
@@ -27,7 +27,11 @@ pub(crate) static COMMANDS: &[ServerCommand] = &[ServerCommand {
 
 /// `MONITOR`
 fn monitor(env: &mut Env<'_>, _: &[Bytes]) -> Reply {
-    let sub = Sub { id: env.sess.id, worker: env.sess.handle.worker, resp3: env.sess.proto == Protocol::Resp3 };
+    let sub = Sub {
+        id: env.sess.id,
+        worker: env.sess.handle.worker,
+        handle: env.sess.handle.clone(),
+    };
     let mut m = env.shared.monitors.write();
     if !m.iter().any(|s| s.id == sub.id) {
         m.push(sub);
@@ -49,7 +53,14 @@ pub fn stop_monitor(shared: &Shared, id: u64) {
 /// Sends the MONITOR line for `argv` run by `sess` to every monitor.
 pub fn feed(shared: &Shared, sess: &Session, argv: &[Bytes]) {
     let us = now_us();
-    let mut line = format!("+{}.{:06} [{} {}]", us / 1_000_000, us % 1_000_000, sess.db, sess.handle.addr).into_bytes();
+    let mut line = format!(
+        "+{}.{:06} [{} {}]",
+        us / 1_000_000,
+        us % 1_000_000,
+        sess.db,
+        sess.handle.addr
+    )
+    .into_bytes();
     for a in argv {
         line.extend_from_slice(b" \"");
         repr(a, &mut line);
@@ -61,7 +72,10 @@ pub fn feed(shared: &Shared, sess: &Session, argv: &[Bytes]) {
             continue;
         }
         if let Some(w) = shared.workers.get(s.worker) {
-            w.send(Msg::Push { id: s.id, bytes: line.clone() });
+            w.send(Msg::Push {
+                id: s.id,
+                bytes: line.clone(),
+            });
         }
     }
 }
