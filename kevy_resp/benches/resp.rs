@@ -35,6 +35,17 @@ fn parse(c: &mut Criterion) {
             assert_eq!(n, 48);
         })
     });
+    group.bench_function("pipeline16_set_append", |b| {
+        let mut parser = RequestParser::new();
+        let mut buf = BytesMut::with_capacity(16 * 1024);
+        let mut args = Vec::with_capacity(64);
+        b.iter(|| {
+            buf.extend_from_slice(&wire);
+            args.clear();
+            while let Ok(Some(_)) = parser.parse_append(&mut buf, &limits, &mut args) {}
+            assert_eq!(black_box(&args).len(), 48);
+        })
+    });
     let inline = b"SET key:000000001234 xxx\r\n".repeat(16);
     group.bench_function("pipeline16_inline_set", |b| {
         let mut parser = RequestParser::new();

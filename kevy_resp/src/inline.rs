@@ -31,18 +31,20 @@ fn quote_may_close(line: &[u8], i: usize) -> bool {
     line.get(i + 1).is_none_or(|&b| is_space(b))
 }
 
-/// Splits `frame[..end]` into arguments. `None` means unbalanced quotes.
-/// The line holds no NUL byte: the caller's line search stops at one.
-pub(crate) fn split_inline(frame: &Bytes, end: usize) -> Option<Vec<Bytes>> {
-    let line = frame.get(..end)?;
-    let mut args = Vec::new();
+/// Splits `frame[..end]` into arguments appended to `args`. False means
+/// unbalanced quotes (some arguments may have been appended already). The
+/// line holds no NUL byte: the caller's line search stops at one.
+pub(crate) fn split_inline(frame: &Bytes, end: usize, args: &mut Vec<Bytes>) -> bool {
+    let Some(line) = frame.get(..end) else {
+        return false;
+    };
     let mut i = 0;
     loop {
         while line.get(i).is_some_and(|&b| is_space(b)) {
             i += 1;
         }
         if i >= line.len() {
-            return Some(args);
+            return true;
         }
         let start = i;
         // Set once a quote is met: the argument then differs from the raw
@@ -56,7 +58,7 @@ pub(crate) fn split_inline(frame: &Bytes, end: usize) -> Option<Vec<Bytes>> {
             if in_double {
                 let out = owned.get_or_insert_with(Vec::new);
                 match c {
-                    None => return None,
+                    None => return false,
                     Some(b'\\') => {
                         let hex = match (line.get(i + 1), line.get(i + 2), line.get(i + 3)) {
                             (Some(b'x'), Some(&h), Some(&l)) => {
@@ -86,7 +88,7 @@ pub(crate) fn split_inline(frame: &Bytes, end: usize) -> Option<Vec<Bytes>> {
                     }
                     Some(b'"') => {
                         if !quote_may_close(line, i) {
-                            return None;
+                            return false;
                         }
                         i += 1;
                         token_end = i;
@@ -100,14 +102,14 @@ pub(crate) fn split_inline(frame: &Bytes, end: usize) -> Option<Vec<Bytes>> {
             } else if in_single {
                 let out = owned.get_or_insert_with(Vec::new);
                 match c {
-                    None => return None,
+                    None => return false,
                     Some(b'\\') if line.get(i + 1) == Some(&b'\'') => {
                         out.push(b'\'');
                         i += 2;
                     }
                     Some(b'\'') => {
                         if !quote_may_close(line, i) {
-                            return None;
+                            return false;
                         }
                         i += 1;
                         token_end = i;
@@ -160,7 +162,9 @@ mod tests {
 
     fn split(line: &[u8]) -> Option<Vec<Vec<u8>>> {
         let frame = Bytes::copy_from_slice(line);
-        split_inline(&frame, line.len()).map(|v| v.into_iter().map(|b| b.to_vec()).collect())
+        let mut args = Vec::new();
+        split_inline(&frame, line.len(), &mut args)
+            .then(|| args.into_iter().map(|b| b.to_vec()).collect())
     }
 
     fn ok(line: &[u8], want: &[&[u8]]) {

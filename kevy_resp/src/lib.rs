@@ -2,7 +2,9 @@
 //!
 //! The server side is a [`RequestParser`], an incremental zero-copy parser
 //! of client requests (multibulk and inline) that behaves byte for byte like
-//! Redis 7.0, error replies ([`ProtocolError`]) and [`Limits`] included, and
+//! Redis 7.0, error replies ([`ProtocolError`]) and [`Limits`] included
+//! ([`RequestParser::parse_append`] gathers a pipeline without a vector per
+//! command), and
 //! [`encode`], which writes a [`Reply`] for a connection's [`Protocol`],
 //! downgrading RESP3 types for RESP2 clients as Redis does. The client side is
 //! [`encode_request`] and [`parse_reply`]. Doubles are written with C's

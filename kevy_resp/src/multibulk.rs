@@ -76,7 +76,8 @@ impl RequestParser {
         &mut self,
         buf: &mut BytesMut,
         limits: &Limits,
-    ) -> Result<Option<Vec<Bytes>>, ProtocolError> {
+        out: &mut Vec<Bytes>,
+    ) -> Result<Step, ProtocolError> {
         let State::Multibulk {
             mut remaining,
             mut pos,
@@ -84,7 +85,7 @@ impl RequestParser {
             mut bulk,
         } = self.state
         else {
-            return Ok(None);
+            return Ok(Step::Incomplete);
         };
         let len = buf.len();
         while remaining > 0 {
@@ -133,17 +134,15 @@ impl RequestParser {
                 scan,
                 bulk,
             };
-            return Ok(None);
+            return Ok(Step::Incomplete);
         }
         let frame = buf.split_to(pos).freeze();
-        let args = self
-            .spans
-            .iter()
-            .map(|&(at, n)| frame.slice(at..at + n))
-            .collect();
+        let n = self.spans.len();
+        out.reserve(n);
+        out.extend(self.spans.iter().map(|&(at, n)| frame.slice(at..at + n)));
         self.spans.clear();
         self.state = State::Idle;
-        Ok(Some(args))
+        Ok(Step::Command(n))
     }
 }
 

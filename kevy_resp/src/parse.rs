@@ -140,35 +140,57 @@ impl RequestParser {
         buf: &mut BytesMut,
         limits: &Limits,
     ) -> Result<Option<Vec<Bytes>>, ProtocolError> {
+        let mut args = Vec::new();
+        Ok(self.parse_append(buf, limits, &mut args)?.map(|_| args))
+    }
+
+    /// [`RequestParser::parse`] without a vector per command: appends the
+    /// next command's arguments to `out` and returns how many (at least
+    /// one), so a server can reuse one vector, or gather a whole pipeline's
+    /// arguments in one. On `Ok(None)` or an error `out` is left as it was.
+    pub fn parse_append(
+        &mut self,
+        buf: &mut BytesMut,
+        limits: &Limits,
+        out: &mut Vec<Bytes>,
+    ) -> Result<Option<usize>, ProtocolError> {
         if self.high_water() > buf.len() {
             // The caller broke the append-only contract; start afresh rather
             // than index out of bounds.
             self.reset();
         }
         loop {
-            match self.state {
+            let step = match self.state {
                 State::Idle => match buf.first() {
                     None => return Ok(None),
-                    Some(b'*') => self.state = State::MultibulkCount { scan: 1 },
-                    Some(_) => self.state = State::Inline { scan: 0 },
+                    Some(b'*') => {
+                        self.state = State::MultibulkCount { scan: 1 };
+                        continue;
+                    }
+                    Some(_) => {
+                        self.state = State::Inline { scan: 0 };
+                        continue;
+                    }
                 },
-                State::Inline { scan } => match self.parse_inline(buf, scan)? {
-                    Step::Command(args) => return Ok(Some(args)),
-                    Step::Continue => {}
-                    Step::Incomplete => return Ok(None),
-                },
-                State::MultibulkCount { scan } => match self.parse_count(buf, scan, limits)? {
-                    Step::Command(args) => return Ok(Some(args)),
-                    Step::Continue => {}
-                    Step::Incomplete => return Ok(None),
-                },
-                State::Multibulk { .. } => return self.parse_bulks(buf, limits),
+                State::Inline { scan } => self.parse_inline(buf, scan, out)?,
+                State::MultibulkCount { scan } => self.parse_count(buf, scan, limits)?,
+                State::Multibulk { .. } => self.parse_bulks(buf, limits, out)?,
+            };
+            match step {
+                Step::Command(n) => return Ok(Some(n)),
+                Step::Continue => {}
+                Step::Incomplete => return Ok(None),
             }
         }
     }
 
     /// An inline request: one line, split by `sdssplitargs` rules.
-    fn parse_inline(&mut self, buf: &mut BytesMut, scan: usize) -> Result<Step, ProtocolError> {
+    fn parse_inline(
+        &mut self,
+        buf: &mut BytesMut,
+        scan: usize,
+        out: &mut Vec<Bytes>,
+    ) -> Result<Step, ProtocolError> {
         let nl = match find_line_end(buf, scan, b'\n') {
             Line::End(nl) => nl,
             Line::Pending(scan) => {
@@ -186,19 +208,22 @@ impl RequestParser {
         };
         let frame = buf.split_to(nl + 1).freeze();
         self.state = State::Idle;
-        let args = split_inline(&frame, end).ok_or(ProtocolError::UnbalancedQuotes)?;
-        Ok(if args.is_empty() {
-            Step::Continue
-        } else {
-            Step::Command(args)
+        let before = out.len();
+        if !split_inline(&frame, end, out) {
+            out.truncate(before);
+            return Err(ProtocolError::UnbalancedQuotes);
+        }
+        Ok(match out.len() - before {
+            0 => Step::Continue,
+            n => Step::Command(n),
         })
     }
 }
 
 /// The outcome of one parsing step that does not produce an error.
 pub(crate) enum Step {
-    /// A complete command.
-    Command(Vec<Bytes>),
+    /// A complete command, whose arguments (this many) were appended.
+    Command(usize),
     /// Keep going from the new state (a request that carried no command,
     /// such as an empty line or `*0`, or a count line that opened a request).
     Continue,
@@ -392,6 +417,25 @@ mod tests {
         assert!(range.contains(&args[1].as_ptr()));
         assert!(buf.is_empty());
         assert!(!p.is_mid_request());
+    }
+
+    #[test]
+    fn parse_append_gathers_a_pipeline() {
+        let mut p = RequestParser::new();
+        let mut buf = BytesMut::from(&b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\nPING\r\nSET a \"b"[..]);
+        let limits = Limits::default();
+        let mut all = vec![Bytes::from_static(b"kept")];
+        assert_eq!(p.parse_append(&mut buf, &limits, &mut all), Ok(Some(2)));
+        assert_eq!(p.parse_append(&mut buf, &limits, &mut all), Ok(Some(1)));
+        assert_eq!(p.parse_append(&mut buf, &limits, &mut all), Ok(None));
+        assert_eq!(all, [&b"kept"[..], b"GET", b"k", b"PING"]);
+        // An unbalanced quote after two arguments leaves `out` untouched.
+        buf.extend_from_slice(b"\r\n");
+        assert_eq!(
+            p.parse_append(&mut buf, &limits, &mut all),
+            Err(ProtocolError::UnbalancedQuotes)
+        );
+        assert_eq!(all.len(), 4);
     }
 
     #[test]
