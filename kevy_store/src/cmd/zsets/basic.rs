@@ -57,7 +57,7 @@ impl<'a> ZAdd<'a> {
                 "XX and NX options at the same time are not compatible",
             ));
         }
-        if (a.gt && a.nx) || (a.lt && a.nx) || (a.gt && a.lt) {
+        if (a.nx && (a.gt || a.lt)) || (a.gt && a.lt) {
             return Err(CmdError::err(
                 "GT, LT, and/or NX options at the same time are not compatible",
             ));

@@ -337,3 +337,6 @@ pub(super) fn arg_long(b: &[u8]) -> Result<i64, CmdError> {
 pub(super) fn is(arg: &[u8], name: &str) -> bool {
     arg.eq_ignore_ascii_case(name.as_bytes())
 }
+
+#[cfg(test)]
+mod tests;

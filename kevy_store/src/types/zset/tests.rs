@@ -17,6 +17,8 @@ impl Rng {
     }
 }
 
+type Model = Vec<(f64, Vec<u8>)>;
+
 fn key(it: &Item) -> (f64, Vec<u8>) {
     (it.score, it.member.to_vec())
 }
@@ -68,7 +70,7 @@ fn run(seed: u64, ops: usize, span: u64, every: usize) {
     let mut rng = Rng(seed);
     let mut t = OsTree::default();
     let mut model: Vec<(f64, Vec<u8>)> = Vec::new();
-    let mut snapshots: Vec<(OsTree, Vec<(f64, Vec<u8>)>)> = Vec::new();
+    let mut snapshots: Vec<(OsTree, Model)> = Vec::new();
     for step in 0..ops {
         let s = (rng.below(100) as f64) / 2.0;
         let m = format!("m{}", rng.below(span)).into_bytes();

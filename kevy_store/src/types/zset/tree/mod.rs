@@ -18,6 +18,9 @@ use crate::kstr::KStr;
 use std::cmp::Ordering;
 use std::sync::Arc;
 
+mod iter;
+pub use iter::Iter;
+
 /// Most entries a node holds before it splits.
 const MAX: usize = 64;
 /// Fewest entries a non-root node holds before it merges with a sibling.
@@ -512,94 +515,5 @@ fn remove_rank(node: &mut Arc<Node>, r: usize) -> Option<Item> {
             inn.after_remove(i);
             Some(it)
         }
-    }
-}
-
-/// Iterator over a rank range, forward or backward.
-pub struct Iter<'a> {
-    stack: Vec<(&'a Inner, usize)>,
-    leaf: &'a [Item],
-    /// Forward: index of the next item; backward: one past it.
-    pos: usize,
-    remaining: usize,
-    rev: bool,
-}
-
-impl<'a> Iter<'a> {
-    fn empty() -> Iter<'a> {
-        Iter {
-            stack: Vec::new(),
-            leaf: &[],
-            pos: 0,
-            remaining: 0,
-            rev: false,
-        }
-    }
-
-    /// Moves to the next leaf in the iteration direction.
-    fn step_leaf(&mut self) -> bool {
-        loop {
-            let Some((inn, i)) = self.stack.pop() else {
-                return false;
-            };
-            let next = if self.rev {
-                i.checked_sub(1)
-            } else {
-                Some(i + 1).filter(|&n| n < inn.kids.len())
-            };
-            if let Some(n) = next {
-                self.stack.push((inn, n));
-                let mut node: &'a Node = &inn.kids[n];
-                loop {
-                    match node {
-                        Node::Leaf(items) => {
-                            self.leaf = items;
-                            self.pos = if self.rev { items.len() } else { 0 };
-                            return true;
-                        }
-                        Node::Inner(inner) => {
-                            let k = if self.rev { inner.kids.len() - 1 } else { 0 };
-                            self.stack.push((inner, k));
-                            node = &inner.kids[k];
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-impl<'a> Iterator for Iter<'a> {
-    type Item = &'a Item;
-
-    fn next(&mut self) -> Option<&'a Item> {
-        if self.remaining == 0 {
-            return None;
-        }
-        if self.rev {
-            while self.pos == 0 {
-                if !self.step_leaf() {
-                    self.remaining = 0;
-                    return None;
-                }
-            }
-            self.pos -= 1;
-            self.remaining -= 1;
-            self.leaf.get(self.pos)
-        } else {
-            while self.pos >= self.leaf.len() {
-                if !self.step_leaf() {
-                    self.remaining = 0;
-                    return None;
-                }
-            }
-            self.pos += 1;
-            self.remaining -= 1;
-            self.leaf.get(self.pos - 1)
-        }
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.remaining, Some(self.remaining))
     }
 }
