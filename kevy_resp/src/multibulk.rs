@@ -61,9 +61,12 @@ impl RequestParser {
             self.state = State::Idle;
             return Ok(Step::Continue);
         }
+        let Ok(remaining) = usize::try_from(count) else {
+            return Err(ProtocolError::InvalidMultibulkLength);
+        };
         self.spans.clear();
         self.state = State::Multibulk {
-            remaining: count as usize,
+            remaining,
             pos,
             scan: pos,
             bulk: None,
