@@ -22,6 +22,7 @@ mod ctx;
 mod db;
 mod error;
 mod glob;
+mod evict;
 mod expire;
 mod hash;
 mod kstr;
@@ -39,6 +40,7 @@ pub use ctx::{notify, shard_for, BlockRequest, Ctx, Events, Locked, Notification
 pub use db::{Db, Key, KeyMap};
 pub use error::{CmdError, CmdResult};
 pub use glob::glob_match;
+pub use evict::{evict_one, EvictParams, EvictPolicy, Evicted, EvictionPool};
 pub use expire::{active_expire_cycle, ExpireStats};
 pub use hash::{crc16, key_hash, key_slot, SLOTS};
 pub use kstr::KStr;
