@@ -34,9 +34,10 @@ pub fn run(shared: Arc<Shared>) {
         std::thread::sleep(period);
         // Active expiry: at most a quarter of the period, so clients keep
         // most of the shard time even when many keys expire at once.
-        let st = active_expire_cycle(&shared.store, now_ms(), period / 4, &mut events);
+        let mask = shared.config.get().notify_keyspace_events.0 as u32;
+        let st = active_expire_cycle(&shared.store, now_ms(), period / 4, mask, &mut events);
         shared.stats.expired_keys.fetch_add(st.expired, Ordering::Relaxed);
-        events.notifications.clear();
+        crate::pubsub::publish_notifications(&shared, mask, &mut events.notifications);
         events.ready_keys.clear();
         events.dirty = 0;
         let ops = shared.stats.total_commands_processed.load(Ordering::Relaxed);

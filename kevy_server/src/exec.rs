@@ -359,24 +359,9 @@ impl<'s> Executor<'s> {
         }
     }
 
-    /// Publishes the batch's keyspace events on `__keyspace@<db>__:<key>`
-    /// and `__keyevent@<db>__:<event>`, as `notify-keyspace-events` asks.
+    /// Publishes the batch's keyspace events (see `pubsub::publish_notifications`).
     fn publish_notifications(&mut self) {
-        use kevy_store::notify::{KEYEVENT, KEYSPACE};
-        let shared = self.shared;
-        for n in self.events.notifications.drain(..) {
-            let db = n.db;
-            if self.notify_mask & KEYSPACE != 0 {
-                let mut ch = format!("__keyspace@{db}__:").into_bytes();
-                ch.extend_from_slice(&n.key);
-                let msg = Bytes::from_static(n.event.as_bytes());
-                shared.pubsub.publish(shared, crate::pubsub::Kind::Channel, &Bytes::from(ch), &msg);
-            }
-            if self.notify_mask & KEYEVENT != 0 {
-                let ch = Bytes::from(format!("__keyevent@{db}__:{}", n.event));
-                shared.pubsub.publish(shared, crate::pubsub::Kind::Channel, &ch, &n.key.to_bytes());
-            }
-        }
+        crate::pubsub::publish_notifications(self.shared, self.notify_mask, &mut self.events.notifications);
     }
 
     /// Serves parked clients waiting on keys that just received data, the

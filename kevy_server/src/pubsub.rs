@@ -192,3 +192,35 @@ fn deliver(shared: &Shared, s: &Sub, bytes: &[u8]) {
         });
     }
 }
+
+/// Publishes keyspace events on `__keyspace@<db>__:<key>` and
+/// `__keyevent@<db>__:<event>`, as `notify-keyspace-events` (`mask`) asks,
+/// draining `events`. Called at the end of each command batch and after
+/// each active-expiry cycle.
+pub fn publish_notifications(
+    shared: &Shared,
+    mask: u32,
+    events: &mut Vec<kevy_store::Notification>,
+) {
+    use kevy_store::notify::{KEYEVENT, KEYSPACE};
+    for n in events.drain(..) {
+        let db = n.db;
+        if mask & n.class == 0 {
+            continue;
+        }
+        if mask & KEYSPACE != 0 {
+            let mut ch = format!("__keyspace@{db}__:").into_bytes();
+            ch.extend_from_slice(&n.key);
+            let msg = Bytes::from_static(n.event.as_bytes());
+            shared
+                .pubsub
+                .publish(shared, Kind::Channel, &Bytes::from(ch), &msg);
+        }
+        if mask & KEYEVENT != 0 {
+            let ch = Bytes::from(format!("__keyevent@{db}__:{}", n.event));
+            shared
+                .pubsub
+                .publish(shared, Kind::Channel, &ch, &n.key.to_bytes());
+        }
+    }
+}

@@ -25,7 +25,8 @@ pub struct ExpireStats {
 
 /// Runs one cycle over every shard, taking each shard's lock for at most
 /// one round at a time so clients interleave. Side effects land in `events`.
-pub fn active_expire_cycle(store: &Store, now_ms: u64, budget: Duration, events: &mut Events) -> ExpireStats {
+/// `notify_mask` is `notify-keyspace-events`, for the `expired` events.
+pub fn active_expire_cycle(store: &Store, now_ms: u64, budget: Duration, notify_mask: u32, events: &mut Events) -> ExpireStats {
     let start = Instant::now();
     let mut st = ExpireStats::default();
     for shard in 0..store.nshards() {
@@ -48,6 +49,7 @@ pub fn active_expire_cycle(store: &Store, now_ms: u64, budget: Duration, events:
                 }
                 let mut expired = 0u64;
                 let mut ctx = Ctx::new(&mut locked, events, db, now_ms);
+                ctx.notify_mask = notify_mask;
                 for k in &keys {
                     if ctx.expire_if_needed(k.bytes()).unwrap_or(false) {
                         expired += 1;
@@ -84,7 +86,7 @@ mod tests {
         let mut ev = Events::default();
         let mut total = 0;
         for _ in 0..200 {
-            total += active_expire_cycle(&store, 2000, Duration::from_millis(50), &mut ev).expired;
+            total += active_expire_cycle(&store, 2000, Duration::from_millis(50), 0, &mut ev).expired;
         }
         assert_eq!(total, 250);
         let n: usize = store.snapshot().iter().map(|s| s.len()).sum();
