@@ -32,3 +32,5 @@ scripts!(sets);
 scripts!(bitmaps);
 scripts!(hll);
 scripts!(zsets);
+scripts!(lists);
+scripts!(lists_blocking);
