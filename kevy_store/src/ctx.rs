@@ -142,6 +142,7 @@ pub struct Ctx<'a, 's> {
     pub may_block: bool,
     block: Option<BlockRequest>,
     propagated: bool,
+    route_cache: (u8, [u8; 32], usize),
 }
 
 impl<'a, 's> Ctx<'a, 's> {
@@ -160,6 +161,7 @@ impl<'a, 's> Ctx<'a, 's> {
             may_block: true,
             block: None,
             propagated: false,
+            route_cache: (255, [0; 32], 0),
         }
     }
 
@@ -209,10 +211,31 @@ impl<'a, 's> Ctx<'a, 's> {
     /// reported as an error rather than touching the wrong shard.
     #[inline]
     pub fn shard(&mut self, key: &[u8]) -> Result<&mut Shard, CmdError> {
-        let id = shard_for(key, self.locked.nshards);
+        let id = self.route(key);
         self.locked
             .shard_mut(id)
             .ok_or_else(|| CmdError::err("internal error: key routed to an unlocked shard"))
+    }
+
+    /// The shard id of `key`. Commands route the same key through many
+    /// `Ctx` calls, so the last short key and its shard are remembered.
+    #[inline]
+    fn route(&mut self, key: &[u8]) -> usize {
+        let n = self.locked.nshards;
+        if n == 1 {
+            return 0;
+        }
+        let (len, ref buf, id) = self.route_cache;
+        if len as usize == key.len() && key.len() <= buf.len() && buf[..key.len()] == *key {
+            return id;
+        }
+        let id = shard_for(key, n);
+        if key.len() <= 32 {
+            let mut b = [0u8; 32];
+            b[..key.len()].copy_from_slice(key);
+            self.route_cache = (key.len() as u8, b, id);
+        }
+        id
     }
 
     /// The current database of the shard holding `key`, without expiry checks.

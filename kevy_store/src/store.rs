@@ -150,8 +150,10 @@ pub fn run(ctx: &mut Ctx<'_, '_>, cmd: &StoreCommand, argv: &[Bytes]) -> Reply {
             }
         });
         if let Some(i) = first {
-            let parts: Vec<&[u8]> = argv.iter().map(|b| &b[..]).collect();
-            ctx.propagate(&argv[i], &parts);
+            if ctx.shard(&argv[i]).is_ok_and(|s| s.has_log()) {
+                let parts: Vec<&[u8]> = argv.iter().map(|b| &b[..]).collect();
+                ctx.propagate(&argv[i], &parts);
+            }
         }
     }
     reply
