@@ -76,3 +76,13 @@ unsafe impl GlobalAlloc for Counting {
         p
     }
 }
+
+/// [`used_memory`] plus what this thread has not published yet: exact for
+/// this thread's own allocations and frees (other threads may still hold up
+/// to 256 KiB each). The `maxmemory` check reads it, so an evicting thread
+/// sees its frees at once.
+#[inline]
+pub fn used_memory_here() -> usize {
+    let local = LOCAL.try_with(|c| c.get()).unwrap_or(0);
+    (USED.load(Ordering::Relaxed) + local).max(0) as usize
+}

@@ -51,6 +51,7 @@ pub fn run(shared: Arc<Shared>) {
             last_t = Instant::now();
         }
         shared.persist.cron_tick(&shared.store, &shared.config.get());
+        crate::memory::cron(&shared);
         PEAK_MEMORY.fetch_max(crate::alloc::used_memory() as u64, Ordering::Relaxed);
     }
 }

@@ -38,12 +38,14 @@ pub struct Executor<'s> {
     notify_mask: u32,
     /// LFU parameters when the eviction policy is an LFU one.
     lfu: Option<kevy_store::LfuParams>,
+    /// `maxmemory` as of the start of the batch (0: no limit, no check).
+    maxmemory: u64,
 }
 
 impl<'s> Executor<'s> {
     /// An executor over `shared`.
     pub fn new(shared: &'s Shared) -> Executor<'s> {
-        let mut ex = Executor { shared, locked: shared.store.lock(&[]), events: Events::default(), ids: Vec::new(), touched: Vec::new(), block: None, unblocks: Vec::new(), pinned: false, notify_mask: 0, lfu: None };
+        let mut ex = Executor { shared, locked: shared.store.lock(&[]), events: Events::default(), ids: Vec::new(), touched: Vec::new(), block: None, unblocks: Vec::new(), pinned: false, notify_mask: 0, lfu: None, maxmemory: 0 };
         ex.refresh_config();
         ex
     }
@@ -117,6 +119,11 @@ impl<'s> Executor<'s> {
                 sess.multi_dirty = true;
             }
             return Reply::error(kevy_store::arity_error(cmd.meta.name));
+        }
+        if self.maxmemory != 0 {
+            if let Some(r) = crate::memory::oom_check(shared, &mut self.locked, sess, cmd, self.maxmemory) {
+                return r;
+            }
         }
         if shared.monitor_count.load(Relaxed) > 0
             && cmd.meta.flags & (kevy_store::spec::flags::SKIP_MONITOR | kevy_store::spec::flags::ADMIN) == 0
@@ -324,6 +331,7 @@ impl<'s> Executor<'s> {
         use kevy_config::MaxmemoryPolicy as P;
         let cfg = self.shared.config.get();
         self.notify_mask = cfg.notify_keyspace_events.0 as u32;
+        self.maxmemory = cfg.maxmemory;
         self.lfu = matches!(cfg.maxmemory_policy, P::AllkeysLfu | P::VolatileLfu).then(|| kevy_store::LfuParams {
             log_factor: cfg.lfu_log_factor,
             decay_time: cfg.lfu_decay_time,

@@ -12,6 +12,7 @@ mod cmd;
 mod conn;
 mod cron;
 mod exec;
+mod memory;
 mod persist;
 mod pubsub;
 mod shared;
@@ -179,6 +180,7 @@ fn serve(loaded: kevy_config::Loaded) -> Result<(), String> {
         }
     }
     let _ = std::io::stdout().flush();
+    memory::record_startup();
 
     let mut events = Events::with_capacity(256);
     let mut next = 0usize;

@@ -38,6 +38,8 @@ pub struct Stats {
     pub net_output_bytes: AtomicU64,
     /// Keys deleted by expiry.
     pub expired_keys: AtomicU64,
+    /// Keys deleted by eviction (`maxmemory`).
+    pub evicted_keys: AtomicU64,
     /// Successful key lookups.
     pub keyspace_hits: AtomicU64,
     /// Failed key lookups.

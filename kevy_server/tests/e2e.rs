@@ -27,3 +27,6 @@ mod persist;
 
 #[path = "e2e/pubsub.rs"]
 mod pubsub;
+
+#[path = "e2e/memory.rs"]
+mod memory;

@@ -100,8 +100,8 @@ pub struct EvictionPool {
 
 impl EvictionPool {
     /// An empty pool.
-    pub fn new() -> EvictionPool {
-        EvictionPool::default()
+    pub const fn new() -> EvictionPool {
+        EvictionPool { entries: Vec::new(), next: 0 }
     }
 
     /// Offers a candidate: kept if the pool has room or it beats the worst.

@@ -111,26 +111,7 @@ fn section(sh: &Shared, name: &str, o: &mut String) {
             line!(o, "tracking_clients:0");
             line!(o, "clients_in_timeout_table:0");
         }
-        "memory" => {
-            let used = crate::alloc::used_memory() as u64;
-            let rss = rss_bytes();
-            line!(o, "# Memory");
-            line!(o, "used_memory:{}", used);
-            line!(o, "used_memory_human:{}", human(used));
-            line!(o, "used_memory_rss:{}", rss);
-            line!(o, "used_memory_rss_human:{}", human(rss));
-            let peak = crate::cron::peak_memory().max(used);
-            line!(o, "used_memory_peak:{}", peak);
-            line!(o, "used_memory_peak_human:{}", human(peak));
-            line!(o, "total_system_memory:{}", total_system_memory());
-            line!(o, "maxmemory:{}", cfg.maxmemory);
-            line!(o, "maxmemory_human:{}", human(cfg.maxmemory));
-            line!(o, "maxmemory_policy:{}", cfg.maxmemory_policy.as_str());
-            let frag = if used > 0 { rss as f64 / used as f64 } else { 0.0 };
-            line!(o, "mem_fragmentation_ratio:{:.2}", frag);
-            line!(o, "mem_allocator:libc");
-            line!(o, "lazyfree_pending_objects:0");
-        }
+        "memory" => super::memory::info_section(sh, o),
         "persistence" => sh.persist.info(o),
         "stats" => {
             let st = &sh.stats;
@@ -142,7 +123,11 @@ fn section(sh: &Shared, name: &str, o: &mut String) {
             line!(o, "total_net_output_bytes:{}", st.net_output_bytes.load(Relaxed));
             line!(o, "rejected_connections:{}", st.rejected_connections.load(Relaxed));
             line!(o, "expired_keys:{}", st.expired_keys.load(Relaxed));
-            line!(o, "evicted_keys:0");
+            line!(o, "evicted_keys:{}", st.evicted_keys.load(Relaxed));
+            line!(o, "evicted_clients:0");
+            let (total, current) = crate::memory::exceeded_time();
+            line!(o, "total_eviction_exceeded_time:{total}");
+            line!(o, "current_eviction_exceeded_time:{current}");
             line!(o, "keyspace_hits:{}", st.keyspace_hits.load(Relaxed));
             line!(o, "keyspace_misses:{}", st.keyspace_misses.load(Relaxed));
             line!(o, "pubsub_channels:0");
@@ -232,7 +217,7 @@ fn section(sh: &Shared, name: &str, o: &mut String) {
 }
 
 /// Redis's `bytesToHuman`.
-fn human(n: u64) -> String {
+pub(super) fn human(n: u64) -> String {
     let n = n as f64;
     if n < 1024.0 {
         format!("{}B", n as u64)
@@ -253,7 +238,7 @@ pub fn rss_bytes() -> u64 {
         .map_or(0, |pages| pages * 4096)
 }
 
-fn total_system_memory() -> u64 {
+pub(super) fn total_system_memory() -> u64 {
     std::fs::read_to_string("/proc/meminfo")
         .ok()
         .and_then(|s| {

@@ -13,6 +13,7 @@ mod command;
 mod config;
 mod connection;
 mod info;
+mod memory;
 mod persistence;
 mod monitor;
 mod pubsub;
@@ -47,6 +48,7 @@ pub fn all() -> impl Iterator<Item = &'static ServerCommand> {
         command::COMMANDS,
         config::COMMANDS,
         info::COMMANDS,
+        memory::COMMANDS,
         persistence::COMMANDS,
         pubsub::COMMANDS,
         monitor::COMMANDS,
