@@ -17,6 +17,9 @@ pub enum End {
     Right,
 }
 
+/// Lists longer than this have their heap size estimated from a sample.
+const HEAP_SAMPLE: usize = 1024;
+
 /// A list.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ListValue {
@@ -41,9 +44,20 @@ impl ListValue {
         "quicklist"
     }
 
-    /// Approximate heap bytes.
+    /// Approximate heap bytes: exact up to [`HEAP_SAMPLE`] elements, else
+    /// extrapolated from that many evenly spaced ones, so MEMORY USAGE and
+    /// eviction accounting stay cheap on a huge list (Redis samples too).
     pub fn heap_size(&self) -> usize {
-        self.items.iter().map(|s| 24 + s.heap_size()).sum()
+        let n = self.items.len();
+        if n <= HEAP_SAMPLE {
+            return self.items.iter().map(|s| 24 + s.heap_size()).sum();
+        }
+        let step = n / HEAP_SAMPLE;
+        let sampled: usize = (0..HEAP_SAMPLE)
+            .filter_map(|i| self.items.get(i * step))
+            .map(|s| 24 + s.heap_size())
+            .sum();
+        (sampled as u128 * n as u128 / HEAP_SAMPLE as u128) as usize
     }
 
     /// Commands that recreate this list under `key`.
@@ -250,5 +264,23 @@ mod tests {
         big.remove_positions(&[0, 49]);
         assert_eq!(big.len(), 48);
         assert_eq!(big.get(-1).map(|s| s.to_vec()), Some(b"97".to_vec()));
+    }
+
+    #[test]
+    fn heap_size_is_exact_when_small_and_estimated_when_big() {
+        let mut l = ListValue::default();
+        let long = KStr::from_slice(&[b'x'; 100]);
+        for _ in 0..10 {
+            l.push(End::Right, long.clone());
+            l.push(End::Right, KStr::from("short"));
+        }
+        assert_eq!(l.heap_size(), 20 * 24 + 10 * long.heap_size());
+        for _ in 0..5000 {
+            l.push(End::Right, long.clone());
+            l.push(End::Right, KStr::from("short"));
+        }
+        let exact: usize = l.items.iter().map(|s| 24 + s.heap_size()).sum();
+        let est = l.heap_size();
+        assert!(est.abs_diff(exact) < exact / 20, "{est} vs {exact}");
     }
 }

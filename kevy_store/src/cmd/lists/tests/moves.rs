@@ -406,3 +406,66 @@ fn deterministic_log_forms() {
         .iter()
         .all(|(s, _, l)| *s == shard(l.split(' ').nth(1).unwrap_or_default())));
 }
+
+#[test]
+fn keyspace_events_in_redis_order() {
+    // The sequence redis-server 7.0.15 publishes for the same commands
+    // (notify-keyspace-events KEA, observed on __keyevent@0__:*).
+    let t = T::new();
+    let mut got = Vec::new();
+    for line in [
+        "RPUSH src a",
+        "LMOVE src dst LEFT RIGHT",
+        "LTRIM dst 0 -1",
+        "LTRIM dst 1 0",
+        "RPUSH l a b c",
+        "LINSERT l BEFORE b x",
+        "LSET l 0 y",
+        "LREM l 0 x",
+        "LREM l 0 nothere",
+        "LMPOP 1 l RIGHT COUNT 5",
+        "RPUSH l a",
+        "BLPOP l 0",
+        "RPUSH l a b",
+        "RPOPLPUSH l l",
+        "LPUSHX nokey a",
+        "LPOP nokey",
+    ] {
+        let argv: Vec<Bytes> = crate::cmd::testutil::split(line);
+        let Some(cmd) = crate::cmd::lookup(&argv[0]) else {
+            panic!("no command {line}")
+        };
+        let mut locked = t.store.lock_all();
+        let mut events = Events::default();
+        let mut ctx = Ctx::new(&mut locked, &mut events, 0, T0);
+        ctx.notify_mask = u32::MAX;
+        crate::store::run(&mut ctx, cmd, &argv);
+        for n in events.notifications {
+            got.push(format!("{} {}", n.event, String::from_utf8_lossy(&n.key)));
+        }
+    }
+    assert_eq!(
+        got,
+        [
+            "rpush src",
+            "rpush dst",
+            "lpop src",
+            "del src",
+            "ltrim dst",
+            "ltrim dst",
+            "del dst",
+            "rpush l",
+            "linsert l",
+            "lset l",
+            "lrem l",
+            "rpop l",
+            "del l",
+            "rpush l",
+            "lpop l",
+            "del l",
+            "rpush l",
+            "lpush l",
+            "rpop l",
+        ]
+    );
+}
