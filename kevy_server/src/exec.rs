@@ -362,9 +362,8 @@ impl<'s> Executor<'s> {
             shared.tracking.invalidate_all(shared);
             return;
         }
-        for key in self.events.modified_keys.drain(..) {
-            shared.tracking.invalidate(shared, &key, sess.id);
-        }
+        shared.tracking.invalidate_keys(shared, &self.events.modified_keys, sess.id);
+        self.events.modified_keys.clear();
     }
 
     /// Publishes the batch's keyspace events (see `pubsub::publish_notifications`).

@@ -28,5 +28,11 @@ mod persist;
 #[path = "e2e/pubsub.rs"]
 mod pubsub;
 
+#[path = "e2e/notify.rs"]
+mod notify;
+
+#[path = "e2e/tracking.rs"]
+mod tracking;
+
 #[path = "e2e/memory.rs"]
 mod memory;

@@ -113,7 +113,7 @@ fn client(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
         "kill" if n >= 3 => kill(env, argv),
         "unblock" if n == 3 || n == 4 => unblock(env, argv),
         "pause" if n == 3 || n == 4 => pause(env, argv),
-        "tracking" if n >= 3 => tracking(env, argv),
+        "tracking" if n >= 3 => crate::tracking::client_tracking(env, argv),
         "trackinginfo" if n == 2 => tracking_info(env),
         "getredir" if n == 2 => Reply::Int(env.sess.tracking.as_ref().map_or(-1, |m| m.redirect as i64)),
         "caching" if n == 3 => caching(env, &argv[2]),
@@ -399,84 +399,6 @@ fn pause(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
     Reply::ok()
 }
 
-/// `CLIENT TRACKING ON|OFF [REDIRECT id] [PREFIX p ...] [BCAST] [OPTIN] [OPTOUT] [NOLOOP]`
-fn tracking(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
-    let on = if eq(&argv[2], "on") {
-        true
-    } else if eq(&argv[2], "off") {
-        false
-    } else {
-        return Reply::error("ERR syntax error");
-    };
-    let mut mode = crate::tracking::Mode::default();
-    let mut i = 3;
-    while i < argv.len() {
-        let a = &argv[i];
-        if eq(a, "redirect") && i + 1 < argv.len() {
-            match kevy_store::parse_i64(&argv[i + 1]) {
-                Some(id) if id > 0 => mode.redirect = id as u64,
-                _ => return Reply::error("ERR value is not an integer or out of range"),
-            }
-            i += 2;
-        } else if eq(a, "prefix") && i + 1 < argv.len() {
-            mode.prefixes.push(argv[i + 1].clone());
-            i += 2;
-        } else if eq(a, "bcast") {
-            mode.bcast = true;
-            i += 1;
-        } else if eq(a, "optin") {
-            mode.optin = true;
-            i += 1;
-        } else if eq(a, "optout") {
-            mode.optout = true;
-            i += 1;
-        } else if eq(a, "noloop") {
-            mode.noloop = true;
-            i += 1;
-        } else {
-            return Reply::error("ERR syntax error");
-        }
-    }
-    if !on {
-        if env.sess.tracking.take().is_some() {
-            env.shared.tracking.disable(env.sess.id);
-        }
-        env.sess.caching = None;
-        return Reply::ok();
-    }
-    if !mode.bcast && !mode.prefixes.is_empty() {
-        return Reply::error("ERR PREFIX option requires BCAST mode to be enabled");
-    }
-    if mode.optin && mode.optout {
-        return Reply::error("ERR You can't specify both OPTIN mode and OPTOUT mode");
-    }
-    if mode.bcast && (mode.optin || mode.optout) {
-        return Reply::error("ERR OPTIN and OPTOUT are not compatible with BCAST");
-    }
-    if let Some(cur) = &env.sess.tracking {
-        if cur.bcast != mode.bcast {
-            return Reply::error("ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode.");
-        }
-        if cur.optin != mode.optin || cur.optout != mode.optout {
-            return Reply::error("ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.");
-        }
-        let mut merged = cur.prefixes.clone();
-        for p in mode.prefixes.drain(..) {
-            if !merged.contains(&p) {
-                merged.push(p);
-            }
-        }
-        mode.prefixes = merged;
-    }
-    if mode.redirect != 0 && !env.shared.clients.lock().contains_key(&mode.redirect) {
-        return Reply::error("ERR The client ID you want redirect to does not exist");
-    }
-    let resp3 = env.sess.proto == kevy_resp::Protocol::Resp3;
-    env.shared.tracking.enable(env.sess.id, env.sess.handle.worker, resp3, mode.clone());
-    env.sess.tracking = Some(mode);
-    Reply::ok()
-}
-
 /// `CLIENT CACHING YES|NO`
 fn caching(env: &mut Env<'_>, v: &[u8]) -> Reply {
     let Some(mode) = &env.sess.tracking else {
@@ -521,6 +443,9 @@ fn tracking_info(env: &mut Env<'_>) -> Reply {
             }
             if m.noloop {
                 f.push(b("noloop"));
+            }
+            if m.broken.load(Ordering::Relaxed) {
+                f.push(b("broken_redirect"));
             }
             (f, m.redirect as i64, m.prefixes.iter().cloned().map(Reply::Bulk).collect())
         }

@@ -22,6 +22,8 @@ pub struct Rec {
     /// Byte rewrites applied to every recorded frame (masking values that
     /// legitimately differ, such as client ids).
     masks: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Which server the scenario runs against, for failure messages.
+    server: &'static str,
 }
 
 impl Rec {
@@ -36,7 +38,9 @@ impl Rec {
 
     /// Reads one frame from `c` and records it under `label`.
     pub fn read(&mut self, c: &mut Conn, label: &str) -> Vec<u8> {
-        let mut f = c.read_frame();
+        let mut f = c
+            .try_read_frame()
+            .unwrap_or_else(|e| panic!("{}: reading `{label}`: {e}", self.server));
         for (from, to) in &self.masks {
             f = replace(&f, from, to);
         }
@@ -48,6 +52,13 @@ impl Rec {
     pub fn cmd(&mut self, c: &mut Conn, line: &str) -> Vec<u8> {
         self.send(c, line);
         self.read(c, line)
+    }
+
+    /// Sends `line` and records its one reply under `label` (when the line
+    /// holds something that differs between the servers, such as an id).
+    pub fn cmd_as(&mut self, c: &mut Conn, line: &str, label: &str) -> Vec<u8> {
+        self.send(c, line);
+        self.read(c, label)
     }
 
     /// Sends `line` and records `n` frames (SUBSCRIBE a b c answers with
@@ -120,13 +131,19 @@ pub fn sorted(frame: &[u8]) -> Vec<u8> {
 pub fn differential(kevy_args: &[&str], scenario: impl Fn(u16, &mut Rec)) {
     // The oracle first: a scenario that expects a frame redis does not send
     // fails there, with redis named in the panic.
-    let mut want = Rec::default();
+    let mut want = Rec {
+        server: "redis-server",
+        ..Rec::default()
+    };
     let redis = Redis::start();
     if let Some(redis) = &redis {
         scenario(redis.port(), &mut want);
     }
     let kevy = Server::start(kevy_args);
-    let mut got = Rec::default();
+    let mut got = Rec {
+        server: "kevy-server",
+        ..Rec::default()
+    };
     scenario(kevy.port(), &mut got);
     if redis.is_none() {
         return;
