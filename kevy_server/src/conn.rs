@@ -68,7 +68,10 @@ pub struct Conn {
     pub input_paused: bool,
     /// Commands parsed but not yet run (the rest of a pipeline behind a
     /// blocking command).
-    pub pending: std::collections::VecDeque<Vec<bytes::Bytes>>,
+    pub pending: std::collections::VecDeque<(usize, usize)>,
+    /// The arguments of the parsed commands: `pending` holds (start, count)
+    /// ranges into it, so a pipeline needs no vector per command.
+    pub args: Vec<bytes::Bytes>,
     /// When the output first went over the soft output-buffer limit.
     pub soft_limit_since: Option<u64>,
     /// Input held back by CLIENT PAUSE.

@@ -302,6 +302,7 @@ fn adopt(
         want_write: false,
         input_paused: false,
         pending: Default::default(),
+        args: Vec::new(),
         soft_limit_since: None,
         paused: false,
     });
@@ -406,9 +407,11 @@ fn process_input(
         }
         let mut proto_err = None;
         if conn.pending.is_empty() {
+            conn.args.clear();
             while conn.pending.len() < MAX_BATCH {
-                match conn.parser.parse(&mut conn.rbuf, &limits) {
-                    Ok(Some(argv)) => conn.pending.push_back(argv),
+                let start = conn.args.len();
+                match conn.parser.parse_append(&mut conn.rbuf, &limits, &mut conn.args) {
+                    Ok(Some(n)) => conn.pending.push_back((start, n)),
                     Ok(None) => break,
                     Err(e) => {
                         proto_err = Some(e);
@@ -421,13 +424,14 @@ fn process_input(
         if conn.pending.is_empty() && proto_err.is_none() {
             break;
         }
-        while let Some(argv) = conn.pending.pop_front() {
-            if is_paused_for(shared, &argv) {
-                conn.pending.push_front(argv);
+        while let Some((start, n)) = conn.pending.pop_front() {
+            let argv = &conn.args[start..start + n];
+            if is_paused_for(shared, argv) {
+                conn.pending.push_front((start, n));
                 conn.paused = true;
                 break;
             }
-            exec.execute(&mut conn.sess, &argv, &mut conn.out);
+            exec.execute(&mut conn.sess, argv, &mut conn.out);
             if conn.sess.close_after_reply
                 || conn.sess.blocked.is_some()
                 || conn.sess.handle.killed.load(Ordering::Relaxed)
@@ -438,9 +442,9 @@ fn process_input(
         exec.finish_batch();
         if let Some(e) = proto_err {
             if conn.sess.blocked.is_none() {
-                let text = e.reply_text();
-                shared.stats.count_error(text.as_bytes());
-                kevy_resp::encode_error(&mut conn.out, text.as_bytes());
+                let text = e.reply_bytes();
+                shared.stats.count_error(&text);
+                kevy_resp::encode_error(&mut conn.out, &text);
                 conn.sess.close_after_reply = true;
             } else {
                 // Answer the protocol error once the client is unblocked: the
