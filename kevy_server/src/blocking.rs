@@ -30,15 +30,11 @@ pub struct Waiter {
 }
 
 impl Waiter {
-    /// What the command answers when it times out: a null bulk for the
-    /// single-element moves, a null array for the pops.
+    /// What the command answers when it times out: Redis 7.0 answers every
+    /// blocking command's timeout with a null array (`*-1` in RESP2), even
+    /// the single-element moves (BLMOVE, BRPOPLPUSH).
     pub fn timeout_reply(&self) -> Reply {
-        let name = self.argv.first().map(|n| n.to_ascii_lowercase()).unwrap_or_default();
-        if name == b"blmove" || name == b"brpoplpush" {
-            Reply::Nil
-        } else {
-            Reply::NilArray
-        }
+        Reply::NilArray
     }
 }
 
