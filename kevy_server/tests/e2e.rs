@@ -36,3 +36,9 @@ mod tracking;
 
 #[path = "e2e/memory.rs"]
 mod memory;
+
+#[path = "e2e/monitor.rs"]
+mod monitor;
+
+#[path = "e2e/blocking.rs"]
+mod blocking;
