@@ -111,7 +111,7 @@ config_struct! {
     maxmemory_policy: MaxmemoryPolicy,
     /// `maxmemory-samples`.
     maxmemory_samples: u32,
-    /// `maxmemory-eviction-tenacity` (compatibility only).
+    /// `maxmemory-eviction-tenacity`: the eviction time budget per pass.
     maxmemory_eviction_tenacity: u32,
     /// `lfu-log-factor`.
     lfu_log_factor: u32,

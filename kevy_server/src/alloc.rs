@@ -86,3 +86,11 @@ pub fn used_memory_here() -> usize {
     let local = LOCAL.try_with(|c| c.get()).unwrap_or(0);
     (USED.load(Ordering::Relaxed) + local).max(0) as usize
 }
+
+/// Publishes this thread's pending delta now, so [`used_memory`] counts
+/// it: for threads that go quiet after allocating (start-up, cron).
+pub fn flush_here() {
+    let _ = LOCAL.try_with(|c| {
+        USED.fetch_add(c.replace(0), Ordering::Relaxed);
+    });
+}

@@ -49,6 +49,7 @@ pub enum Outcome {
 
 /// Records the memory in use once the server is up.
 pub fn record_startup() {
+    crate::alloc::flush_here();
     STARTUP.store(crate::alloc::used_memory() as u64, Relaxed);
 }
 
@@ -235,6 +236,9 @@ fn oom_slow(
 /// Cron's share: keeps evicting while over the limit (after a CONFIG SET
 /// that lowered `maxmemory`, or when a pass ran out of time).
 pub fn cron(shared: &Shared) {
+    // The cron thread's own allocations (INFO-free, but expiry and
+    // persistence work) are published each tick rather than per 256 KiB.
+    crate::alloc::flush_here();
     if shared.config.get().maxmemory != 0 {
         perform_evictions(shared);
     }

@@ -50,6 +50,19 @@ const SLOT: usize = std::mem::size_of::<Key>() + std::mem::size_of::<Entry>() + 
 /// Bytes a key with an expiry costs in the expiry index.
 const EXPIRE_SLOT: usize = std::mem::size_of::<Key>() + 8;
 
+/// MEMORY HELP ends with "Prints this help." where the other containers
+/// say "Print".
+fn help() -> Reply {
+    match help_reply("memory", HELP) {
+        Reply::Array(mut v) => {
+            v.pop();
+            v.push(Reply::simple("    Prints this help."));
+            Reply::Array(v)
+        }
+        other => other,
+    }
+}
+
 fn memory(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
     let sub = &argv[1];
     let n = argv.len();
@@ -72,7 +85,7 @@ fn memory(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
             return e;
         }
         return match *name {
-            "help" => help_reply("memory", HELP),
+            "help" => help(),
             "stats" => stats(env.shared),
             "doctor" => Reply::Verbatim("txt", Bytes::from(doctor(env.shared))),
             "malloc-stats" => Reply::Verbatim(
@@ -106,14 +119,12 @@ fn usage(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
     let sh = env.shared;
     let id = sh.store.shard_of(key);
     let db = env.sess.db;
-    let now = crate::shared::now_ms();
     let size = sh
         .store
         .with_shard(id, |s| {
+            // A raw lookup, as Redis's: a key past its expiry but not yet
+            // reclaimed is still measured.
             let e = s.dbs.get(db)?.get(key)?;
-            if e.is_expired(now) {
-                return None;
-            }
             let key_heap = kevy_store::KStr::from_slice(key).heap_size();
             let expiry = if e.expire_at().is_some() {
                 EXPIRE_SLOT

@@ -34,3 +34,4 @@ scripts!(hll);
 scripts!(zsets);
 scripts!(lists);
 scripts!(lists_blocking);
+scripts!(memory);

@@ -196,10 +196,17 @@ fn memory_noeviction_refuses_writes_but_serves_reads() {
 /// and every key stays.
 #[test]
 fn memory_volatile_policy_without_volatile_keys_is_oom() {
-    let server = Server::start(&["--threads", "2"]);
+    // One event loop: each loop re-reads `maxmemory` after every batch, so
+    // the connection that only runs EXEC must share the loop of the one
+    // that ran CONFIG SET and the SETs to see the new limit at once.
+    let server = Server::start(&["--threads", "1"]);
     let mut c = server.conn();
     let (errors, _) = load(&mut c, "p:", 2000, 1000, false, u64::MAX / 2);
     assert!(errors.is_empty());
+    // A transaction queued while memory was fine, executed when it is not.
+    let mut q = server.conn();
+    q.expect("MULTI", "+OK\r\n");
+    q.expect("SET queued v", "+QUEUED\r\n");
     let used = info_u64(&mut c, "memory", "used_memory");
     c.expect("CONFIG SET maxmemory-policy volatile-lru", "+OK\r\n");
     c.expect(
@@ -208,6 +215,11 @@ fn memory_volatile_policy_without_volatile_keys_is_oom() {
     );
     c.expect("SET another v", OOM);
     c.expect("SET another v EX 100", OOM);
+    q.expect(
+        "EXEC",
+        "-EXECABORT Transaction discarded because of: OOM command not allowed when used memory > 'maxmemory'.\r\n",
+    );
+    q.expect("GET p:0", &format!("$1000\r\n{}\r\n", "x".repeat(1000)));
     assert_eq!(int(&c.cmd("DBSIZE")), 2000);
     assert_eq!(info_u64(&mut c, "stats", "evicted_keys"), 0);
     assert_eq!(scalar(&c.cmd("GET p:1999")).map(|v| v.len()), Some(1000));
