@@ -23,6 +23,8 @@ pub struct Session {
     pub close_after_reply: bool,
     /// Suppress replies (CLIENT REPLY OFF/SKIP): 0 = on, 1 = off, 2 = skip next.
     pub reply_mode: u8,
+    /// Passed AUTH (or no password is required).
+    pub authenticated: bool,
     /// Parked by a blocking command until this deadline (Unix ms, 0 = none).
     pub blocked: Option<u64>,
     /// Commands queued since MULTI (None outside a transaction).
@@ -82,5 +84,13 @@ impl Conn {
     /// Bytes of output still to be written.
     pub fn pending_out(&self) -> usize {
         self.out.len() - self.out_pos
+    }
+}
+
+impl Session {
+    /// True when no password is required any more (`requirepass` was
+    /// cleared at runtime): the client counts as authenticated.
+    pub fn authenticated_check(&self, shared: &crate::shared::Shared) -> bool {
+        shared.config.get().requirepass.is_empty()
     }
 }

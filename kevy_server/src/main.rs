@@ -36,6 +36,9 @@ static GLOBAL: alloc::Counting = alloc::Counting;
 /// The Redis release whose behaviour kevy matches; clients pick features by it.
 pub const REDIS_VERSION: &str = "7.0.15";
 
+/// Redis's reply to a remote client when protected mode refuses it.
+const DENIED: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
 const ACCEPT_WAKER: Token = Token(usize::MAX);
 const SIGNALS: Token = Token(usize::MAX - 1);
 
@@ -223,7 +226,14 @@ fn accept_ready(shared: &Shared, l: &TcpListener, next: &mut usize) {
     loop {
         match l.accept() {
             Ok((mut sock, addr)) => {
-                let max = shared.config.get().maxclients as usize;
+                let cfg = shared.config.get();
+                if cfg.protected_mode && cfg.requirepass.is_empty() && !addr.ip().is_loopback() {
+                    let _ = sock.write(DENIED.as_bytes());
+                    shared.stats.rejected_connections.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                let max = cfg.maxclients as usize;
+                drop(cfg);
                 if shared.clients.lock().len() >= max {
                     let _ = sock.write(b"-ERR max number of clients reached\r\n");
                     shared.stats.rejected_connections.fetch_add(1, Ordering::Relaxed);

@@ -287,6 +287,7 @@ fn adopt(
             handle,
             close_after_reply: false,
             reply_mode: 0,
+            authenticated: shared.config.get().requirepass.is_empty(),
             blocked: None,
             multi: None,
             multi_dirty: false,
@@ -393,7 +394,7 @@ fn process_input(
     let limits = Limits {
         max_bulk_len: cfg.proto_max_bulk_len as usize,
         max_multibulk_len: i32::MAX as usize,
-        authenticated: true,
+        authenticated: conn.sess.authenticated,
     };
     let qlimit = cfg.client_query_buffer_limit as usize;
     drop(cfg);

@@ -103,6 +103,7 @@ fn hello(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
             if let Err(e) = check_password(env, &argv[i + 1], pass) {
                 return e;
             }
+            env.sess.authenticated = true;
             i += 3;
         } else if eq(&argv[i], "setname") && more >= 1 {
             if let Err(e) = super::client::valid_name(&argv[i + 1]) {
@@ -116,6 +117,9 @@ fn hello(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
                 String::from_utf8_lossy(&argv[i])
             ));
         }
+    }
+    if !env.sess.authenticated {
+        return Reply::error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
     }
     if let Some(n) = setname {
         *env.sess.handle.name.lock() = String::from_utf8_lossy(&n).into_owned();
@@ -162,7 +166,10 @@ fn auth(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
     }
     let (user, pass) = if argv.len() == 3 { (&argv[1][..], &argv[2][..]) } else { (&b"default"[..], &argv[1][..]) };
     match check_password(env, user, pass) {
-        Ok(()) => Reply::ok(),
+        Ok(()) => {
+            env.sess.authenticated = true;
+            Reply::ok()
+        }
         Err(e) => e,
     }
 }
@@ -177,6 +184,7 @@ fn reset(env: &mut Env<'_>, _: &[Bytes]) -> Reply {
         env.shared.tracking.disable(env.sess.id);
     }
     env.sess.caching = None;
+    env.sess.authenticated = env.shared.config.get().requirepass.is_empty();
     env.sess.db = 0;
     env.sess.proto = Protocol::Resp2;
     env.sess.reply_mode = 0;
