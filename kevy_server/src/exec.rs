@@ -40,12 +40,14 @@ pub struct Executor<'s> {
     lfu: Option<kevy_store::LfuParams>,
     /// `maxmemory` as of the start of the batch (0: no limit, no check).
     maxmemory: u64,
+    /// The batch's clock (Unix ms), read once by the first data command.
+    now: Option<u64>,
 }
 
 impl<'s> Executor<'s> {
     /// An executor over `shared`.
     pub fn new(shared: &'s Shared) -> Executor<'s> {
-        let mut ex = Executor { shared, locked: shared.store.lock(&[]), events: Events::default(), ids: Vec::new(), touched: Vec::new(), block: None, unblocks: Vec::new(), pinned: false, notify_mask: 0, lfu: None, maxmemory: 0 };
+        let mut ex = Executor { shared, locked: shared.store.lock(&[]), events: Events::default(), ids: Vec::new(), touched: Vec::new(), block: None, unblocks: Vec::new(), pinned: false, notify_mask: 0, lfu: None, maxmemory: 0, now: None };
         ex.refresh_config();
         ex
     }
@@ -125,20 +127,28 @@ impl<'s> Executor<'s> {
                 return r;
             }
         }
-        if shared.monitor_count.load(Relaxed) > 0
-            && cmd.meta.flags & (kevy_store::spec::flags::SKIP_MONITOR | kevy_store::spec::flags::ADMIN) == 0
-        {
-            crate::cmd::monitor_feed(shared, sess, argv);
-        }
         if crate::cmd::in_subscribed_mode(sess) && !crate::cmd::allowed_in_subscribed_mode(cmd.meta.name) {
             let full = if is_container(cmd.meta.name) && argv.len() > 1 { sess.handle.last_full_name.lock().clone() } else { cmd.meta.name.to_string() };
             return Reply::error(format!(
                 "ERR Can't execute '{full}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
             ));
         }
+        if !sess.authenticated && cmd.meta.flags & kevy_store::spec::flags::NO_AUTH == 0 {
+            if sess.authenticated_check(shared) {
+                sess.authenticated = true;
+            } else {
+                cmd.stats.rejected.fetch_add(1, Relaxed);
+                return Reply::error("NOAUTH Authentication required.");
+            }
+        }
         if let Some(queue) = sess.multi.as_mut() {
             match cmd.meta.name {
-                "exec" => return self.exec_tx(sess),
+                "exec" => {
+                    // MONITOR shows EXEC after the commands it ran, as Redis.
+                    let r = self.exec_tx(sess);
+                    crate::cmd::monitor_feed(shared, sess, cmd.meta.flags, argv);
+                    return r;
+                }
                 "multi" | "discard" | "watch" | "quit" | "reset" => {}
                 _ => {
                     queue.push(argv.to_vec());
@@ -164,7 +174,8 @@ impl<'s> Executor<'s> {
                     shared.store.relock(&mut self.locked, &self.ids);
                     self.touched.extend_from_slice(&self.ids);
                 }
-                let mut ctx = Ctx::new(&mut self.locked, &mut self.events, sess.db, now_ms());
+                let now = *self.now.get_or_insert_with(now_ms);
+                let mut ctx = Ctx::new(&mut self.locked, &mut self.events, sess.db, now);
                 ctx.proto = sess.proto;
                 ctx.may_block = may_block;
                 ctx.notify_mask = self.notify_mask;
@@ -183,6 +194,7 @@ impl<'s> Executor<'s> {
                 guarded(|| (sv.run)(&mut env, argv))
             }
         };
+        crate::cmd::monitor_feed(shared, sess, cmd.meta.flags, argv);
         cmd.stats.calls.fetch_add(1, Relaxed);
         cmd.stats.usec.fetch_add(t0.elapsed().as_micros() as u64, Relaxed);
         if reply.is_error() {
@@ -206,6 +218,7 @@ impl<'s> Executor<'s> {
         self.shared.persist.after_batch(&self.touched);
         self.touched.clear();
         self.refresh_config();
+        self.now = None;
         for (worker, id, reply) in self.unblocks.drain(..) {
             if let Some(w) = self.shared.workers.get(worker) {
                 w.send(Msg::Unblock { id, reply });
@@ -303,6 +316,7 @@ impl<'s> Executor<'s> {
         let Kind::Server(sv) = cmd.kind else { return Reply::error("ERR internal error") };
         let mut env = Env { shared, sess };
         let r = guarded(|| (sv.run)(&mut env, argv));
+        crate::cmd::monitor_feed(shared, sess, cmd.meta.flags, argv);
         cmd.stats.calls.fetch_add(1, Relaxed);
         r
     }

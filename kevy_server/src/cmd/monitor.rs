@@ -50,8 +50,17 @@ pub fn stop_monitor(shared: &Shared, id: u64) {
     shared.monitor_count.store(m.len(), Ordering::Relaxed);
 }
 
-/// Sends the MONITOR line for `argv` run by `sess` to every monitor.
-pub fn feed(shared: &Shared, sess: &Session, argv: &[Bytes]) {
+/// Sends the MONITOR line for `argv`, just run by `sess` (so the db shown
+/// is the one after the command, as Redis shows it), to every monitor.
+/// Admin commands and those flagged skip-monitor are not shown;
+/// passwords (AUTH, HELLO ... AUTH) are redacted.
+pub fn feed(shared: &Shared, sess: &Session, flags: u32, argv: &[Bytes]) {
+    if shared.monitor_count.load(Ordering::Relaxed) == 0
+        || flags & (SKIP_MONITOR | ADMIN) != 0
+        || admin_subcommand(argv)
+    {
+        return;
+    }
     let us = now_us();
     let mut line = format!(
         "+{}.{:06} [{} {}]",
@@ -61,9 +70,14 @@ pub fn feed(shared: &Shared, sess: &Session, argv: &[Bytes]) {
         sess.handle.addr
     )
     .into_bytes();
-    for a in argv {
+    let redact = redacted(argv);
+    for (i, a) in argv.iter().enumerate() {
         line.extend_from_slice(b" \"");
-        repr(a, &mut line);
+        if redact(i) {
+            line.extend_from_slice(b"(redacted)");
+        } else {
+            repr(a, &mut line);
+        }
         line.push(b'"');
     }
     line.extend_from_slice(b"\r\n");
@@ -78,6 +92,41 @@ pub fn feed(shared: &Shared, sess: &Session, argv: &[Bytes]) {
             });
         }
     }
+}
+
+/// Subcommands Redis flags `admin` under containers that are not admin as a
+/// whole (the flag Redis checks is the subcommand's).
+fn admin_subcommand(argv: &[Bytes]) -> bool {
+    let (Some(cmd), Some(sub)) = (argv.first(), argv.get(1)) else {
+        return false;
+    };
+    let sub = sub.to_ascii_lowercase();
+    if cmd.eq_ignore_ascii_case(b"config") {
+        return true;
+    }
+    cmd.eq_ignore_ascii_case(b"client")
+        && matches!(
+            &sub[..],
+            b"kill" | b"pause" | b"unpause" | b"list" | b"no-evict" | b"unblock"
+        )
+}
+
+/// Which arguments Redis hides from MONITOR: every argument of AUTH, the
+/// user name and password after HELLO's AUTH.
+fn redacted(argv: &[Bytes]) -> impl Fn(usize) -> bool {
+    let name = argv
+        .first()
+        .map(|a| a.to_ascii_lowercase())
+        .unwrap_or_default();
+    let mut hide = vec![false; argv.len()];
+    if name == b"auth" {
+        hide.iter_mut().skip(1).for_each(|h| *h = true);
+    } else if name == b"hello" {
+        if let Some(p) = argv.iter().position(|a| a.eq_ignore_ascii_case(b"auth")) {
+            hide.iter_mut().skip(p + 1).take(2).for_each(|h| *h = true);
+        }
+    }
+    move |i| hide.get(i).copied().unwrap_or(false)
 }
 
 /// Redis's `sdscatrepr` escaping, without the surrounding quotes.
