@@ -42,3 +42,6 @@ mod monitor;
 
 #[path = "e2e/blocking.rs"]
 mod blocking;
+
+#[path = "e2e/auth.rs"]
+mod auth;

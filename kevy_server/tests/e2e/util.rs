@@ -452,6 +452,23 @@ impl Redis {
         panic!("redis-server failed to start 5 times");
     }
 
+    /// Like [`Redis::start`], then applies `--name value` pairs with CONFIG
+    /// SET once it answers (so readiness checks run before, say, a password).
+    pub fn start_with(settings: &[&str]) -> Option<Redis> {
+        let r = Redis::start()?;
+        let mut c = r.conn();
+        for pair in settings.chunks(2) {
+            let name = pair[0].trim_start_matches("--");
+            let value = pair.get(1).copied().unwrap_or("");
+            let reply = {
+                c.send(&[b"CONFIG", b"SET", name.as_bytes(), value.as_bytes()]);
+                c.read_frame()
+            };
+            assert_eq!(reply, b"+OK\r\n", "CONFIG SET {name} {value} on redis-server");
+        }
+        Some(r)
+    }
+
     /// The port it listens on.
     pub fn port(&self) -> u16 {
         self.port
