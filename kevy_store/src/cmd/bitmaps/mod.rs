@@ -324,21 +324,13 @@ fn bitcount(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
 }
 
 /// The first bit equal to `bit` in `s` between bits `from` and `to`
-/// (inclusive), scanning whole words where the edges allow.
+/// (inclusive). Whole 32-byte blocks that cannot hold it are skipped
+/// first, so long runs are scanned at memory speed.
 fn find_bit(s: &[u8], bit: bool, from: u64, to: u64) -> Option<u64> {
-    let skip: u8 = if bit { 0 } else { 0xff };
     let (fb, lb) = ((from >> 3) as usize, (to >> 3) as usize);
-    let mut i = fb;
-    while i <= lb {
-        if i > fb && i + 8 <= lb {
-            let q = &s[i..i + 8];
-            let w = u64::from_ne_bytes([q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7]]);
-            if w == u64::from_ne_bytes([skip; 8]) {
-                i += 8;
-                continue;
-            }
-        }
-        // Bits of this byte inside the range, as a mask.
+    // The byte at `i` with the bits outside the range cleared, inverted
+    // first when looking for a clear bit.
+    let masked = |i: usize| {
         let mut inside = 0xffu8;
         if i == fb {
             inside &= 0xff >> (from & 7);
@@ -346,11 +338,42 @@ fn find_bit(s: &[u8], bit: bool, from: u64, to: u64) -> Option<u64> {
         if i == lb {
             inside &= !(0x7fu8 >> (to & 7));
         }
-        let want = if bit { s[i] } else { !s[i] } & inside;
-        if want != 0 {
-            return Some(i as u64 * 8 + want.leading_zeros() as u64);
+        (if bit { s[i] } else { !s[i] }) & inside
+    };
+    let hit = |i: usize, b: u8| Some(i as u64 * 8 + b.leading_zeros() as u64);
+    let b = masked(fb);
+    if b != 0 {
+        return hit(fb, b);
+    }
+    if lb == fb {
+        return None;
+    }
+    // Whole bytes strictly between the edges.
+    let mid = &s[fb + 1..lb];
+    let skip = if bit { 0u8 } else { 0xff };
+    let mut i = 0;
+    for block in mid.chunks_exact(32) {
+        let word = |k: usize| {
+            let q = &block[k * 8..k * 8 + 8];
+            u64::from_ne_bytes([q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7]])
+        };
+        let all_skip = if bit {
+            word(0) | word(1) | word(2) | word(3) == 0
+        } else {
+            word(0) & word(1) & word(2) & word(3) == u64::MAX
+        };
+        if !all_skip {
+            break;
         }
-        i += 1;
+        i += 32;
+    }
+    if let Some(j) = mid[i..].iter().position(|&x| x != skip) {
+        let at = fb + 1 + i + j;
+        return hit(at, if bit { s[at] } else { !s[at] });
+    }
+    let b = masked(lb);
+    if b != 0 {
+        return hit(lb, b);
     }
     None
 }
