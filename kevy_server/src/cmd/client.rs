@@ -381,13 +381,14 @@ fn unblock(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
 fn pause(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
     let timeout = match kevy_store::parse_i64(&argv[2]) {
         Some(t) if t >= 0 => t as u64,
-        _ => return Reply::error("ERR timeout is not an integer or out of range"),
+        Some(_) => return Reply::error("ERR timeout is negative"),
+        None => return Reply::error("ERR timeout is not an integer or out of range"),
     };
     let writes_only = match argv.get(3) {
         None => false,
         Some(m) if eq(m, "all") => false,
         Some(m) if eq(m, "write") => true,
-        Some(_) => return Reply::error("ERR syntax error"),
+        Some(_) => return Reply::error("ERR CLIENT PAUSE mode must be WRITE or ALL"),
     };
     let until = crate::shared::now_ms() + timeout;
     let sh = env.shared;
