@@ -122,11 +122,6 @@ impl<'s> Executor<'s> {
             }
             return Reply::error(kevy_store::arity_error(cmd.meta.name));
         }
-        if self.maxmemory != 0 {
-            if let Some(r) = crate::memory::oom_check(shared, &mut self.locked, sess, cmd, self.maxmemory) {
-                return r;
-            }
-        }
         if crate::cmd::in_subscribed_mode(sess) && !crate::cmd::allowed_in_subscribed_mode(cmd.meta.name) {
             let full = if is_container(cmd.meta.name) && argv.len() > 1 { sess.handle.last_full_name.lock().clone() } else { cmd.meta.name.to_string() };
             return Reply::error(format!(
@@ -139,6 +134,13 @@ impl<'s> Executor<'s> {
             } else {
                 cmd.stats.rejected.fetch_add(1, Relaxed);
                 return Reply::error("NOAUTH Authentication required.");
+            }
+        }
+        // After authentication, as Redis: only clients that may run commands
+        // trigger evictions or see OOM.
+        if self.maxmemory != 0 {
+            if let Some(r) = crate::memory::oom_check(shared, &mut self.locked, sess, cmd, self.maxmemory) {
+                return r;
             }
         }
         if let Some(queue) = sess.multi.as_mut() {

@@ -249,11 +249,7 @@ fn stats(sh: &Shared) -> Reply {
             ]),
         ));
     }
-    let bytes_per_key = if b.keys > 0 {
-        b.used.saturating_sub(b.startup) / b.keys
-    } else {
-        0
-    };
+    let bytes_per_key = b.used.saturating_sub(b.startup).checked_div(b.keys).unwrap_or(0);
     let rss_minus = b.rss as i64 - b.used as i64;
     m.extend([
         (k("overhead.total"), int(b.overhead)),
