@@ -38,6 +38,12 @@ pub struct Executor<'s> {
     notify_mask: u32,
     /// LFU parameters when the eviction policy is an LFU one.
     lfu: Option<kevy_store::LfuParams>,
+    /// `latency-tracking`.
+    latency_tracking: bool,
+    /// `slowlog-log-slower-than` (negative: off).
+    slowlog_threshold: i64,
+    /// `slowlog-max-len`.
+    slowlog_max_len: usize,
     /// `maxmemory` as of the start of the batch (0: no limit, no check).
     maxmemory: u64,
     /// The batch's clock (Unix ms), read once by the first data command.
@@ -47,7 +53,7 @@ pub struct Executor<'s> {
 impl<'s> Executor<'s> {
     /// An executor over `shared`.
     pub fn new(shared: &'s Shared) -> Executor<'s> {
-        let mut ex = Executor { shared, locked: shared.store.lock(&[]), events: Events::default(), ids: Vec::new(), touched: Vec::new(), block: None, unblocks: Vec::new(), pinned: false, notify_mask: 0, lfu: None, maxmemory: 0, now: None };
+        let mut ex = Executor { shared, locked: shared.store.lock(&[]), events: Events::default(), ids: Vec::new(), touched: Vec::new(), block: None, unblocks: Vec::new(), pinned: false, notify_mask: 0, lfu: None, maxmemory: 0, now: None, latency_tracking: false, slowlog_threshold: -1, slowlog_max_len: 128 };
         ex.refresh_config();
         ex
     }
@@ -197,12 +203,47 @@ impl<'s> Executor<'s> {
             }
         };
         crate::cmd::monitor_feed(shared, sess, cmd.meta.flags, argv);
+        let ns = t0.elapsed().as_nanos() as u64;
         cmd.stats.calls.fetch_add(1, Relaxed);
-        cmd.stats.usec.fetch_add(t0.elapsed().as_micros() as u64, Relaxed);
+        cmd.stats.usec.fetch_add(ns / 1000, Relaxed);
         if reply.is_error() {
             cmd.stats.failed.fetch_add(1, Relaxed);
         }
+        if cmd.meta.name == "config" {
+            // CONFIG SET takes effect for the rest of the batch, including
+            // the slow log's view of this very command, as in Redis.
+            self.refresh_config();
+        }
+        let unknown_sub = matches!(&reply, Reply::Error(e) if e.starts_with(b"ERR unknown subcommand"));
+        if !unknown_sub {
+            self.observe(sess, idx, argv, ns);
+        }
         reply
+    }
+
+    /// Feeds the latency histograms and the slow log.
+    fn observe(&mut self, sess: &Session, idx: usize, argv: &[Bytes], ns: u64) {
+        let shared = self.shared;
+        let Some(cmd) = shared.commands.get(idx) else { return };
+        let container = is_container(cmd.meta.name) && argv.len() > 1;
+        if self.latency_tracking {
+            let h = if container {
+                Some(shared.latencies.get(&full_name(cmd.meta.name, &argv[1])))
+            } else {
+                shared.latency_by_index.get(idx, cmd.meta.name, &shared.latencies)
+            };
+            if let Some(h) = h {
+                h.record(ns);
+            }
+        }
+        let micros = ns / 1000;
+        if self.slowlog_threshold >= 0
+            && micros >= self.slowlog_threshold as u64
+            && cmd.meta.flags & kevy_store::spec::flags::SKIP_SLOWLOG == 0
+        {
+            let name = sess.handle.name.lock().clone();
+            shared.slowlog.push(argv, micros, &sess.handle.addr, &name, self.slowlog_max_len, now_ms() / 1000);
+        }
     }
 
     /// Ends a batch: releases every lock and handles the side effects the
@@ -348,6 +389,9 @@ impl<'s> Executor<'s> {
         let cfg = self.shared.config.get();
         self.notify_mask = cfg.notify_keyspace_events.0 as u32;
         self.maxmemory = cfg.maxmemory;
+        self.latency_tracking = cfg.latency_tracking;
+        self.slowlog_threshold = cfg.slowlog_log_slower_than;
+        self.slowlog_max_len = cfg.slowlog_max_len as usize;
         self.lfu = matches!(cfg.maxmemory_policy, P::AllkeysLfu | P::VolatileLfu).then(|| kevy_store::LfuParams {
             log_factor: cfg.lfu_log_factor,
             decay_time: cfg.lfu_decay_time,
@@ -437,6 +481,11 @@ fn guarded(f: impl FnOnce() -> Reply) -> Reply {
             Reply::error("ERR internal error")
         }
     }
+}
+
+/// `container|sub`, as Redis names subcommands.
+fn full_name(container: &str, sub: &[u8]) -> String {
+    format!("{}|{}", container, String::from_utf8_lossy(sub).to_lowercase())
 }
 
 /// Commands whose CLIENT LIST `cmd=` field names the subcommand too.

@@ -16,6 +16,7 @@ mod memory;
 mod persist;
 mod pubsub;
 mod shared;
+mod slowlog;
 mod table;
 mod tracking;
 mod worker;
@@ -124,11 +125,16 @@ fn serve(loaded: kevy_config::Loaded) -> Result<(), String> {
     }
     let started_unix = shared::now_ms() / 1000;
     let live = kevy_config::Live::from_loaded(&loaded);
+    let commands = table::CommandTable::new();
+    let latency_by_index = slowlog::ByIndex::new(commands.len());
     let shared = Arc::new(Shared {
         store,
         persist: persistence,
         config: live,
-        commands: table::CommandTable::new(),
+        commands,
+        slowlog: Default::default(),
+        latencies: Default::default(),
+        latency_by_index,
         blocking: Default::default(),
         pubsub: Default::default(),
         monitors: Default::default(),

@@ -169,6 +169,12 @@ pub struct Shared {
     pub commands: CommandTable,
     /// Channel, pattern and shard-channel subscribers.
     pub pubsub: crate::pubsub::PubSub,
+    /// The slow log.
+    pub slowlog: crate::slowlog::SlowLog,
+    /// Latency histograms by command name (INFO latencystats).
+    pub latencies: crate::slowlog::Latencies,
+    /// Per-command-index shortcut into `latencies`.
+    pub latency_by_index: crate::slowlog::ByIndex,
     /// CLIENT TRACKING registry.
     pub tracking: crate::tracking::Tracking,
     /// MONITOR clients.

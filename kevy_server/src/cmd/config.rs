@@ -89,6 +89,7 @@ fn reset_stats(env: &mut Env<'_>) {
         a.store(0, Relaxed);
     }
     st.errors.lock().clear();
+    env.shared.latencies.reset();
     for c in env.shared.commands.iter() {
         c.stats.calls.store(0, Relaxed);
         c.stats.usec.store(0, Relaxed);

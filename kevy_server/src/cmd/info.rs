@@ -191,7 +191,21 @@ fn section(sh: &Shared, name: &str, o: &mut String) {
                 );
             }
         }
-        "latencystats" => line!(o, "# Latencystats"),
+        "latencystats" => {
+            line!(o, "# Latencystats");
+            let pcts = cfg.latency_tracking_info_percentiles.clone();
+            for (name, h) in sh.latencies.all() {
+                let mut parts = Vec::new();
+                for p in &pcts {
+                    if let Some(ns) = h.percentile(*p) {
+                        parts.push(format!("p{}={:.3}", p, ns as f64 / 1000.0));
+                    }
+                }
+                if !parts.is_empty() {
+                    line!(o, "latency_percentiles_usec_{}:{}", name, parts.join(","));
+                }
+            }
+        }
         "keyspace" => {
             line!(o, "# Keyspace");
             let ndbs = sh.store.ndbs();

@@ -18,6 +18,7 @@ mod persistence;
 mod monitor;
 mod pubsub;
 mod server;
+mod slowlog;
 mod tx;
 
 pub use monitor::{feed as monitor_feed, stop_monitor};
@@ -53,6 +54,7 @@ pub fn all() -> impl Iterator<Item = &'static ServerCommand> {
         pubsub::COMMANDS,
         monitor::COMMANDS,
         server::COMMANDS,
+        slowlog::COMMANDS,
         tx::COMMANDS,
     ]
     .into_iter()
@@ -87,7 +89,7 @@ pub fn help_reply(cmd: &str, lines: &[&str]) -> Reply {
         v.push(Reply::Simple(Bytes::from(l.to_string())));
     }
     v.push(Reply::simple("HELP"));
-    v.push(Reply::simple("    Print this help."));
+    v.push(Reply::simple("    Prints this help."));
     Reply::Array(v)
 }
 
