@@ -45,3 +45,6 @@ mod blocking;
 
 #[path = "e2e/auth.rs"]
 mod auth;
+
+#[path = "e2e/txn.rs"]
+mod txn;
