@@ -164,11 +164,10 @@ fn edit_bits<R>(
         }
         Some(e) => {
             e.touch(clock);
-            let Value::Str { s, raw, noint } = &mut e.value else {
+            let Value::Str { s, raw, .. } = &mut e.value else {
                 return Err(CmdError::WrongType);
             };
             *raw = true;
-            *noint = false;
             let grown = s.len() < need;
             if grown {
                 let mut v = Vec::with_capacity(need);
