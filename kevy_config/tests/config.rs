@@ -4,6 +4,7 @@
 
 mod glob;
 mod rewrite;
+mod sample;
 mod set;
 mod sources;
 mod util;

@@ -36,7 +36,7 @@ pub(super) static KNOBS: &[Knob] = &[
     Knob {
         name: "protected-mode",
         default: "yes",
-        doc: "Refuse clients from non-loopback addresses while no password is set and bind is the default.",
+        doc: "Refuse clients from non-loopback addresses while the default user has no password.",
         kind: boolean!(protected_mode),
         ..Knob::RUNTIME
     },
