@@ -21,6 +21,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// The clock the handle runs commands with: Unix milliseconds.
 pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
 
+/// Called after a command (or an atomic batch) that changed something, once
+/// its shard locks are released, with the ids of the shards it held. A
+/// persistence layer uses it to write, and under `appendfsync always` fsync,
+/// those shards' logs before the call returns to the caller (see
+/// kevy_persist's `Durable`). An `Err` replaces the replies with that error
+/// (the change itself stays applied in memory, as in Redis).
+pub type CommitHook = Arc<dyn Fn(&[usize]) -> Result<(), CmdError> + Send + Sync>;
+
 /// Milliseconds since the Unix epoch by the system clock (0 if the clock is
 /// set before 1970).
 pub fn system_now_ms() -> u64 {
@@ -72,6 +80,7 @@ pub struct Kevy {
     db: usize,
     clock: Clock,
     proto: Protocol,
+    hook: Option<CommitHook>,
 }
 
 impl std::fmt::Debug for Kevy {
@@ -119,6 +128,7 @@ impl Kevy {
             db: 0,
             clock: Arc::new(system_now_ms),
             proto: Protocol::Resp3,
+            hook: None,
         }
     }
 
@@ -154,6 +164,18 @@ impl Kevy {
     pub fn with_protocol(&self, proto: Protocol) -> Kevy {
         Kevy {
             proto,
+            ..self.clone()
+        }
+    }
+
+    /// The same handle calling `hook` after every command that changed
+    /// something (see [`CommitHook`]). Handles made from it keep it.
+    pub fn with_commit_hook(
+        &self,
+        hook: impl Fn(&[usize]) -> Result<(), CmdError> + Send + Sync + 'static,
+    ) -> Kevy {
+        Kevy {
+            hook: Some(Arc::new(hook)),
             ..self.clone()
         }
     }
@@ -257,6 +279,7 @@ impl Kevy {
             locked.shards_mut().for_each(|s| s.begin_tx());
         }
         let mut replies = Vec::with_capacity(cmds.len());
+        let dirty_before = events.dirty;
         {
             let mut ctx = Ctx::new(&mut locked, events, db, now);
             ctx.proto = self.proto;
@@ -270,6 +293,14 @@ impl Kevy {
         }
         if tx {
             locked.shards_mut().for_each(|s| s.end_tx(db));
+        }
+        drop(locked);
+        if let Some(hook) = &self.hook {
+            if events.dirty > dirty_before {
+                if let Err(e) = hook(&ids) {
+                    replies.iter_mut().for_each(|r| *r = e.reply());
+                }
+            }
         }
         replies
     }
@@ -1113,6 +1144,28 @@ mod tests {
             kv.command(3, &[&b"GET"[..], b"k"]),
             Reply::Bulk(Bytes::from("three"))
         );
+    }
+
+    #[test]
+    fn commit_hook_sees_writes_only() {
+        let calls = Arc::new(parking_lot::Mutex::new(Vec::new()));
+        let c = calls.clone();
+        let kv = Kevy::new(4, 16).with_commit_hook(move |ids| {
+            c.lock().push(ids.to_vec());
+            Ok(())
+        });
+        kv.set("a", "1").unwrap();
+        kv.get("a").unwrap();
+        kv.mset([("a", "1"), ("b", "2"), ("c", "3")]).unwrap();
+        let seen = calls.lock().clone();
+        assert_eq!(seen.len(), 2);
+        assert_eq!(seen[0], vec![kv.store().shard_of(b"a")]);
+        let failing = kv.with_commit_hook(|_| Err(CmdError::err("fsync failed")));
+        assert_eq!(
+            failing.set("x", "y"),
+            Err(CmdError::Other("ERR fsync failed".into()))
+        );
+        assert_eq!(failing.get("x").unwrap().as_deref(), Some(&b"y"[..]));
     }
 
     #[test]

@@ -39,7 +39,7 @@ mod value;
 pub use cmd::{all as all_commands, arity_error, lookup, unknown_command_error, Handler, StoreCommand};
 pub use ctx::{notify, shard_for, BlockRequest, Ctx, Events, Locked, Notification};
 pub use db::{Db, Key, KeyMap};
-pub use embed::{system_now_ms, Clock, Kevy, Snapshot, Ttl};
+pub use embed::{system_now_ms, Clock, CommitHook, Kevy, Snapshot, Ttl};
 pub use error::{CmdError, CmdResult};
 pub use glob::glob_match;
 pub use evict::{evict_one, EvictParams, EvictPolicy, Evicted, EvictionPool};
