@@ -36,6 +36,7 @@
 #![deny(missing_docs)]
 
 mod aof;
+mod durable;
 mod engine;
 mod error;
 mod frame;
@@ -45,6 +46,7 @@ mod recover;
 mod snapshot;
 
 pub use aof::{AofLog, AofShard, GenFile};
+pub use durable::{Durable, DurableOptions, Fsync};
 pub use engine::{Checkpoint, Engine, EngineConfig};
 pub use error::{PersistError, Result};
 pub use frame::{encode, parse_frame, scan_aof, Parsed, Scan, Tail, AOF_MAGIC, CRC_NAME};
