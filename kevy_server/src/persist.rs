@@ -66,8 +66,10 @@ pub struct Persistence {
     aof_last_secs: AtomicI64,
     aof_rewrites: AtomicU64,
     saves: AtomicU64,
+    aof_failures: AtomicU64,
     replay_ms: u64,
     quarantined: u64,
+    loaded_keys: u64,
     shut: AtomicBool,
 }
 
@@ -153,8 +155,10 @@ pub fn start(cfg: &Config, nshards: usize) -> Result<(Store, Arc<Persistence>), 
         aof_last_secs: AtomicI64::new(-1),
         aof_rewrites: AtomicU64::new(0),
         saves: AtomicU64::new(0),
+        aof_failures: AtomicU64::new(0),
         replay_ms: rep.millis,
         quarantined: rep.quarantined,
+        loaded_keys: rep.entries + rep.commands,
         shut: AtomicBool::new(false),
     };
     Ok((store, Arc::new(p)))
@@ -359,6 +363,11 @@ impl Persistence {
             JobKind::Rewrite => {
                 self.aof_ok.store(ok, Relaxed);
                 self.aof_last_secs.store(secs, Relaxed);
+                if ok {
+                    self.aof_failures.store(0, Relaxed);
+                } else {
+                    self.aof_failures.fetch_add(1, Relaxed);
+                }
             }
         }
     }
@@ -511,6 +520,17 @@ impl Persistence {
         l("# Persistence".into());
         l("loading:0".into());
         l("async_loading:0".into());
+        // No fork, so no copy-on-write pages: Redis's fork/COW fields are 0.
+        for f in [
+            "current_cow_peak",
+            "current_cow_size",
+            "current_cow_size_age",
+            "current_fork_perc",
+            "current_save_keys_processed",
+            "current_save_keys_total",
+        ] {
+            l(format!("{f}:0"));
+        }
         l(format!("rdb_changes_since_last_save:{}", e.dirty()));
         l(format!(
             "rdb_bgsave_in_progress:{}",
@@ -527,6 +547,9 @@ impl Persistence {
             cur(JobKind::Save)
         ));
         l(format!("rdb_saves:{}", self.saves.load(Relaxed)));
+        l("rdb_last_cow_size:0".into());
+        l("rdb_last_load_keys_expired:0".into());
+        l(format!("rdb_last_load_keys_loaded:{}", self.loaded_keys));
         l(format!("aof_enabled:{}", self.aof_on.load(Relaxed) as u8));
         l(format!(
             "aof_rewrite_in_progress:{}",
@@ -547,9 +570,20 @@ impl Persistence {
         l(format!("aof_last_bgrewrite_status:{}", st(&self.aof_ok)));
         l(format!("aof_rewrites:{}", self.aof_rewrites.load(Relaxed)));
         l(format!(
+            "aof_rewrites_consecutive_failures:{}",
+            self.aof_failures.load(Relaxed)
+        ));
+        l(format!(
             "aof_last_write_status:{}",
             if e.failed() { "err" } else { "ok" }
         ));
+        for f in [
+            "aof_last_cow_size",
+            "module_fork_in_progress",
+            "module_fork_last_cow_size",
+        ] {
+            l(format!("{f}:0"));
+        }
         if self.aof_on.load(Relaxed) {
             l(format!("aof_current_size:{}", e.aof_current_size()));
             l(format!("aof_base_size:{}", e.aof_base_size()));
@@ -557,6 +591,13 @@ impl Persistence {
                 "aof_pending_rewrite:{}",
                 self.rewrite_scheduled.load(Relaxed) as u8
             ));
+            for f in [
+                "aof_buffer_length",
+                "aof_pending_bio_fsync",
+                "aof_delayed_fsync",
+            ] {
+                l(format!("{f}:0"));
+            }
         }
         l(format!(
             "aof_rewrites_total:{}",

@@ -270,3 +270,35 @@ fn persist_torn_tail_is_quarantined_and_damage_refused() {
     assert!(check(true).status.success());
     assert!(check(false).status.success());
 }
+
+#[test]
+fn persist_auto_rewrite_follows_runtime_config() {
+    if selftest() {
+        return;
+    }
+    let s = Server::start(&[AOF_ALWAYS, &["--threads", "2"]].concat());
+    let mut c = s.conn();
+    c.expect("CONFIG SET auto-aof-rewrite-min-size 8kb", "+OK\r\n");
+    c.expect("CONFIG SET auto-aof-rewrite-percentage 100", "+OK\r\n");
+    assert_eq!(info_field(&s, "aof_rewrites"), "0");
+    let value = "x".repeat(100);
+    for i in 0..200 {
+        c.expect(&format!("SET key:{} {value}", i % 20), "+OK\r\n");
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while info_field(&s, "aof_rewrites") == "0" {
+        assert!(
+            Instant::now() < deadline,
+            "no automatic rewrite: {}",
+            s.conn().cmd_str("INFO persistence")
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    wait_idle(&s);
+    // The rewrite compacted 200 writes of 20 keys.
+    let size: u64 = info_field(&s, "aof_current_size")
+        .parse()
+        .unwrap_or(u64::MAX);
+    assert!(size < 8 * 1024, "aof_current_size {size} after the rewrite");
+    c.expect("CONFIG SET auto-aof-rewrite-percentage 0", "+OK\r\n");
+}
