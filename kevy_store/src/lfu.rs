@@ -47,7 +47,7 @@ pub fn lfu_new(now_ms: u64) -> u32 {
 pub fn lfu_decayed(word: u32, now_ms: u64, p: LfuParams) -> u32 {
     let ldt = word >> 8;
     let counter = word & 255;
-    let periods = if p.decay_time > 0 { elapsed(ldt, now_ms) / p.decay_time } else { 0 };
+    let periods = elapsed(ldt, now_ms).checked_div(p.decay_time).unwrap_or(0);
     counter.saturating_sub(periods)
 }
 
