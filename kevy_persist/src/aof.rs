@@ -9,7 +9,7 @@
 
 use crate::error::{PersistError, Result};
 use crate::frame::{encode, encode_crc, AOF_MAGIC};
-use crate::io::WFile;
+use crate::io::{FileSync, WFile};
 use kevy_store::ShardLog;
 use parking_lot::Mutex;
 use std::path::PathBuf;
@@ -40,6 +40,8 @@ struct Pending {
 
 struct Writer {
     file: Option<GenFile>,
+    /// fsync handle of `file` (used outside the writer lock).
+    syncer: Option<(Arc<dyn FileSync>, PathBuf)>,
     /// Bytes actually in the current file.
     size: u64,
 }
@@ -48,6 +50,8 @@ struct Writer {
 pub struct AofShard {
     pending: Mutex<Pending>,
     writer: Mutex<Writer>,
+    /// Held while an fsync runs: one syncer per file at a time.
+    syncing: Mutex<()>,
     written: AtomicU64,
     synced: AtomicU64,
     dirty: AtomicU64,
@@ -74,8 +78,10 @@ impl AofShard {
             }),
             writer: Mutex::new(Writer {
                 file: None,
+                syncer: None,
                 size: 0,
             }),
+            syncing: Mutex::new(()),
             written: AtomicU64::new(0),
             synced: AtomicU64::new(0),
             dirty: AtomicU64::new(0),
@@ -159,18 +165,48 @@ impl AofShard {
     }
 
     /// Writes everything appended up to at least `target` to the OS and,
-    /// with `fsync`, makes it durable. Concurrent callers share the work.
+    /// with `fsync`, makes it durable. Concurrent callers share the work:
+    /// writes happen under the writer lock, the fsync under a separate
+    /// lock through a handle taken from the writer, so other threads keep
+    /// writing while an fsync runs, and whoever fsyncs covers everything
+    /// written before it started (group commit).
     /// On error the flag [`AofShard::failed`] is set; bytes that could not be
     /// written are dropped from the log (memory still has them; the next
-    /// snapshot covers them).
+    /// checkpoint covers them).
     pub fn sync_to(&self, target: u64, fsync: bool) -> Result<()> {
         if self.done(target, fsync) {
             return Ok(());
         }
-        let mut w = self.writer.lock();
-        if self.done(target, fsync) {
+        let (handle, end) = {
+            let mut w = self.writer.lock();
+            if self.written.load(Ordering::Acquire) < target {
+                if let Err(e) = self.write_pending(&mut w) {
+                    self.failed.store(true, Ordering::Relaxed);
+                    return Err(e);
+                }
+            }
+            if !fsync {
+                return Ok(());
+            }
+            (w.syncer.clone(), self.written.load(Ordering::Acquire))
+        };
+        let _one_syncer = self.syncing.lock();
+        if self.synced.load(Ordering::Acquire) >= target {
             return Ok(());
         }
+        if let Some((h, path)) = handle {
+            if let Err(e) = h.sync() {
+                self.failed.store(true, Ordering::Relaxed);
+                return Err(PersistError::io(path, "fsync", e));
+            }
+        }
+        self.synced.fetch_max(end, Ordering::AcqRel);
+        self.failed.store(false, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Writes the whole buffer, applying generation switches in order.
+    fn write_pending(&self, w: &mut Writer) -> Result<()> {
         let (data, start, marks) = {
             let mut p = self.pending.lock();
             let data = std::mem::take(&mut p.data);
@@ -184,7 +220,7 @@ impl AofShard {
         for (pos, next) in marks {
             let cut = (pos - start) as usize;
             if res.is_ok() {
-                res = write_group(&mut w, &data[off..cut]);
+                res = write_group(w, &data[off..cut]);
             }
             if res.is_ok() {
                 // The old generation stays authoritative until the snapshot
@@ -196,31 +232,25 @@ impl AofShard {
                         .map_err(|e| PersistError::io(&f.path, "fsync", e));
                 }
             }
+            w.syncer = match &next {
+                Some(g) => match g.file.syncer() {
+                    Ok(h) => Some((h, g.path.clone())),
+                    Err(e) => {
+                        res = res.and(Err(PersistError::io(&g.path, "dup", e)));
+                        None
+                    }
+                },
+                None => None,
+            };
             w.file = next;
             w.size = AOF_MAGIC.len() as u64;
             off = cut;
         }
         if res.is_ok() {
-            res = write_group(&mut w, &data[off..]);
+            res = write_group(w, &data[off..]);
         }
         if res.is_ok() {
             self.written.store(end, Ordering::Release);
-            if fsync {
-                if let Some(f) = w.file.as_mut() {
-                    res = f
-                        .file
-                        .sync()
-                        .map_err(|e| PersistError::io(&f.path, "fsync", e));
-                }
-                if res.is_ok() {
-                    self.synced.store(end, Ordering::Release);
-                }
-            }
-        }
-        if res.is_err() {
-            self.failed.store(true, Ordering::Relaxed);
-        } else if self.failed.load(Ordering::Relaxed) && fsync {
-            self.failed.store(false, Ordering::Relaxed);
         }
         res
     }

@@ -17,6 +17,21 @@ pub trait WFile: Send {
     fn sync(&mut self) -> io::Result<()>;
     /// Cuts the file to `len` bytes (undoing a partial write).
     fn truncate(&mut self, len: u64) -> io::Result<()>;
+    /// A handle that fsyncs this file from another thread, so writes go on
+    /// while an fsync runs.
+    fn syncer(&self) -> io::Result<Arc<dyn FileSync>>;
+}
+
+/// Makes a file's written bytes durable; shareable across threads.
+pub trait FileSync: Send + Sync {
+    /// `fdatasync`.
+    fn sync(&self) -> io::Result<()>;
+}
+
+impl FileSync for File {
+    fn sync(&self) -> io::Result<()> {
+        self.sync_data()
+    }
 }
 
 /// The file-system operations persistence needs.
@@ -68,6 +83,10 @@ impl WFile for OsFile {
 
     fn truncate(&mut self, len: u64) -> io::Result<()> {
         self.0.set_len(len)
+    }
+
+    fn syncer(&self) -> io::Result<Arc<dyn FileSync>> {
+        Ok(Arc::new(self.0.try_clone()?))
     }
 }
 
@@ -162,6 +181,27 @@ impl WFile for FaultFile {
 
     fn truncate(&mut self, len: u64) -> io::Result<()> {
         self.inner.truncate(len)
+    }
+
+    fn syncer(&self) -> io::Result<Arc<dyn FileSync>> {
+        Ok(Arc::new(FaultSync {
+            file: self.inner.0.try_clone()?,
+            faults: self.faults.clone(),
+        }))
+    }
+}
+
+struct FaultSync {
+    file: File,
+    faults: Arc<Mutex<Faults>>,
+}
+
+impl FileSync for FaultSync {
+    fn sync(&self) -> io::Result<()> {
+        if self.faults.lock().fail_sync {
+            return Err(eio());
+        }
+        self.file.sync_data()
     }
 }
 
