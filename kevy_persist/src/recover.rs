@@ -80,22 +80,55 @@ pub fn recover(fs: &dyn Fs, opts: &RecoverOptions) -> Result<Recovered> {
         Some(m) => {
             let old = m.shards.len();
             let target = Store::new(old, opts.ndbs);
-            for sh in &m.shards {
-                if let Some((name, _)) = &sh.snapshot {
-                    load_snapshot(fs, &target, &opts.dir.join(name), &mut rep)?;
-                }
-            }
-            for (i, sh) in m.shards.iter().enumerate() {
-                for a in &sh.aofs {
-                    load_aof(
-                        fs,
-                        &target,
-                        &opts.dir.join(a),
-                        Some(i),
-                        opts.aof_load_truncated,
-                        &mut rep,
-                    )?;
-                }
+            // Each old shard's files touch only that shard's keys (in the
+            // writer's layout), so the shards load in parallel, one thread each.
+            let parts: Vec<Result<RecoverReport>> = std::thread::scope(|sc| {
+                let handles: Vec<_> = m
+                    .shards
+                    .iter()
+                    .enumerate()
+                    .map(|(i, sh)| {
+                        let target = &target;
+                        sc.spawn(move || -> Result<RecoverReport> {
+                            let mut rep = RecoverReport::default();
+                            if let Some((name, _)) = &sh.snapshot {
+                                load_snapshot(fs, target, &opts.dir.join(name), &mut rep)?;
+                            }
+                            for a in &sh.aofs {
+                                load_aof(
+                                    fs,
+                                    target,
+                                    &opts.dir.join(a),
+                                    Some(i),
+                                    opts.aof_load_truncated,
+                                    &mut rep,
+                                )?;
+                            }
+                            Ok(rep)
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join().unwrap_or_else(|_| {
+                            Err(PersistError::Replay {
+                                path: opts.dir.clone(),
+                                offset: 0,
+                                reason: "a loader thread panicked".into(),
+                            })
+                        })
+                    })
+                    .collect()
+            });
+            for part in parts {
+                let p = part?;
+                rep.files += p.files;
+                rep.bytes += p.bytes;
+                rep.entries += p.entries;
+                rep.commands += p.commands;
+                rep.quarantined += p.quarantined;
+                rep.log.extend(p.log);
             }
             if old == opts.nshards.max(1) {
                 target
