@@ -50,7 +50,7 @@ pub use durable::{Durable, DurableOptions, Fsync};
 pub use engine::{Checkpoint, Engine, EngineConfig};
 pub use error::{PersistError, Result};
 pub use frame::{encode, parse_frame, scan_aof, Parsed, Scan, Tail, AOF_MAGIC, CRC_NAME};
-pub use io::{FaultFs, Faults, Fs, OsFs, WFile};
+pub use io::{FaultFs, Faults, FileSync, Fs, OsFs, WFile};
 pub use manifest::{write_atomic, Manifest, ShardFiles, MANIFEST_NAME};
 pub use recover::{
     check_aof, load_aof, load_snapshot, migrate, recover, CheckReport, RecoverOptions,
