@@ -15,6 +15,9 @@ pub const INLINE_CAP: usize = 22;
 enum Repr {
     Inline { len: u8, data: [u8; INLINE_CAP] },
     Heap(Arc<[u8]>),
+    /// A string that grows in place (SETBIT, BITFIELD past the end): spare
+    /// capacity makes repeated growth amortized O(1), as Redis's sds does.
+    Growable(Arc<Vec<u8>>),
 }
 
 /// An immutable byte string: 24 bytes, inline up to [`INLINE_CAP`] bytes.
@@ -44,6 +47,7 @@ impl KStr {
         match &self.0 {
             Repr::Inline { len, data } => &data[..*len as usize],
             Repr::Heap(a) => a,
+            Repr::Growable(v) => v,
         }
     }
 
@@ -53,6 +57,7 @@ impl KStr {
         match &self.0 {
             Repr::Inline { .. } => bytes::Bytes::copy_from_slice(self.as_bytes()),
             Repr::Heap(a) => bytes::Bytes::from_owner(ArcBytes(a.clone())),
+            Repr::Growable(v) => bytes::Bytes::from_owner(ArcVecBytes(v.clone())),
         }
     }
 
@@ -61,11 +66,20 @@ impl KStr {
         match &self.0 {
             Repr::Inline { .. } => 0,
             Repr::Heap(a) => a.len() + 16,
+            Repr::Growable(v) => v.capacity() + 40,
         }
     }
 }
 
 struct ArcBytes(Arc<[u8]>);
+
+struct ArcVecBytes(Arc<Vec<u8>>);
+
+impl AsRef<[u8]> for ArcVecBytes {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
 
 impl AsRef<[u8]> for ArcBytes {
     fn as_ref(&self) -> &[u8] {
@@ -156,6 +170,35 @@ impl KStr {
         match &mut self.0 {
             Repr::Inline { len, data } => &mut data[..*len as usize],
             Repr::Heap(a) => Arc::make_mut(a),
+            Repr::Growable(v) => Arc::make_mut(v).as_mut_slice(),
+        }
+    }
+
+    /// Extends the string with zero bytes to `len` (no-op if it is already
+    /// that long). The buffer keeps spare room by Redis's `sdsMakeRoomFor`
+    /// rule (double below 1 MiB, then 1 MiB more), so a string grown a few
+    /// bytes at a time is copied O(log n) times, not once per growth.
+    pub(crate) fn grow_zeroed(&mut self, len: usize) {
+        if len <= self.len() {
+            return;
+        }
+        if let Repr::Inline { len: l, data } = &mut self.0 {
+            if len <= INLINE_CAP {
+                data[*l as usize..len].fill(0);
+                *l = len as u8;
+                return;
+            }
+        }
+        if !matches!(self.0, Repr::Growable(_)) {
+            self.0 = Repr::Growable(Arc::new(self.as_bytes().to_vec()));
+        }
+        if let Repr::Growable(a) = &mut self.0 {
+            let v = Arc::make_mut(a);
+            if v.capacity() < len {
+                let room = if len < 1 << 20 { len * 2 } else { len + (1 << 20) };
+                v.reserve_exact(room - v.len());
+            }
+            v.resize(len, 0);
         }
     }
 }
@@ -174,5 +217,26 @@ mod tests {
             assert_eq!(&k.to_bytes()[..], &v[..]);
             assert_eq!(KStr::from(v.clone()), k);
         }
+    }
+
+    #[test]
+    fn grow_zeroed_keeps_bytes_and_shares_nothing() {
+        let mut k = KStr::from_slice(b"ab");
+        k.grow_zeroed(5);
+        assert_eq!(k.as_bytes(), b"ab\0\0\0");
+        let frozen = k.clone();
+        for n in [30, 31, 1000, 5000] {
+            k.grow_zeroed(n);
+            k.make_mut()[n - 1] = 7;
+            assert_eq!(k.len(), n);
+            assert_eq!(&k[..2], b"ab");
+            assert_eq!(k[n - 1], 7);
+        }
+        let shared = k.clone();
+        k.grow_zeroed(6000);
+        k.make_mut()[0] = b'x';
+        assert_eq!((frozen.as_bytes(), shared.len(), shared[0]), (&b"ab\0\0\0"[..], 5000, b'a'));
+        assert_eq!(&k.to_bytes()[..3], b"xb\0");
+        assert_eq!(std::mem::size_of::<KStr>(), 24);
     }
 }

@@ -169,12 +169,7 @@ fn edit_bits<R>(
             };
             *raw = true;
             let grown = s.len() < need;
-            if grown {
-                let mut v = Vec::with_capacity(need);
-                v.extend_from_slice(s);
-                v.resize(need, 0);
-                *s = KStr::from(v);
-            }
+            s.grow_zeroed(need);
             Ok((edit(s.make_mut()), grown))
         }
     }
