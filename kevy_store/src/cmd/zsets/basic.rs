@@ -2,7 +2,7 @@
 //! ZCARD, ZCOUNT, ZLEXCOUNT, ZRANK, ZREVRANK.
 
 use super::parse::{arg_score, LexRange, ScoreRange};
-use super::{drop_if_empty, exists_for_write, is, read, score_reply, write};
+use super::{drop_if_empty, is, read, score_reply, write};
 use crate::ctx::{notify, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::types::ZSetValue;
@@ -123,24 +123,21 @@ fn apply(z: &mut ZSetValue, a: &ZAdd<'_>) -> Result<Outcome, CmdError> {
 }
 
 fn zadd_generic(ctx: &mut Ctx<'_, '_>, key: &[u8], a: ZAdd<'_>) -> CmdResult {
-    let existed = exists_for_write(ctx, key)?;
-    if !existed && a.xx {
-        ctx.suppress_propagation();
-        return Ok(if a.incr { Reply::Nil } else { Reply::Int(0) });
-    }
-    let o = if existed {
-        match write(ctx, key)? {
-            Some(z) => apply(z, &a)?,
-            None => Outcome::default(),
+    let o = match write(ctx, key)? {
+        Some(z) => apply(z, &a)?,
+        None if a.xx => {
+            ctx.suppress_propagation();
+            return Ok(if a.incr { Reply::Nil } else { Reply::Int(0) });
         }
-    } else {
-        let mut z = ZSetValue::new();
-        let o = apply(&mut z, &a)?;
-        if !z.is_empty() {
-            ctx.set(key, Value::ZSet(Arc::new(z)), false)?;
-            ctx.key_ready(key);
+        None => {
+            let mut z = ZSetValue::new();
+            let o = apply(&mut z, &a)?;
+            if !z.is_empty() {
+                ctx.set(key, Value::ZSet(Arc::new(z)), false)?;
+                ctx.key_ready(key);
+            }
+            o
         }
-        o
     };
     let changed = o.added + o.updated;
     if changed > 0 {
@@ -235,12 +232,76 @@ pub(super) fn score_span(z: &ZSetValue, r: &ScoreRange) -> (usize, usize) {
     (start, end.max(start))
 }
 
-/// The ranks `start..end` of the members inside a lexical range (members
-/// are assumed to share one score, as Redis assumes).
-pub(super) fn lex_span(z: &ZSetValue, r: &LexRange) -> (usize, usize) {
+/// The ranks `start..end` of the members inside a lexical range, walked
+/// backwards when `rev`. Redis assumes the members share one score; when
+/// they do not, a skiplist's answer depends on its random levels, but a
+/// listpack's is a plain walk, which [`listpack_lex`] reproduces.
+pub(super) fn lex_span(z: &ZSetValue, r: &LexRange, rev: bool) -> (usize, usize) {
+    if !z.is_skiplist() {
+        return listpack_lex(z, r, rev, 0, -1);
+    }
     let start = z.partition_point(|_, m| !r.gte_min(m));
     let end = z.partition_point(|_, m| r.lte_max(m));
     (start, end.max(start))
+}
+
+/// Redis's listpack walk for a lexical range (`zzlFirstInLexRange`,
+/// `zzlLastInLexRange`): nothing unless the range can hold something, the
+/// last member is at or past `min` and the first at or before `max`; else
+/// find the first member (the last when `rev`) past the near bound, give up
+/// unless it is within the far bound, skip `offset` members unchecked, then
+/// take up to `limit` (all when negative) while they stay within the far bound.
+pub(super) fn listpack_lex(
+    z: &ZSetValue,
+    r: &LexRange,
+    rev: bool,
+    offset: i64,
+    limit: i64,
+) -> (usize, usize) {
+    let items: Vec<&[u8]> = z.iter().map(|it| &it.member[..]).collect();
+    let n = items.len();
+    if offset < 0 || (offset > 0 && offset as u64 >= n as u64) || r.is_empty() {
+        return (0, 0);
+    }
+    if !items.last().is_some_and(|m| r.gte_min(m)) || !items.first().is_some_and(|m| r.lte_max(m)) {
+        return (0, 0);
+    }
+    let offset = offset as usize;
+    let cap = if limit < 0 {
+        usize::MAX
+    } else {
+        limit as usize
+    };
+    if rev {
+        let Some(last) = items.iter().rposition(|m| r.lte_max(m)) else {
+            return (0, 0);
+        };
+        if !r.gte_min(items[last]) || offset > last {
+            return (0, 0);
+        }
+        let end = last + 1 - offset;
+        let run = items[..end]
+            .iter()
+            .rev()
+            .take(cap)
+            .take_while(|m| r.gte_min(m))
+            .count();
+        (end - run, end)
+    } else {
+        let Some(first) = items.iter().position(|m| r.gte_min(m)) else {
+            return (0, 0);
+        };
+        if !r.lte_max(items[first]) || first + offset >= n {
+            return (0, 0);
+        }
+        let start = first + offset;
+        let run = items[start..]
+            .iter()
+            .take(cap)
+            .take_while(|m| r.lte_max(m))
+            .count();
+        (start, start + run)
+    }
 }
 
 /// `ZCOUNT key min max`
@@ -257,7 +318,7 @@ pub(super) fn zcount(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
 pub(super) fn zlexcount(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     let r = LexRange::parse(&argv[2], &argv[3])?;
     let n = read(ctx, &argv[1])?.map_or(0, |z| {
-        let (a, b) = lex_span(z, &r);
+        let (a, b) = lex_span(z, &r, false);
         b - a
     });
     Ok(Reply::Int(n as i64))

@@ -316,6 +316,17 @@ impl LexRange {
         }
     }
 
+    /// True for a range that can hold nothing whatever the members
+    /// (`min` past `max`, or equal with an exclusive end; `-` and `+` count
+    /// as exclusive), as `zslIsInLexRange` tests first.
+    pub(crate) fn is_empty(&self) -> bool {
+        match (&self.min, &self.max) {
+            (LexBound::Max, _) | (_, LexBound::Min) => true,
+            (LexBound::Min, _) | (_, LexBound::Max) => false,
+            (LexBound::Str(a, aex), LexBound::Str(b, bex)) => a > b || (a == b && (*aex || *bex)),
+        }
+    }
+
     /// True if `m` is at or past the lower bound.
     pub(crate) fn gte_min(&self, m: &[u8]) -> bool {
         match &self.min {

@@ -4,7 +4,7 @@
 //! ZREMRANGEBYSCORE/BYRANK/BYLEX. Every range becomes a span of ranks in the
 //! order-statistic tree, found in O(log n).
 
-use super::basic::{lex_span, score_span};
+use super::basic::{lex_span, listpack_lex, score_span};
 use super::parse::{LexRange, ScoreRange};
 use super::{arg_long, drop_if_empty, is, items_reply, read, store_result, write};
 use crate::ctx::{notify, Ctx};
@@ -133,7 +133,10 @@ impl ZRange {
                 };
             }
             Span::Score(r) => score_span(z, r),
-            Span::Lex(r) => lex_span(z, r),
+            Span::Lex(r) if !z.is_skiplist() => {
+                return listpack_lex(z, r, self.rev, self.offset, self.limit)
+            }
+            Span::Lex(r) => lex_span(z, r, self.rev),
         };
         // LIMIT: a negative offset yields nothing (Redis's `while (offset--)`
         // skips to the end), a negative count means no limit.
@@ -226,7 +229,7 @@ fn zremrange(ctx: &mut Ctx<'_, '_>, argv: &[Bytes], span: Span, event: &'static 
             }
         }
         Span::Score(r) => score_span(z, r),
-        Span::Lex(r) => lex_span(z, r),
+        Span::Lex(r) => lex_span(z, r, false),
     };
     let deleted = z.remove_range(start, end);
     if deleted > 0 {
