@@ -12,7 +12,7 @@ use crate::ctx::{notify, shard_for, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::kstr::KStr;
 use crate::spec::{acl, flags::*, CommandMeta, Keys};
-use crate::value::{Entry, Value};
+use crate::value::{lru_clock, Entry, Value};
 use bytes::Bytes;
 use dense::{DENSE, DENSE_SIZE, ENCODING_AT, HDR_SIZE, REGISTERS, SPARSE};
 use kevy_resp::Reply;
@@ -129,6 +129,20 @@ fn check(v: &Value) -> Result<&KStr, CmdError> {
     Ok(s)
 }
 
+/// Looks `key` up for writing (Redis's `lookupKeyWrite`: the access is
+/// recorded, the keyspace hit/miss counters are not).
+fn lookup_write<'c>(
+    ctx: &'c mut Ctx<'_, '_>,
+    key: &[u8],
+) -> Result<Option<&'c mut Entry>, CmdError> {
+    let clock = lru_clock(ctx.now_ms);
+    let e = ctx.get_mut(key)?;
+    if let Some(e) = &e {
+        e.touch(clock);
+    }
+    Ok(e)
+}
+
 /// Checks an entry looked up for writing and marks it `raw`, as Redis's
 /// `dbUnshareStringValue` does; returns the string.
 fn check_mut(e: &mut Entry) -> Result<&mut KStr, CmdError> {
@@ -166,7 +180,7 @@ fn add_owned(v: &mut Vec<u8>, elems: &[Bytes]) -> (bool, Result<(), sparse::Corr
 fn pfadd(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     let key = &argv[1][..];
     let elems = &argv[2..];
-    let (updated, res) = match ctx.get_mut(key)? {
+    let (updated, res) = match lookup_write(ctx, key)? {
         None => {
             let mut v = sparse::new_empty();
             let (_, res) = add_owned(&mut v, elems);
@@ -234,7 +248,7 @@ fn pfcount(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
         return Ok(Reply::Int(dense::estimate(&dense::raw_histo(&max)) as i64));
     }
     let key = &argv[1][..];
-    let Some(e) = ctx.get_mut(key)? else {
+    let Some(e) = lookup_write(ctx, key)? else {
         return Ok(Reply::Int(0));
     };
     let s = check_mut(e)?;
@@ -264,7 +278,7 @@ fn pfmerge(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
         use_dense |= s[ENCODING_AT] == DENSE;
         merge_into(s, &mut max)?;
     }
-    let (mut v, existed) = match ctx.get_mut(dest)? {
+    let (mut v, existed) = match lookup_write(ctx, dest)? {
         None => (sparse::new_empty(), false),
         Some(e) => (check_mut(e)?.to_vec(), true),
     };
@@ -305,7 +319,7 @@ fn pfmerge(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
 fn pfdebug(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     let sub = &argv[1][..];
     let key = &argv[2][..];
-    let Some(e) = ctx.get_mut(key)? else {
+    let Some(e) = lookup_write(ctx, key)? else {
         return Err(CmdError::err("The specified key does not exist"));
     };
     let s = check_mut(e)?;
