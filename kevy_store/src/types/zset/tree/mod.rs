@@ -252,10 +252,9 @@ impl OsTree {
         }
     }
 
-    /// Removes the item `(score, member)` and returns it.
+    /// Removes the item `(score, member)` and returns it. (A miss may still
+    /// copy the path a snapshot shares: callers look the member up first.)
     pub fn remove(&mut self, score: f64, member: &[u8]) -> Option<Item> {
-        // Look first, so a miss never copies a path a snapshot shares.
-        self.rank(score, member)?;
         let it = remove_key(&mut self.root, score, member);
         self.shrink_root();
         it
