@@ -6,10 +6,12 @@
 //! each new connection to a loop round-robin and turns SIGINT/SIGTERM into
 //! an orderly shutdown.
 
+mod acl;
 mod alloc;
 mod blocking;
 mod cmd;
 mod conn;
+mod conn_io;
 mod cron;
 mod exec;
 mod memory;
@@ -127,11 +129,13 @@ fn serve(loaded: kevy_config::Loaded) -> Result<(), String> {
     let live = kevy_config::Live::from_loaded(&loaded);
     let commands = table::CommandTable::new();
     let latency_by_index = slowlog::ByIndex::new(commands.len());
+    let acl = acl::Acl::start(&cfg, &commands)?;
     let shared = Arc::new(Shared {
         store,
         persist: persistence,
         config: live,
         commands,
+        acl,
         slowlog: Default::default(),
         latencies: Default::default(),
         latency_by_index,

@@ -82,11 +82,6 @@ impl SlowLog {
     pub fn reset(&self) {
         self.entries.lock().clear();
     }
-
-    /// Applies a lower `slowlog-max-len`.
-    pub fn trim(&self, max_len: usize) {
-        self.entries.lock().truncate(max_len);
-    }
 }
 
 const SUB: usize = 32;

@@ -5,15 +5,16 @@
 //! replies go out with one write.
 
 use crate::conn::{Conn, Session};
+use crate::conn_io::{flush, on_readable, publish_net_out, update_interest, within_output_limits};
 use crate::exec::Executor;
 use crate::shared::{ClientHandle, Msg, Shared};
 use bytes::BytesMut;
-use kevy_resp::{Limits, Protocol, RequestParser};
+use kevy_resp::{Protocol, RequestParser};
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::io::{ErrorKind, Read, Write};
+use std::io::ErrorKind;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -22,15 +23,8 @@ use std::time::{Duration, Instant};
 /// Token of the waker in every worker poll.
 pub const WAKER: Token = Token(usize::MAX);
 
-/// Output beyond which a connection's input is left unread until the client
-/// reads its replies: a client that pipelines without reading cannot grow
-/// our memory without bound.
-const OUTPUT_HIGH_WATER: usize = 4 << 20;
-
-const READ_CHUNK: usize = 64 * 1024;
-
-/// Commands parsed and run per batch at most.
-const MAX_BATCH: usize = 1024;
+/// Bytes read from a socket per `read` call.
+pub(crate) const READ_CHUNK: usize = 64 * 1024;
 
 /// The connections a loop owns, by slot (the poll token) and by client id.
 #[derive(Default)]
@@ -81,6 +75,7 @@ pub fn run(idx: usize, shared: Arc<Shared>, mut poll: Poll) {
             }
         }
         let msgs = std::mem::take(&mut *shared.workers[idx].inbox.lock());
+        let mut pushed: Vec<usize> = Vec::new();
         for m in msgs {
             match m {
                 Msg::NewConn(sock, addr) => adopt(&shared, &poll, idx, &mut conns, sock, addr),
@@ -106,12 +101,21 @@ pub fn run(idx: usize, shared: Arc<Shared>, mut poll: Poll) {
                     let Some(&slot) = conns.by_id.get(&id) else { continue };
                     let Some(conn) = conns.slots[slot].as_mut() else { continue };
                     conn.out.extend_from_slice(&bytes);
-                    let alive = within_output_limits(&shared, conn) && flush(conn) && settle(&shared, &poll, conn, slot, &mut exec, &mut scratch, &mut batch);
-                    if !alive {
+                    // Written once after the whole inbox: one write per
+                    // subscriber per wake-up, not one per message.
+                    if !within_output_limits(&shared, conn) {
                         close(&shared, &poll, &mut conns, slot);
+                    } else if !pushed.contains(&slot) {
+                        pushed.push(slot);
                     }
                 }
                 Msg::Shutdown => {}
+            }
+        }
+        for slot in pushed {
+            let Some(conn) = conns.slots.get_mut(slot).and_then(|c| c.as_mut()) else { continue };
+            if !(flush(conn) && settle(&shared, &poll, conn, slot, &mut exec, &mut scratch, &mut batch)) {
+                close(&shared, &poll, &mut conns, slot);
             }
         }
         expire_blocked(&shared, &poll, &mut conns, &mut exec, &mut scratch, &mut batch);
@@ -259,6 +263,7 @@ fn adopt(
         resp: AtomicU8::new(2),
         last_full_name: Mutex::new(String::new()),
         name: Mutex::new(String::new()),
+        user: Mutex::new(String::new()),
         lib: Mutex::new((String::new(), String::new())),
         killed: AtomicBool::new(false),
         no_evict: AtomicBool::new(false),
@@ -287,7 +292,8 @@ fn adopt(
             handle,
             close_after_reply: false,
             reply_mode: 0,
-            authenticated: shared.config.get().requirepass.is_empty(),
+            authenticated: crate::acl::default_nopass(&shared),
+            acl: Default::default(),
             blocked: None,
             multi: None,
             multi_dirty: false,
@@ -324,239 +330,6 @@ fn close(shared: &Shared, poll: &Poll, conns: &mut Conns, slot: usize) {
         shared.clients.lock().remove(&c.sess.id);
         conns.by_id.remove(&c.sess.id);
         conns.free.push(slot);
-    }
-}
-
-/// Reads everything available, executes the complete commands as one batch
-/// and writes the replies. Returns false when the connection must close.
-fn on_readable(
-    shared: &Shared,
-    conn: &mut Conn,
-    exec: &mut Executor<'_>,
-    scratch: &mut [u8],
-    batch: &mut Vec<Vec<bytes::Bytes>>,
-) -> bool {
-    let mut eof = false;
-    loop {
-        let mut drained = conn.input_paused;
-        if !conn.input_paused {
-            loop {
-                match conn.sock.read(scratch) {
-                    Ok(0) => {
-                        eof = true;
-                        drained = true;
-                        break;
-                    }
-                    Ok(n) => {
-                        conn.rbuf.extend_from_slice(&scratch[..n]);
-                        shared.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
-                        if n < scratch.len() {
-                            drained = true;
-                            break;
-                        }
-                        if conn.rbuf.len() > READ_CHUNK * 16 {
-                            break;
-                        }
-                    }
-                    Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                        drained = true;
-                        break;
-                    }
-                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                    Err(_) => return false,
-                }
-            }
-        }
-        if !process_input(shared, conn, exec, batch) {
-            return false;
-        }
-        if !flush(conn) {
-            return false;
-        }
-        if drained || conn.input_paused || conn.sess.close_after_reply {
-            break;
-        }
-    }
-    if eof && conn.pending_out() == 0 {
-        return false;
-    }
-    !(conn.sess.close_after_reply && conn.pending_out() == 0)
-}
-
-/// Parses and executes every complete command in the input buffer.
-fn process_input(
-    shared: &Shared,
-    conn: &mut Conn,
-    exec: &mut Executor<'_>,
-    _batch: &mut Vec<Vec<bytes::Bytes>>,
-) -> bool {
-    let cfg = shared.config.get();
-    let limits = Limits {
-        max_bulk_len: cfg.proto_max_bulk_len as usize,
-        max_multibulk_len: i32::MAX as usize,
-        authenticated: conn.sess.authenticated,
-    };
-    let qlimit = cfg.client_query_buffer_limit as usize;
-    drop(cfg);
-    loop {
-        if conn.sess.close_after_reply || conn.sess.blocked.is_some() || conn.paused {
-            break;
-        }
-        if conn.pending_out() > OUTPUT_HIGH_WATER {
-            conn.input_paused = true;
-            break;
-        }
-        let mut proto_err = None;
-        if conn.pending.is_empty() {
-            conn.args.clear();
-            while conn.pending.len() < MAX_BATCH {
-                let start = conn.args.len();
-                match conn.parser.parse_append(&mut conn.rbuf, &limits, &mut conn.args) {
-                    Ok(Some(n)) => conn.pending.push_back((start, n)),
-                    Ok(None) => break,
-                    Err(e) => {
-                        proto_err = Some(e);
-                        break;
-                    }
-                }
-            }
-        }
-        let parsed_full = conn.pending.len() >= MAX_BATCH;
-        if conn.pending.is_empty() && proto_err.is_none() {
-            break;
-        }
-        while let Some((start, n)) = conn.pending.pop_front() {
-            let argv = &conn.args[start..start + n];
-            if is_paused_for(shared, argv) {
-                conn.pending.push_front((start, n));
-                conn.paused = true;
-                break;
-            }
-            exec.execute(&mut conn.sess, argv, &mut conn.out);
-            if conn.sess.close_after_reply
-                || conn.sess.blocked.is_some()
-                || conn.sess.handle.killed.load(Ordering::Relaxed)
-            {
-                break;
-            }
-        }
-        exec.finish_batch();
-        if let Some(e) = proto_err {
-            if conn.sess.blocked.is_none() {
-                let text = e.reply_bytes();
-                shared.stats.count_error(&text);
-                kevy_resp::encode_error(&mut conn.out, &text);
-                conn.sess.close_after_reply = true;
-            } else {
-                // Answer the protocol error once the client is unblocked: the
-                // parser state is gone, so close after the pending replies.
-                conn.sess.close_after_reply = true;
-            }
-            break;
-        }
-        if conn.paused || (!parsed_full && conn.pending.is_empty()) {
-            break;
-        }
-    }
-    if conn.sess.handle.killed.load(Ordering::Relaxed) {
-        return false;
-    }
-    if conn.rbuf.len() > qlimit && qlimit > 0 {
-        eprintln!("kevy: closing client {}: query buffer over client-query-buffer-limit", conn.sess.handle.addr);
-        return false;
-    }
-    conn.sess.handle.qbuf.store(conn.rbuf.len(), Ordering::Relaxed);
-    true
-}
-
-/// Writes as much pending output as the socket takes. False on a write error.
-fn flush(conn: &mut Conn) -> bool {
-    while conn.out_pos < conn.out.len() {
-        match conn.sock.write(&conn.out[conn.out_pos..]) {
-            Ok(0) => return false,
-            Ok(n) => {
-                conn.out_pos += n;
-                NET_OUT.with(|c| c.set(c.get() + n as u64));
-            }
-            Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            Err(_) => return false,
-        }
-    }
-    if conn.out_pos == conn.out.len() {
-        conn.out.clear();
-        conn.out_pos = 0;
-        if conn.out.capacity() > 1 << 20 {
-            conn.out.shrink_to(64 * 1024);
-        }
-    }
-    conn.sess.handle.obuf.store(conn.pending_out(), Ordering::Relaxed);
-    true
-}
-
-fn update_interest(reg: &mio::Registry, conn: &mut Conn, slot: usize) -> bool {
-    let need = conn.pending_out() > 0;
-    if need != conn.want_write {
-        let interest = if need { Interest::READABLE | Interest::WRITABLE } else { Interest::READABLE };
-        if reg.reregister(&mut conn.sock, Token(slot), interest).is_err() {
-            return false;
-        }
-        conn.want_write = need;
-    }
-    !(conn.sess.close_after_reply && !need)
-}
-
-/// `client-output-buffer-limit` for the client's class: past the hard limit,
-/// or past the soft limit for longer than its seconds, the client is
-/// disconnected instead of growing memory without bound.
-fn within_output_limits(shared: &Shared, conn: &mut Conn) -> bool {
-    let cfg = shared.config.get();
-    let class = if conn.sess.subs.is_empty() && conn.sess.psubs.is_empty() && conn.sess.ssubs.is_empty() {
-        &cfg.client_output_buffer_limit.normal
-    } else {
-        &cfg.client_output_buffer_limit.pubsub
-    };
-    let pending = conn.pending_out() as u64;
-    if class.hard > 0 && pending > class.hard {
-        eprintln!("kevy: closing client {}: output buffer over the hard limit", conn.sess.handle.addr);
-        return false;
-    }
-    if class.soft > 0 && pending > class.soft {
-        let now = crate::shared::now_ms();
-        let since = *conn.soft_limit_since.get_or_insert(now);
-        if now.saturating_sub(since) > class.soft_seconds * 1000 {
-            eprintln!("kevy: closing client {}: output buffer over the soft limit for too long", conn.sess.handle.addr);
-            return false;
-        }
-    } else {
-        conn.soft_limit_since = None;
-    }
-    true
-}
-
-/// True if CLIENT PAUSE holds back `argv` right now.
-fn is_paused_for(shared: &Shared, argv: &[bytes::Bytes]) -> bool {
-    let until = shared.pause_until.load(Ordering::SeqCst);
-    if until == 0 || until <= crate::shared::now_ms() {
-        return false;
-    }
-    if !shared.pause_writes_only.load(Ordering::SeqCst) {
-        return true;
-    }
-    let Some((_, cmd)) = argv.first().and_then(|n| shared.commands.lookup(n)) else { return false };
-    cmd.meta.flags & (kevy_store::spec::flags::WRITE | kevy_store::spec::flags::MAY_REPLICATE) != 0
-}
-
-thread_local! {
-    /// Bytes written by this thread not yet added to the shared counter.
-    static NET_OUT: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
-}
-
-/// Adds this thread's written-bytes count to INFO's `total_net_output_bytes`.
-fn publish_net_out(shared: &Shared) {
-    let n = NET_OUT.with(|c| c.replace(0));
-    if n > 0 {
-        shared.stats.net_output_bytes.fetch_add(n, Ordering::Relaxed);
     }
 }
 

@@ -3,7 +3,7 @@
 use super::{eq, help_reply, sub_arity, unknown_subcommand, Env, ServerCommand};
 use bytes::Bytes;
 use kevy_resp::Reply;
-use kevy_store::spec::{flags::*, CommandMeta, Keys};
+use kevy_store::spec::{CommandMeta, Keys};
 
 pub(crate) static COMMANDS: &[ServerCommand] = &[ServerCommand {
     meta: CommandMeta {

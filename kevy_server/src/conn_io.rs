@@ -1,0 +1,255 @@
+//! Per-connection I/O for an event loop: draining a readable socket into the
+//! query buffer, parsing and executing every complete command as one batch,
+//! writing replies (one write per batch), output limits, and the CLIENT
+//! PAUSE check. `worker.rs` owns the loop and the connection table.
+
+use crate::conn::Conn;
+use crate::exec::Executor;
+use crate::shared::Shared;
+use crate::worker::READ_CHUNK;
+use kevy_resp::Limits;
+use mio::{Interest, Token};
+use std::io::{ErrorKind, Read, Write};
+use std::sync::atomic::Ordering;
+
+/// Output beyond which a connection's input is left unread until the client
+/// reads its replies: a client that pipelines without reading cannot grow
+/// our memory without bound.
+const OUTPUT_HIGH_WATER: usize = 4 << 20;
+
+/// Commands parsed and run per batch at most.
+const MAX_BATCH: usize = 1024;
+
+/// Reads everything available, executes the complete commands as one batch
+/// and writes the replies. Returns false when the connection must close.
+pub(crate) fn on_readable(
+    shared: &Shared,
+    conn: &mut Conn,
+    exec: &mut Executor<'_>,
+    scratch: &mut [u8],
+    batch: &mut Vec<Vec<bytes::Bytes>>,
+) -> bool {
+    let mut eof = false;
+    loop {
+        let mut drained = conn.input_paused;
+        if !conn.input_paused {
+            loop {
+                match conn.sock.read(scratch) {
+                    Ok(0) => {
+                        eof = true;
+                        drained = true;
+                        break;
+                    }
+                    Ok(n) => {
+                        conn.rbuf.extend_from_slice(&scratch[..n]);
+                        shared.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                        if n < scratch.len() {
+                            drained = true;
+                            break;
+                        }
+                        if conn.rbuf.len() > READ_CHUNK * 16 {
+                            break;
+                        }
+                    }
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                        drained = true;
+                        break;
+                    }
+                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                    Err(_) => return false,
+                }
+            }
+        }
+        if !process_input(shared, conn, exec, batch) {
+            return false;
+        }
+        if !flush(conn) {
+            return false;
+        }
+        if drained || conn.input_paused || conn.sess.close_after_reply {
+            break;
+        }
+    }
+    if eof && conn.pending_out() == 0 {
+        return false;
+    }
+    !(conn.sess.close_after_reply && conn.pending_out() == 0)
+}
+
+/// Parses and executes every complete command in the input buffer.
+pub(crate) fn process_input(
+    shared: &Shared,
+    conn: &mut Conn,
+    exec: &mut Executor<'_>,
+    _batch: &mut Vec<Vec<bytes::Bytes>>,
+) -> bool {
+    let cfg = shared.config.get();
+    let limits = Limits {
+        max_bulk_len: cfg.proto_max_bulk_len as usize,
+        max_multibulk_len: i32::MAX as usize,
+        authenticated: conn.sess.authenticated,
+    };
+    let qlimit = cfg.client_query_buffer_limit as usize;
+    drop(cfg);
+    loop {
+        if conn.sess.close_after_reply || conn.sess.blocked.is_some() || conn.paused {
+            break;
+        }
+        if conn.pending_out() > OUTPUT_HIGH_WATER {
+            conn.input_paused = true;
+            break;
+        }
+        let mut proto_err = None;
+        if conn.pending.is_empty() {
+            conn.args.clear();
+            while conn.pending.len() < MAX_BATCH {
+                let start = conn.args.len();
+                match conn.parser.parse_append(&mut conn.rbuf, &limits, &mut conn.args) {
+                    Ok(Some(n)) => conn.pending.push_back((start, n)),
+                    Ok(None) => break,
+                    Err(e) => {
+                        proto_err = Some(e);
+                        break;
+                    }
+                }
+            }
+        }
+        let parsed_full = conn.pending.len() >= MAX_BATCH;
+        if conn.pending.is_empty() && proto_err.is_none() {
+            break;
+        }
+        while let Some((start, n)) = conn.pending.pop_front() {
+            let argv = &conn.args[start..start + n];
+            if is_paused_for(shared, argv) {
+                conn.pending.push_front((start, n));
+                conn.paused = true;
+                break;
+            }
+            exec.execute(&mut conn.sess, argv, &mut conn.out);
+            if conn.sess.close_after_reply
+                || conn.sess.blocked.is_some()
+                || conn.sess.handle.killed.load(Ordering::Relaxed)
+            {
+                break;
+            }
+        }
+        exec.finish_batch();
+        if let Some(e) = proto_err {
+            if conn.sess.blocked.is_none() {
+                let text = e.reply_bytes();
+                shared.stats.count_error(&text);
+                kevy_resp::encode_error(&mut conn.out, &text);
+                conn.sess.close_after_reply = true;
+            } else {
+                // Answer the protocol error once the client is unblocked: the
+                // parser state is gone, so close after the pending replies.
+                conn.sess.close_after_reply = true;
+            }
+            break;
+        }
+        if conn.paused || (!parsed_full && conn.pending.is_empty()) {
+            break;
+        }
+    }
+    if conn.sess.handle.killed.load(Ordering::Relaxed) {
+        return false;
+    }
+    if conn.rbuf.len() > qlimit && qlimit > 0 {
+        eprintln!("kevy: closing client {}: query buffer over client-query-buffer-limit", conn.sess.handle.addr);
+        return false;
+    }
+    conn.sess.handle.qbuf.store(conn.rbuf.len(), Ordering::Relaxed);
+    true
+}
+
+/// Writes as much pending output as the socket takes. False on a write error.
+pub(crate) fn flush(conn: &mut Conn) -> bool {
+    while conn.out_pos < conn.out.len() {
+        match conn.sock.write(&conn.out[conn.out_pos..]) {
+            Ok(0) => return false,
+            Ok(n) => {
+                conn.out_pos += n;
+                NET_OUT.with(|c| c.set(c.get() + n as u64));
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(_) => return false,
+        }
+    }
+    if conn.out_pos == conn.out.len() {
+        conn.out.clear();
+        conn.out_pos = 0;
+        if conn.out.capacity() > 1 << 20 {
+            conn.out.shrink_to(64 * 1024);
+        }
+    }
+    conn.sess.handle.obuf.store(conn.pending_out(), Ordering::Relaxed);
+    true
+}
+
+pub(crate) fn update_interest(reg: &mio::Registry, conn: &mut Conn, slot: usize) -> bool {
+    let need = conn.pending_out() > 0;
+    if need != conn.want_write {
+        let interest = if need { Interest::READABLE | Interest::WRITABLE } else { Interest::READABLE };
+        if reg.reregister(&mut conn.sock, Token(slot), interest).is_err() {
+            return false;
+        }
+        conn.want_write = need;
+    }
+    !(conn.sess.close_after_reply && !need)
+}
+
+/// `client-output-buffer-limit` for the client's class: past the hard limit,
+/// or past the soft limit for longer than its seconds, the client is
+/// disconnected instead of growing memory without bound.
+pub(crate) fn within_output_limits(shared: &Shared, conn: &mut Conn) -> bool {
+    let cfg = shared.config.get();
+    let class = if conn.sess.subs.is_empty() && conn.sess.psubs.is_empty() && conn.sess.ssubs.is_empty() {
+        &cfg.client_output_buffer_limit.normal
+    } else {
+        &cfg.client_output_buffer_limit.pubsub
+    };
+    let pending = conn.pending_out() as u64;
+    if class.hard > 0 && pending > class.hard {
+        eprintln!("kevy: closing client {}: output buffer over the hard limit", conn.sess.handle.addr);
+        return false;
+    }
+    if class.soft > 0 && pending > class.soft {
+        let now = crate::shared::now_ms();
+        let since = *conn.soft_limit_since.get_or_insert(now);
+        if now.saturating_sub(since) > class.soft_seconds * 1000 {
+            eprintln!("kevy: closing client {}: output buffer over the soft limit for too long", conn.sess.handle.addr);
+            return false;
+        }
+    } else {
+        conn.soft_limit_since = None;
+    }
+    true
+}
+
+/// True if CLIENT PAUSE holds back `argv` right now.
+pub(crate) fn is_paused_for(shared: &Shared, argv: &[bytes::Bytes]) -> bool {
+    let until = shared.pause_until.load(Ordering::SeqCst);
+    if until == 0 || until <= crate::shared::now_ms() {
+        return false;
+    }
+    if !shared.pause_writes_only.load(Ordering::SeqCst) {
+        return true;
+    }
+    let Some((_, cmd)) = argv.first().and_then(|n| shared.commands.lookup(n)) else { return false };
+    cmd.meta.flags & (kevy_store::spec::flags::WRITE | kevy_store::spec::flags::MAY_REPLICATE) != 0
+}
+
+thread_local! {
+    /// Bytes written by this thread not yet added to the shared counter.
+    static NET_OUT: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Adds this thread's written-bytes count to INFO's `total_net_output_bytes`.
+pub(crate) fn publish_net_out(shared: &Shared) {
+    let n = NET_OUT.with(|c| c.replace(0));
+    if n > 0 {
+        shared.stats.net_output_bytes.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
