@@ -152,8 +152,15 @@ pub struct WorkerHandle {
 impl WorkerHandle {
     /// Queues `msg` and wakes the thread.
     pub fn send(&self, msg: Msg) {
-        self.inbox.lock().push(msg);
-        let _ = self.waker.wake();
+        let mut q = self.inbox.lock();
+        let was_empty = q.is_empty();
+        q.push(msg);
+        drop(q);
+        // A non-empty inbox already has a wake-up pending (the thread takes
+        // the whole queue after it wakes), so only the first message wakes.
+        if was_empty {
+            let _ = self.waker.wake();
+        }
     }
 }
 
