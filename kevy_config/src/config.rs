@@ -45,6 +45,8 @@ config_struct! {
     maxclients: u32,
     /// `requirepass`: password for the default user (empty: none).
     requirepass: String,
+    /// `aclfile`: ACL users file (empty: none).
+    aclfile: String,
     /// `threads`: event-loop threads (0: number of cores).
     threads: usize,
     /// `shards`: keyspace shards (0: same as `threads`).

@@ -25,6 +25,8 @@ pub struct Session {
     pub reply_mode: u8,
     /// Passed AUTH (or no password is required).
     pub authenticated: bool,
+    /// The ACL user this connection runs as.
+    pub acl: crate::acl::SessionAcl,
     /// Parked by a blocking command until this deadline (Unix ms, 0 = none).
     pub blocked: Option<u64>,
     /// Commands queued since MULTI (None outside a transaction).
@@ -91,6 +93,6 @@ impl Session {
     /// True when no password is required any more (`requirepass` was
     /// cleared at runtime): the client counts as authenticated.
     pub fn authenticated_check(&self, shared: &crate::shared::Shared) -> bool {
-        shared.config.get().requirepass.is_empty()
+        crate::acl::default_nopass(shared)
     }
 }

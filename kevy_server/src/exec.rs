@@ -142,6 +142,22 @@ impl<'s> Executor<'s> {
                 return Reply::error("NOAUTH Authentication required.");
             }
         }
+        if let Some(r) = crate::acl::check(shared, sess, idx, argv) {
+            cmd.stats.rejected.fetch_add(1, Relaxed);
+            if sess.multi.is_some() {
+                sess.multi_dirty = true;
+                if cmd.meta.name == "exec" {
+                    // As Redis's rejectCommand: a refused EXEC aborts the transaction.
+                    sess.multi = None;
+                    sess.multi_dirty = false;
+                    crate::cmd::unwatch_all(shared, sess);
+                    if let Reply::Error(e) = &r {
+                        return Reply::error(format!("EXECABORT Transaction discarded because of: {}", String::from_utf8_lossy(e)));
+                    }
+                }
+            }
+            return r;
+        }
         // After authentication, as Redis: only clients that may run commands
         // trigger evictions or see OOM.
         if self.maxmemory != 0 {

@@ -88,6 +88,8 @@ pub struct ClientHandle {
     pub last_full_name: Mutex<String>,
     /// CLIENT SETNAME name.
     pub name: Mutex<String>,
+    /// The ACL user it is authenticated as (empty: `default`).
+    pub user: Mutex<String>,
     /// CLIENT SETINFO lib-name / lib-ver.
     pub lib: Mutex<(String, String)>,
     /// Set by CLIENT KILL; the owner closes the connection.
@@ -174,6 +176,8 @@ pub struct Shared {
     pub config: kevy_config::Live,
     /// The command table.
     pub commands: CommandTable,
+    /// ACL users and the ACL log.
+    pub acl: crate::acl::Acl,
     /// Channel, pattern and shard-channel subscribers.
     pub pubsub: crate::pubsub::PubSub,
     /// The slow log.

@@ -76,6 +76,13 @@ pub(super) static KNOBS: &[Knob] = &[
         ..Knob::RUNTIME
     },
     Knob {
+        name: "aclfile",
+        default: "",
+        doc: "File of ACL users (one `user <name> <rules>` line each), read at start and by ACL LOAD, written by ACL SAVE; empty means none.",
+        kind: string!(aclfile),
+        ..Knob::RESTART
+    },
+    Knob {
         name: "threads",
         default: "0",
         doc: "Event-loop threads (kevy); 0 means one per CPU core.",

@@ -197,7 +197,7 @@ pub fn client_line(shared: &Shared, h: &ClientHandle) -> String {
     let obuf = h.obuf.load(Ordering::Relaxed);
     let lib = h.lib.lock().clone();
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl={} oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl={} oll=0 omem={} tot-mem={} events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
         h.id,
         h.addr,
         h.laddr,
@@ -212,6 +212,7 @@ pub fn client_line(shared: &Shared, h: &ClientHandle) -> String {
         obuf,
         qbuf + obuf + 32 * 1024,
         cmd,
+        crate::acl::user_name(h),
         h.resp.load(Ordering::Relaxed),
         lib.0,
         lib.1,
@@ -306,7 +307,7 @@ fn kill(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
             }
             ty = Some(t);
         } else if eq(k, "user") {
-            if vs != "default" {
+            if env.shared.acl.get(&vs).is_none() {
                 return Reply::error(format!("ERR No such user '{vs}'"));
             }
             user = Some(vs);
@@ -328,7 +329,7 @@ fn kill(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
             && addr.as_ref().is_none_or(|a| *a == h.addr)
             && laddr.as_ref().is_none_or(|a| *a == h.laddr)
             && ty.as_ref().is_none_or(|t| t == kind_name(&h))
-            && user.as_ref().is_none_or(|u| u == "default");
+            && user.as_ref().is_none_or(|u| *u == crate::acl::user_name(&h));
         if !matches || (skipme && h.id == env.sess.id) {
             continue;
         }

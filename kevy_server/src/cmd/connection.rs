@@ -139,18 +139,7 @@ fn hello(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
 }
 
 fn check_password(env: &mut Env<'_>, user: &[u8], pass: &[u8]) -> Result<(), Reply> {
-    let cfg = env.shared.config.get();
-    if cfg.requirepass.is_empty() {
-        if user.eq_ignore_ascii_case(b"default") {
-            return Ok(());
-        }
-        return Err(Reply::error("WRONGPASS invalid username-password pair or user is disabled."));
-    }
-    if user == b"default" && pass == cfg.requirepass.as_bytes() {
-        Ok(())
-    } else {
-        Err(Reply::error("WRONGPASS invalid username-password pair or user is disabled."))
-    }
+    crate::acl::authenticate(env.shared, env.sess, user, pass)
 }
 
 /// `AUTH [username] password`
@@ -158,7 +147,7 @@ fn auth(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
     if argv.len() > 3 {
         return Reply::error("ERR syntax error");
     }
-    let no_pass = env.shared.config.get().requirepass.is_empty();
+    let no_pass = crate::acl::default_nopass(env.shared);
     if argv.len() == 2 && no_pass {
         return Reply::error(
             "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
@@ -166,10 +155,7 @@ fn auth(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
     }
     let (user, pass) = if argv.len() == 3 { (&argv[1][..], &argv[2][..]) } else { (&b"default"[..], &argv[1][..]) };
     match check_password(env, user, pass) {
-        Ok(()) => {
-            env.sess.authenticated = true;
-            Reply::ok()
-        }
+        Ok(()) => Reply::ok(),
         Err(e) => e,
     }
 }
@@ -184,7 +170,7 @@ fn reset(env: &mut Env<'_>, _: &[Bytes]) -> Reply {
         env.shared.tracking.disable(env.sess.id);
     }
     env.sess.caching = None;
-    env.sess.authenticated = env.shared.config.get().requirepass.is_empty();
+    crate::acl::reset_session(env.shared, env.sess);
     env.sess.db = 0;
     env.sess.proto = Protocol::Resp2;
     env.sess.reply_mode = 0;

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use kevy_resp::Reply;
 use kevy_store::spec::CommandMeta;
 
+mod acl;
 mod client;
 mod command;
 mod config;
@@ -21,6 +22,7 @@ mod server;
 mod slowlog;
 mod tx;
 
+pub use client::client_line;
 pub use monitor::{feed as monitor_feed, stop_monitor};
 pub use pubsub::{allowed_in_subscribed_mode, in_subscribed_mode, unsubscribe_all};
 pub use tx::unwatch_all;
@@ -45,6 +47,7 @@ pub struct ServerCommand {
 pub fn all() -> impl Iterator<Item = &'static ServerCommand> {
     [
         connection::COMMANDS,
+        acl::COMMANDS,
         client::COMMANDS,
         command::COMMANDS,
         config::COMMANDS,
