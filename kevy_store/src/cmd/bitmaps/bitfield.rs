@@ -190,8 +190,9 @@ fn fit(x: i128, signed: bool, bits: u32, overflow: Overflow) -> Option<i128> {
     }
 }
 
-/// Runs one write on `buf`, returning its reply.
-fn apply(buf: &mut [u8], op: &Op) -> Reply {
+/// Runs one write on `buf`: its reply and, when it wrote, whether the
+/// field's value changed.
+fn apply(buf: &mut [u8], op: &Op) -> (Reply, Option<bool>) {
     let old: i128 = if op.signed {
         get_signed(buf, op.offset, op.bits) as i128
     } else {
@@ -210,10 +211,13 @@ fn apply(buf: &mut [u8], op: &Op) -> Reply {
         arg
     };
     match fit(exact, op.signed, op.bits, op.overflow) {
-        None => Reply::Nil,
+        None => (Reply::Nil, None),
         Some(new) => {
             set_bits(buf, op.offset, op.bits, new as u64);
-            Reply::Int(if op.kind == OpKind::IncrBy { new } else { old } as i64)
+            (
+                Reply::Int(if op.kind == OpKind::IncrBy { new } else { old } as i64),
+                Some(old != new),
+            )
         }
     }
 }
@@ -239,21 +243,34 @@ fn run(ctx: &mut Ctx<'_, '_>, argv: &[Bytes], read_only: bool) -> CmdResult {
             "BITFIELD_RO only supports the GET subcommand",
         ));
     }
-    let (replies, _) = edit_bits(ctx, key, maxbit, |buf| {
-        bf.ops
-            .iter()
-            .map(|op| {
-                if op.kind == OpKind::Get {
-                    get(buf, op)
-                } else {
-                    apply(buf, op)
-                }
-            })
-            .collect()
+    let mut changed = Vec::new();
+    let (replies, grown) = edit_bits(ctx, key, maxbit, |buf| {
+        let mut replies = Vec::with_capacity(bf.ops.len());
+        for op in &bf.ops {
+            if op.kind == OpKind::Get {
+                replies.push(get(buf, op));
+            } else {
+                let (reply, wrote) = apply(buf, op);
+                replies.push(reply);
+                changed.push(wrote);
+            }
+        }
+        replies
     })?;
-    // Redis counts every SET/INCRBY as a change, even a FAIL that wrote nothing.
-    ctx.modified(key);
-    ctx.notify(notify::STRING, "setbit", key);
+    // As Redis counts them: a write that stored a different value, or any
+    // stored write when the string was created or grown. A FAIL overflow
+    // stores nothing (even though the key may just have been created).
+    let changes = changed
+        .iter()
+        .filter(|w| matches!(w, Some(c) if *c || grown))
+        .count();
+    if changes > 0 {
+        ctx.modified(key);
+        ctx.events.dirty += changes as u64 - 1;
+        ctx.notify(notify::STRING, "setbit", key);
+    } else {
+        ctx.suppress_propagation();
+    }
     Ok(Reply::Array(replies))
 }
 
