@@ -247,7 +247,10 @@ fn logged_effects() {
         ("BITFIELD a GET u8 0", "*1\r\n:16"),
         ("BITFIELD a INCRBY u8 0 1", "*1\r\n:17"),
         // Neither a FAIL overflow nor a write of the same value is a change.
-        ("BITFIELD a OVERFLOW FAIL INCRBY u2 0 100 SET u8 0 17", "*2\r\n$-1\r\n:17"),
+        (
+            "BITFIELD a OVERFLOW FAIL INCRBY u2 0 100 SET u8 0 17",
+            "*2\r\n$-1\r\n:17",
+        ),
         ("BITFIELD new OVERFLOW FAIL SET u2 0 100", "*1\r\n$-1"),
         ("EXISTS new", ":1"),
         ("BITOP NOT b a", ":1"),

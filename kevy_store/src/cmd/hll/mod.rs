@@ -207,7 +207,9 @@ fn pfadd(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
                 if updated && res.is_ok() {
                     dense::invalidate_cache(&mut v[..HDR_SIZE]);
                 }
-                *s = KStr::from(v);
+                if updated || res.is_err() {
+                    *s = KStr::from(v);
+                }
                 (updated, res)
             }
         }
