@@ -97,7 +97,7 @@ impl Tracking {
             let readers = self.keys.lock().remove(key).unwrap_or_default();
             for id in readers {
                 if let Some(c) = clients.get(&id) {
-                    if !(c.mode.noloop && id == writer) && !c.mode.bcast {
+                    if !(c.mode.bcast || c.mode.noloop && id == writer) {
                         self.send(shared, id, c, Some(vec![key]));
                     }
                 }

@@ -289,7 +289,7 @@ fn notify_resp3_self_subscriber() {
         r.cmd(&mut c, "CONFIG SET notify-keyspace-events KEA");
         r.cmd_n(&mut c, "SUBSCRIBE __keyspace@0__:k", 1);
         for line in ["SET k v", "DEL k"] {
-            let mut both = vec![c.cmd(line), c.read_frame()];
+            let mut both = [c.cmd(line), c.read_frame()];
             both.sort();
             r.note(line, both.concat());
         }
