@@ -48,3 +48,6 @@ mod auth;
 
 #[path = "e2e/txn.rs"]
 mod txn;
+
+#[path = "e2e/acl.rs"]
+mod acl;

@@ -145,6 +145,9 @@ fn apply_prefixed(u: &mut User, rule: &[u8], table: &CommandTable) -> Result<(),
             u.nopass = false;
         }
         b'~' | b'%' => {
+            if u.allkeys {
+                return Err(RuleError::AfterAllKeys);
+            }
             let (flags, pat) = if first == b'~' {
                 (KEY_READ | KEY_WRITE, rest)
             } else {
@@ -164,9 +167,6 @@ fn apply_prefixed(u: &mut User, rule: &[u8], table: &CommandTable) -> Result<(),
                 }
                 (f, &rest[t + 1..])
             };
-            if u.allkeys {
-                return Err(RuleError::AfterAllKeys);
-            }
             if pat == b"*" && flags == KEY_READ | KEY_WRITE {
                 u.allkeys = true;
                 u.keys.clear();

@@ -266,8 +266,8 @@ fn log(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
             return Reply::ok();
         }
         Some(a) => match kevy_store::parse_i64(a) {
-            Some(n) if n >= 0 => n as usize,
-            Some(_) => return Reply::error("ERR value is out of range, must be positive"),
+            // Redis answers a negative count with an empty log.
+            Some(n) => n.max(0) as usize,
             None => return Reply::error("ERR value is not an integer or out of range"),
         },
     };
