@@ -196,7 +196,7 @@ pub(crate) fn update_interest(reg: &mio::Registry, conn: &mut Conn, slot: usize)
         }
         conn.want_write = need;
     }
-    !(conn.sess.close_after_reply && !need)
+    !conn.sess.close_after_reply || need
 }
 
 /// `client-output-buffer-limit` for the client's class: past the hard limit,

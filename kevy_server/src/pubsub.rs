@@ -113,6 +113,9 @@ impl PubSub {
     /// `Kind::Shard`). Returns the number of receivers.
     pub fn publish(&self, shared: &Shared, kind: Kind, channel: &Bytes, msg: &Bytes) -> usize {
         let mut n = 0;
+        // Deliveries grouped by owner thread: one inbox lock and at most one
+        // wake per thread per publish, whatever the number of subscribers.
+        let mut out: Vec<Vec<(u64, Bytes)>> = vec![Vec::new(); shared.workers.len()];
         let (exact_kind, label) = match kind {
             Kind::Shard => (Kind::Shard, "smessage"),
             _ => (Kind::Channel, "message"),
@@ -125,7 +128,7 @@ impl PubSub {
                 Reply::Bulk(msg.clone()),
             ]);
             for s in v {
-                deliver(shared, s, frames.get(s.proto()));
+                queue(&mut out, s, frames.get(s.proto()));
                 n += 1;
             }
         }
@@ -141,8 +144,15 @@ impl PubSub {
                     Reply::Bulk(msg.clone()),
                 ]);
                 for s in v {
-                    deliver(shared, s, frames.get(s.proto()));
+                    queue(&mut out, s, frames.get(s.proto()));
                     n += 1;
+                }
+            }
+        }
+        for (worker, items) in out.into_iter().enumerate() {
+            if !items.is_empty() {
+                if let Some(w) = shared.workers.get(worker) {
+                    w.send(Msg::PushMany(items));
                 }
             }
         }
@@ -153,8 +163,8 @@ impl PubSub {
 /// A push frame encoded at most once per protocol.
 struct Frames {
     items: Vec<Reply>,
-    resp2: Option<Vec<u8>>,
-    resp3: Option<Vec<u8>>,
+    resp2: Option<Bytes>,
+    resp3: Option<Bytes>,
 }
 
 impl Frames {
@@ -166,7 +176,7 @@ impl Frames {
         }
     }
 
-    fn get(&mut self, proto: Protocol) -> &[u8] {
+    fn get(&mut self, proto: Protocol) -> &Bytes {
         let slot = if proto == Protocol::Resp3 {
             &mut self.resp3
         } else {
@@ -175,22 +185,19 @@ impl Frames {
         slot.get_or_insert_with(|| {
             let mut buf = Vec::with_capacity(64);
             encode(&Reply::Push(self.items.clone()), proto, &mut buf);
-            buf
+            Bytes::from(buf)
         })
+    }
+}
+
+fn queue(out: &mut [Vec<(u64, Bytes)>], s: &Sub, frame: &Bytes) {
+    if let Some(v) = out.get_mut(s.worker) {
+        v.push((s.id, frame.clone()));
     }
 }
 
 fn bulk(s: &'static str) -> Reply {
     Reply::Bulk(Bytes::from_static(s.as_bytes()))
-}
-
-fn deliver(shared: &Shared, s: &Sub, bytes: &[u8]) {
-    if let Some(w) = shared.workers.get(s.worker) {
-        w.send(Msg::Push {
-            id: s.id,
-            bytes: bytes.to_vec(),
-        });
-    }
 }
 
 /// Publishes keyspace events on `__keyspace@<db>__:<key>` and

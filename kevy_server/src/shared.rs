@@ -139,6 +139,9 @@ pub enum Msg {
         /// Encoded frames.
         bytes: Vec<u8>,
     },
+    /// Pub/sub messages for several clients of one thread, each frame
+    /// shared (encoded once per protocol by the publisher).
+    PushMany(Vec<(u64, bytes::Bytes)>),
     /// Stop the loop (server shutdown).
     Shutdown,
 }

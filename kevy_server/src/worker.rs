@@ -109,6 +109,18 @@ pub fn run(idx: usize, shared: Arc<Shared>, mut poll: Poll) {
                         pushed.push(slot);
                     }
                 }
+                Msg::PushMany(items) => {
+                    for (id, bytes) in items {
+                        let Some(&slot) = conns.by_id.get(&id) else { continue };
+                        let Some(conn) = conns.slots[slot].as_mut() else { continue };
+                        conn.out.extend_from_slice(&bytes);
+                        if !within_output_limits(&shared, conn) {
+                            close(&shared, &poll, &mut conns, slot);
+                        } else if !pushed.contains(&slot) {
+                            pushed.push(slot);
+                        }
+                    }
+                }
                 Msg::Shutdown => {}
             }
         }
@@ -292,7 +304,7 @@ fn adopt(
             handle,
             close_after_reply: false,
             reply_mode: 0,
-            authenticated: crate::acl::default_nopass(&shared),
+            authenticated: crate::acl::default_nopass(shared),
             acl: Default::default(),
             blocked: None,
             multi: None,
