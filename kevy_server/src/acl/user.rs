@@ -278,9 +278,9 @@ impl User {
             let mut best: Option<(usize, usize, usize)> = None;
             for (j, &(flag, _)) in cat::NAMES.iter().enumerate() {
                 let (mut on, mut off) = (0usize, 0usize);
-                for i in 0..n {
-                    if cats[i] & flag != 0 {
-                        if temp[i] {
+                for (&c, &t) in cats.iter().zip(&temp) {
+                    if c & flag != 0 {
+                        if t {
                             on += 1;
                         } else {
                             off += 1;
@@ -298,19 +298,19 @@ impl User {
             }
             let Some((j, _, _)) = best else { break };
             let (flag, name) = cat::NAMES[j];
-            for i in 0..n {
-                if cats[i] & flag != 0 {
-                    fake[i] = additive;
-                    temp[i] = !additive;
+            for ((&c, f), t) in cats.iter().zip(fake.iter_mut()).zip(temp.iter_mut()) {
+                if c & flag != 0 {
+                    *f = additive;
+                    *t = !additive;
                 }
             }
             rules.push_str(if additive { " +@" } else { " -@" });
             rules.push_str(name);
         }
-        for i in 0..n {
+        for (i, (&allowed, &f)) in self.allowed.iter().zip(&fake).enumerate() {
             let name = table.get(i).map_or("", |c| c.meta.name);
-            if self.allowed[i] != fake[i] {
-                rules.push_str(if self.allowed[i] { " +" } else { " -" });
+            if allowed != f {
+                rules.push_str(if allowed { " +" } else { " -" });
                 rules.push_str(name);
             }
             for (_, sub, allow) in self.subs.iter().filter(|(c, _, _)| *c == i) {
