@@ -35,6 +35,19 @@ static STARTUP: AtomicU64 = AtomicU64::new(0);
 static OVER_SINCE: AtomicU64 = AtomicU64::new(0);
 /// Milliseconds spent over the limit in finished episodes.
 static EXCEEDED_MS: AtomicU64 = AtomicU64::new(0);
+/// Estimated bytes of keys evicted while a background snapshot or rewrite
+/// holds a frozen copy of the keyspace. Such keys stay allocated until the
+/// job drops its copy, so they are not counted against `maxmemory` meanwhile
+/// (Redis's fork does the same implicitly: copy-on-write pages are not in
+/// `used_memory`). Without this, eviction during a BGSAVE would free nothing
+/// and go on until no key is left.
+static PINNED: AtomicU64 = AtomicU64::new(0);
+
+/// Bytes evicted but still held by a background job's frozen copy (INFO
+/// `mem_not_counted_for_evict`).
+pub fn pinned() -> u64 {
+    PINNED.load(Relaxed)
+}
 
 /// What one eviction pass achieved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,7 +112,7 @@ fn time_limit(tenacity: u32) -> Duration {
 /// True when the memory in use (as this thread sees it) exceeds `max`.
 #[inline]
 pub fn over(max: u64) -> bool {
-    crate::alloc::used_memory_here() as u64 > max
+    (crate::alloc::used_memory_here() as u64).saturating_sub(PINNED.load(Relaxed)) > max
 }
 
 fn mark_over(over: bool) {
@@ -119,6 +132,11 @@ fn mark_over(over: bool) {
 /// Evicts keys until memory is under `maxmemory`, the budget is spent, or
 /// nothing evictable is left. The caller must hold no shard lock.
 pub fn perform_evictions(shared: &Shared) -> Outcome {
+    perform(shared, Duration::ZERO)
+}
+
+/// [`perform_evictions`] with a time budget of at least `min_budget`.
+fn perform(shared: &Shared, min_budget: Duration) -> Outcome {
     let cfg = shared.config.get();
     let max = cfg.maxmemory;
     if max == 0 || !over(max) {
@@ -130,6 +148,10 @@ pub fn perform_evictions(shared: &Shared) -> Outcome {
         return Outcome::Ok;
     }
     mark_over(true);
+    let frozen = shared.persist.busy();
+    if !frozen {
+        PINNED.store(0, Relaxed);
+    }
     let Some(policy) = policy(cfg.maxmemory_policy) else {
         return Outcome::Fail;
     };
@@ -143,7 +165,7 @@ pub fn perform_evictions(shared: &Shared) -> Outcome {
         notify_mask: cfg.notify_keyspace_events.0 as u32,
         track_keys: shared.tracking.active(),
     };
-    let limit = time_limit(cfg.maxmemory_eviction_tenacity);
+    let limit = time_limit(cfg.maxmemory_eviction_tenacity).max(min_budget);
     let start = Instant::now();
     let mut events = Events::default();
     let mut evicted = 0u64;
@@ -153,8 +175,12 @@ pub fn perform_evictions(shared: &Shared) -> Outcome {
             if !over(max) {
                 break Outcome::Ok;
             }
-            if evict_one(&shared.store, &mut pool, &params, now_ms(), &mut events).is_none() {
-                break Outcome::Fail;
+            match evict_one(&shared.store, &mut pool, &params, now_ms(), &mut events) {
+                None => break Outcome::Fail,
+                Some(ev) if frozen => {
+                    PINNED.fetch_add(ev.bytes as u64, Relaxed);
+                }
+                Some(_) => {}
             }
             evicted += 1;
             if evicted % 16 == 0 && start.elapsed() > limit {
@@ -239,8 +265,18 @@ pub fn cron(shared: &Shared) {
     // The cron thread's own allocations (INFO-free, but expiry and
     // persistence work) are published each tick rather than per 256 KiB.
     crate::alloc::flush_here();
-    if shared.config.get().maxmemory != 0 {
-        perform_evictions(shared);
+    let cfg = shared.config.get();
+    if PINNED.load(Relaxed) != 0 && !shared.persist.busy() {
+        // The job ended and dropped its copy: the evicted keys are freed.
+        PINNED.store(0, Relaxed);
+    }
+    if cfg.maxmemory != 0 {
+        // Up to a quarter of the tick, as active expiry: Redis keeps
+        // evicting from its event loop between commands; here the cron
+        // thread does that share, so an idle server still gets under a
+        // lowered limit quickly.
+        let tick = Duration::from_millis(1000 / cfg.hz.clamp(1, 500) as u64);
+        perform(shared, tick / 4);
     }
 }
 

@@ -249,7 +249,11 @@ fn stats(sh: &Shared) -> Reply {
             ]),
         ));
     }
-    let bytes_per_key = b.used.saturating_sub(b.startup).checked_div(b.keys).unwrap_or(0);
+    let bytes_per_key = b
+        .used
+        .saturating_sub(b.startup)
+        .checked_div(b.keys)
+        .unwrap_or(0);
     let rss_minus = b.rss as i64 - b.used as i64;
     m.extend([
         (k("overhead.total"), int(b.overhead)),
@@ -367,7 +371,7 @@ pub(super) fn info_section(sh: &Shared, o: &mut String) {
     line!(o, "rss_overhead_bytes:0");
     line!(o, "mem_fragmentation_ratio:{:.2}", b.frag());
     line!(o, "mem_fragmentation_bytes:{}", rss_minus);
-    line!(o, "mem_not_counted_for_evict:0");
+    line!(o, "mem_not_counted_for_evict:{}", crate::memory::pinned());
     line!(o, "mem_replication_backlog:0");
     line!(o, "mem_total_replication_buffers:0");
     line!(o, "mem_clients_slaves:0");

@@ -107,6 +107,16 @@ fn policy_under_load(policy: &str) {
     }
     let t0 = Instant::now();
     let (errors, highest) = load(&mut c, "k:", 8000, 1000, volatile, max);
+    if !errors.is_empty() {
+        for sec in ["memory", "stats", "keyspace", "persistence"] {
+            println!(
+                "{}",
+                String::from_utf8_lossy(
+                    &scalar(&c.cmd(&format!("INFO {sec}"))).unwrap_or_default()
+                )
+            );
+        }
+    }
     assert!(errors.is_empty(), "{policy}: {errors:?}");
     let evicted = info_u64(&mut c, "stats", "evicted_keys");
     let keys = int(&c.cmd("DBSIZE"));
@@ -124,8 +134,14 @@ fn policy_under_load(policy: &str) {
             "{policy} evicted a key without TTL"
         );
     }
-    // The most recent write is there and readable.
-    assert_eq!(scalar(&c.cmd("GET k:7999")).map(|v| v.len()), Some(1000));
+    // Reads go on. (Even the latest key may have been evicted: under LFU
+    // and random policies, and within one LRU second, it ties with others.)
+    let last = c.cmd("GET k:7999");
+    assert!(
+        last == b"$-1\r\n" || scalar(&last).map(|v| v.len()) == Some(1000),
+        "{}",
+        escape(&last)
+    );
 }
 
 #[test]
@@ -171,6 +187,9 @@ fn memory_noeviction_refuses_writes_but_serves_reads() {
     let (errors, _) = load(&mut c, "k:", 4000, 1000, false, max);
     assert_eq!(errors, vec![OOM.to_string()]);
     assert_eq!(info_u64(&mut c, "stats", "evicted_keys"), 0);
+    // The load stops right at the limit, where freeing a reply buffer can
+    // bring memory back under it: go clearly over for the checks below.
+    c.expect(&format!("CONFIG SET maxmemory {}", max - MIB), "+OK\r\n");
     assert_eq!(scalar(&c.cmd("GET k:0")).map(|v| v.len()), Some(1000));
     c.expect("SET fresh 1", OOM);
     c.expect("LPUSH fresh 1", OOM);
@@ -412,6 +431,9 @@ fn memory_evictions_are_logged_to_the_aof() {
     let (errors, _) = load(&mut c, "k:", 4000, 1000, false, max);
     assert!(errors.is_empty());
     assert!(info_u64(&mut c, "stats", "evicted_keys") > 0);
+    // Lift the limit first: the cron thread may still be evicting.
+    c.expect("CONFIG SET maxmemory 0", "+OK\r\n");
+    std::thread::sleep(Duration::from_millis(300));
     let keys = int(&c.cmd("DBSIZE"));
     assert!(keys < 4000);
     drop(c);
