@@ -5,7 +5,7 @@
 
 use bytes::Bytes;
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use kevy_persist::{write_snapshot, AofShard, Fs, GenFile, OsFs, WFile};
+use kevy_persist::{write_snapshot, AofShard, FileSync, Fs, GenFile, OsFs, WFile};
 use kevy_store::Store;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -23,6 +23,18 @@ impl WFile for Sink {
     }
     fn truncate(&mut self, len: u64) -> io::Result<()> {
         self.0 = len;
+        Ok(())
+    }
+    fn syncer(&self) -> io::Result<std::sync::Arc<dyn FileSync>> {
+        Ok(std::sync::Arc::new(NoSync))
+    }
+}
+
+/// The sink's fsync: nothing to make durable.
+struct NoSync;
+
+impl FileSync for NoSync {
+    fn sync(&self) -> io::Result<()> {
         Ok(())
     }
 }
