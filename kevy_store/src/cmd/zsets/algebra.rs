@@ -255,7 +255,7 @@ fn generic(
                 Op::Inter => "zinterstore",
                 Op::Diff => "zdiffstore",
             };
-            store_result(ctx, d, items, event)
+            store_result(ctx, d, ZSetValue::from_sorted(items), event)
         }
         None => Ok(items_reply(ctx.proto, items.iter(), withscores)),
     }

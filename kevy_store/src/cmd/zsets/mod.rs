@@ -298,10 +298,10 @@ pub(super) fn push_item(out: &mut Vec<Reply>, proto: Protocol, it: &Item, withsc
 pub(super) fn store_result(
     ctx: &mut Ctx<'_, '_>,
     dst: &[u8],
-    items: Vec<Item>,
+    z: ZSetValue,
     event: &'static str,
 ) -> Result<Reply, CmdError> {
-    let n = items.len();
+    let n = z.len();
     if n == 0 {
         if ctx.remove(dst)?.is_some() {
             ctx.modified(dst);
@@ -312,7 +312,6 @@ pub(super) fn store_result(
         }
         return Ok(Reply::Int(0));
     }
-    let z = ZSetValue::from_sorted(items);
     let cmds = z.restore_commands(dst);
     ctx.set(dst, Value::ZSet(Arc::new(z)), false)?;
     ctx.modified(dst);

@@ -9,7 +9,7 @@ use super::parse::{LexRange, ScoreRange};
 use super::{arg_long, drop_if_empty, is, items_reply, read, store_result, write};
 use crate::ctx::{notify, Ctx};
 use crate::error::{CmdError, CmdResult};
-use crate::types::zset::Item;
+use crate::types::zset::{Item, MAX_LISTPACK_ENTRIES, MAX_LISTPACK_VALUE};
 use crate::types::ZSetValue;
 use bytes::Bytes;
 use kevy_resp::Reply;
@@ -195,14 +195,37 @@ pub(super) fn zrevrange(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
 /// `ZRANGESTORE dst src min max [BYSCORE|BYLEX] [REV] [LIMIT offset count]`
 pub(super) fn zrangestore(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     let q = ZRange::parse(argv, 2, true, Kind::Auto, Dir::Auto)?;
-    let items: Vec<Item> = match read(ctx, &argv[2])? {
+    let result = match read(ctx, &argv[2])? {
         Some(z) => {
             let (start, end) = q.ranks(z);
-            z.range(start, end, false).cloned().collect()
+            // Redis adds the results one by one, in the order it walks them,
+            // to a listpack (a skiplist when a rank range is known to be
+            // big) that converts when it outgrows the limits: the scores
+            // added while it is a listpack lose the sign of a zero.
+            let mut skiplist =
+                matches!(q.span, Span::Rank(..)) && end - start > MAX_LISTPACK_ENTRIES;
+            let mut items: Vec<Item> = Vec::with_capacity(end - start);
+            for it in z.range(start, end, q.rev) {
+                if !skiplist
+                    && (items.len() + 1 > MAX_LISTPACK_ENTRIES
+                        || it.member.len() > MAX_LISTPACK_VALUE)
+                {
+                    skiplist = true;
+                }
+                let mut it = it.clone();
+                if !skiplist && it.score == 0.0 {
+                    it.score = 0.0;
+                }
+                items.push(it);
+            }
+            if q.rev {
+                items.reverse();
+            }
+            ZSetValue::from_parts(items, skiplist)
         }
-        None => Vec::new(),
+        None => ZSetValue::new(),
     };
-    store_result(ctx, &argv[1], items, "zrangestore")
+    store_result(ctx, &argv[1], result, "zrangestore")
 }
 
 /// ZREMRANGEBYSCORE / BYRANK / BYLEX (`zremrangeGenericCommand`).

@@ -60,6 +60,12 @@ impl ZSetValue {
                 it.score = listpack_score(it.score);
             }
         }
+        ZSetValue::from_parts(items, !small)
+    }
+
+    /// A sorted set from items sorted by [`cmp_key`] with unique members,
+    /// with the encoding given (scores taken as they are).
+    pub fn from_parts(items: Vec<Item>, skiplist: bool) -> ZSetValue {
         let mut scores = Indexed::default();
         for i in &items {
             scores.insert(i.member.clone(), i.score);
@@ -67,7 +73,7 @@ impl ZSetValue {
         ZSetValue {
             scores,
             tree: OsTree::from_sorted(items),
-            skiplist: !small,
+            skiplist,
         }
     }
 
