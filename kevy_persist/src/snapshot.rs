@@ -150,7 +150,7 @@ pub fn write_snapshot(
 pub enum SnapValue<'a> {
     /// A string value.
     Str(&'a [u8]),
-    /// The commands that rebuild a collection (argv[0] is the command).
+    /// The commands that rebuild a collection (`argv[0]` is the command).
     Commands(Vec<Vec<&'a [u8]>>),
 }
 

@@ -20,7 +20,7 @@ enum Repr {
     Growable(Arc<Vec<u8>>),
 }
 
-/// An immutable byte string: 24 bytes, inline up to [`INLINE_CAP`] bytes.
+/// An immutable byte string: 24 bytes, inline up to `INLINE_CAP` bytes.
 #[derive(Clone)]
 pub struct KStr(Repr);
 

@@ -24,7 +24,7 @@ mod zsets;
 #[cfg(test)]
 mod testutil;
 
-/// A command body: parses `argv` (argv[0] is the name) and runs it.
+/// A command body: parses `argv` (`argv[0]` is the name) and runs it.
 pub type Handler = fn(&mut Ctx<'_, '_>, &[Bytes]) -> CmdResult;
 
 /// A data command: its metadata and its body.

@@ -44,7 +44,7 @@ impl ListValue {
         "quicklist"
     }
 
-    /// Approximate heap bytes: exact up to [`HEAP_SAMPLE`] elements, else
+    /// Approximate heap bytes: exact up to `HEAP_SAMPLE` elements, else
     /// extrapolated from that many evenly spaced ones, so MEMORY USAGE and
     /// eviction accounting stay cheap on a huge list (Redis samples too).
     pub fn heap_size(&self) -> usize {
