@@ -80,7 +80,7 @@ fn writes_log_deterministic_effects() {
         ("ZADD z 1 a", ":0"),
         ("ZPOPMIN z", "*2\r\n$1\r\na\r\n$1\r\n1"),
         (
-            "ZMPOP 2 nokey z MAX COUNT 5",
+            "ZMPOP 2 {z}nokey z MAX COUNT 5",
             "*2\r\n$1\r\nz\r\n*2\r\n*2\r\n$1\r\nc\r\n$1\r\n3\r\n*2\r\n$1\r\nb\r\n$1\r\n2",
         ),
         ("ZPOPMIN z", "*0"),
