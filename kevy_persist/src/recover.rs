@@ -13,6 +13,7 @@ use crate::snapshot::{read_snapshot, SnapValue};
 use bytes::Bytes;
 use kevy_resp::Reply;
 use kevy_store::{Entry, Store, Value};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -80,6 +81,15 @@ pub fn recover(fs: &dyn Fs, opts: &RecoverOptions) -> Result<Recovered> {
         Some(m) => {
             let old = m.shards.len();
             let target = Store::new(old, opts.ndbs);
+            // Which cross-shard groups every participant's log holds whole.
+            let mut all_aofs = Vec::new();
+            for sh in &m.shards {
+                for a in &sh.aofs {
+                    all_aofs.push(opts.dir.join(a));
+                }
+            }
+            let txs = complete_groups(fs, &all_aofs);
+            let txs = &txs;
             // Each old shard's files touch only that shard's keys (in the
             // writer's layout), so the shards load in parallel, one thread each.
             let parts: Vec<Result<RecoverReport>> = std::thread::scope(|sc| {
@@ -95,12 +105,13 @@ pub fn recover(fs: &dyn Fs, opts: &RecoverOptions) -> Result<Recovered> {
                                 load_snapshot(fs, target, &opts.dir.join(name), &mut rep)?;
                             }
                             for a in &sh.aofs {
-                                load_aof(
+                                load_aof_groups(
                                     fs,
                                     target,
                                     &opts.dir.join(a),
                                     Some(i),
                                     opts.aof_load_truncated,
+                                    Some(txs),
                                     &mut rep,
                                 )?;
                             }
@@ -240,6 +251,53 @@ pub fn load_aof(
     truncated_ok: bool,
     rep: &mut RecoverReport,
 ) -> Result<Scan> {
+    load_aof_groups(fs, store, path, only, truncated_ok, None, rep)
+}
+
+/// Counts, for every cross-shard group id (`EXEC <txid> <parts>` records),
+/// how many of `paths` hold the group complete (its `MULTI` ... `EXEC`
+/// bracket whole). Unreadable files count nothing; `load_aof` reports them.
+pub fn complete_groups(fs: &dyn Fs, paths: &[std::path::PathBuf]) -> HashMap<u64, usize> {
+    let mut out: HashMap<u64, usize> = HashMap::new();
+    for p in paths {
+        let Ok(data) = fs.read(p) else { continue };
+        let mut open = false;
+        let _ = scan_aof(&data, |_, args| -> std::result::Result<(), ()> {
+            let name = &data[args[0].clone()];
+            if name.eq_ignore_ascii_case(b"multi") {
+                open = true;
+            } else if name.eq_ignore_ascii_case(b"exec") {
+                if open && args.len() == 3 {
+                    if let Some(id) = parse_u64(&data[args[1].clone()]) {
+                        *out.entry(id).or_default() += 1;
+                    }
+                }
+                open = false;
+            }
+            Ok(())
+        });
+    }
+    out
+}
+
+fn parse_u64(b: &[u8]) -> Option<u64> {
+    std::str::from_utf8(b).ok()?.parse().ok()
+}
+
+/// Like [`load_aof`], applying `MULTI` ... `EXEC` brackets all or nothing:
+/// a bracket still open at the end of the file (a crash mid-transaction) is
+/// dropped, and a cross-shard group (`EXEC <txid> <parts>`) is applied only
+/// when `groups` says all its parts are complete.
+#[allow(clippy::too_many_arguments)]
+pub fn load_aof_groups(
+    fs: &dyn Fs,
+    store: &Store,
+    path: &Path,
+    only: Option<usize>,
+    truncated_ok: bool,
+    groups: Option<&HashMap<u64, usize>>,
+    rep: &mut RecoverReport,
+) -> Result<Scan> {
     let data = Bytes::from(
         fs.read(path)
             .map_err(|e| PersistError::io(path, "read", e))?,
@@ -249,6 +307,18 @@ pub fn load_aof(
     let now = now_ms();
     let mut db = 0usize;
     let ndbs = store.ndbs();
+    let mut bracket: Option<Vec<(usize, Vec<Bytes>)>> = None;
+    let mut dropped: Vec<String> = Vec::new();
+    let apply = |db: usize, argv: &[Bytes], off: u64| -> Result<()> {
+        match store.replay(only, db, argv, now) {
+            Reply::Error(e) => Err(PersistError::Replay {
+                path: path.to_path_buf(),
+                offset: off,
+                reason: String::from_utf8_lossy(&e).into_owned(),
+            }),
+            _ => Ok(()),
+        }
+    };
     let scan = scan_aof(&data, |off, args| {
         let argv: Vec<Bytes> = args.iter().map(|r| data.slice(r.clone())).collect();
         if argv[0].eq_ignore_ascii_case(b"select") && argv.len() == 2 {
@@ -267,19 +337,47 @@ pub fn load_aof(
             }
             return Ok(());
         }
-        if argv[0].eq_ignore_ascii_case(b"multi") || argv[0].eq_ignore_ascii_case(b"exec") {
-            // Redis AOFs wrap transactions; each command inside is replayed on its own.
+        if argv[0].eq_ignore_ascii_case(b"multi") {
+            bracket = Some(Vec::new());
             return Ok(());
         }
-        match store.replay(only, db, &argv, now) {
-            Reply::Error(e) => Err(PersistError::Replay {
-                path: path.to_path_buf(),
-                offset: off,
-                reason: String::from_utf8_lossy(&e).into_owned(),
-            }),
-            _ => Ok(()),
+        if argv[0].eq_ignore_ascii_case(b"exec") {
+            let Some(group) = bracket.take() else { return Ok(()) };
+            let whole = match (argv.get(1).and_then(|a| parse_u64(a)), argv.get(2).and_then(|a| parse_u64(a))) {
+                (Some(id), Some(parts)) if parts > 1 => {
+                    groups.is_none_or(|g| g.get(&id).copied().unwrap_or(0) as u64 >= parts)
+                }
+                _ => true,
+            };
+            if !whole {
+                dropped.push(format!(
+                    "a cross-shard transaction ending at offset {off} of {} is not complete in every shard's log: its {} commands were not applied",
+                    path.display(),
+                    group.len()
+                ));
+                return Ok(());
+            }
+            for (gdb, gargv) in group {
+                apply(gdb, &gargv, off)?;
+            }
+            return Ok(());
         }
+        if let Some(group) = bracket.as_mut() {
+            group.push((db, argv));
+            return Ok(());
+        }
+        apply(db, &argv, off)
     })?;
+    if let Some(group) = bracket.take() {
+        dropped.push(format!(
+            "{} ends inside a transaction: its {} logged commands were not applied",
+            path.display(),
+            group.len()
+        ));
+    }
+    for d in dropped {
+        rep.log.push(format!("WARNING: {d}"));
+    }
     rep.commands += scan.commands;
     match &scan.tail {
         Tail::Clean => {}

@@ -96,3 +96,12 @@ impl Session {
         crate::acl::default_nopass(shared)
     }
 }
+
+/// Owned copies of a command's arguments. Parsed arguments are slices of the
+/// connection's read buffer; anything kept beyond the command (a queued
+/// MULTI command, a parked blocking command, a slow-log entry, a
+/// subscription) must copy, or one small argument would pin a whole read
+/// buffer in memory.
+pub fn own(argv: &[bytes::Bytes]) -> Vec<bytes::Bytes> {
+    argv.iter().map(|a| bytes::Bytes::copy_from_slice(a)).collect()
+}

@@ -71,7 +71,7 @@ impl<'s> Executor<'s> {
                 worker: sess.handle.worker,
                 db: req.db,
                 proto: sess.proto,
-                argv: argv.to_vec(),
+                argv: crate::conn::own(argv),
                 keys: req.keys,
             });
             return;
@@ -175,7 +175,7 @@ impl<'s> Executor<'s> {
                 }
                 "multi" | "discard" | "watch" | "quit" | "reset" => {}
                 _ => {
-                    queue.push(argv.to_vec());
+                    queue.push(crate::conn::own(argv));
                     return Reply::simple("QUEUED");
                 }
             }
@@ -337,9 +337,7 @@ impl<'s> Executor<'s> {
                     // A slow server command may lock the store itself (INFO,
                     // SAVE): step out of the locks for it.
                     let db = sess.db;
-                    for s in self.locked.shards_mut() {
-                        s.end_tx(db);
-                    }
+                    kevy_store::end_tx_all(self.locked.shards_mut(), db);
                     let r = self.run_one(sess, idx, argv, false);
                     shared.store.relock(&mut self.locked, &ids);
                     for s in self.locked.shards_mut() {
@@ -358,9 +356,7 @@ impl<'s> Executor<'s> {
             }
         }
         let db = sess.db;
-        for s in self.locked.shards_mut() {
-            s.end_tx(db);
-        }
+        kevy_store::end_tx_all(self.locked.shards_mut(), db);
         self.touched.extend_from_slice(&ids);
         self.locked.release();
         crate::cmd::unwatch_all(shared, sess);

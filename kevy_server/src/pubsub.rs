@@ -65,7 +65,8 @@ impl PubSub {
     /// Adds `sub` to `name`; false if it was already there.
     pub fn subscribe(&self, kind: Kind, name: &Bytes, sub: Sub) -> bool {
         let mut m = self.map(kind).write();
-        let v = m.entry(name.clone()).or_default();
+        // Copied: `name` is a slice of the client's read buffer.
+        let v = m.entry(Bytes::copy_from_slice(name)).or_default();
         if v.iter().any(|s| s.id == sub.id) {
             return false;
         }

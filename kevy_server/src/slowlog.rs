@@ -51,7 +51,7 @@ impl SlowLog {
                 v.extend_from_slice(format!("... ({} more bytes)", a.len() - MAX_STRING).as_bytes());
                 args.push(Bytes::from(v));
             } else {
-                args.push(a.clone());
+                args.push(Bytes::copy_from_slice(a));
             }
         }
         let e = Entry {

@@ -201,6 +201,16 @@ impl<'a, 's> Ctx<'a, 's> {
         self.propagated = false;
     }
 
+    /// Number of shards this command holds locked.
+    pub fn locked_count(&self) -> usize {
+        self.locked.guards.len()
+    }
+
+    /// True when the locked shards are inside a transaction (EXEC).
+    pub fn in_tx(&self) -> bool {
+        self.locked.guards.iter().any(|g| g.in_tx())
+    }
+
     /// Every locked shard.
     pub fn shards_mut(&mut self) -> impl Iterator<Item = &mut Shard> + use<'_, 'a, 's> {
         self.locked.shards_mut()

@@ -48,6 +48,6 @@ pub use hash::{crc16, key_hash, key_slot, SLOTS};
 pub use kstr::KStr;
 pub use lfu::{lfu_decayed, lfu_new, lfu_touch, LfuParams, LFU_INIT_VAL};
 pub use num::{arg_f64, arg_i64, format_human_f64, parse_f64, parse_i64};
-pub use shard::{Shard, ShardLog, WatchFlag};
+pub use shard::{end_tx_all, Shard, ShardLog, WatchFlag};
 pub use store::{run, SnapshotView, Store};
 pub use value::{lru_clock, Entry, Value};

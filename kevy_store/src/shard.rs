@@ -76,7 +76,9 @@ impl Shard {
         self.tx = 1;
     }
 
-    /// Closes the transaction opened by [`Shard::begin_tx`].
+    /// Closes the transaction opened by [`Shard::begin_tx`] when it is known
+    /// to involve this shard alone (a plain `EXEC` record). Transactions that
+    /// may span shards close with [`end_tx_all`].
     pub fn end_tx(&mut self, db: usize) {
         if self.tx == 2 {
             if let Some(l) = self.log.as_mut() {
@@ -85,6 +87,60 @@ impl Shard {
         }
         self.tx = 0;
     }
+
+    /// True while a transaction is open on this shard.
+    pub fn in_tx(&self) -> bool {
+        self.tx != 0
+    }
+
+    /// True when the open transaction has logged something here.
+    fn tx_logged(&self) -> bool {
+        self.tx == 2
+    }
+}
+
+/// Closes a transaction on every shard it had open. When its effects landed
+/// in more than one shard's log, each closing record names the group:
+/// `EXEC <txid> <parts>`, so recovery applies the group only if all `parts`
+/// logs hold it complete (a crash between two logs' writes cannot leave half
+/// a cross-shard write behind). A single-shard group closes with plain `EXEC`.
+pub fn end_tx_all<'a>(shards: impl Iterator<Item = &'a mut Shard>, db: usize) {
+    let mut open: Vec<&'a mut Shard> = shards.collect();
+    let parts = open.iter().filter(|s| s.tx_logged()).count();
+    if parts <= 1 {
+        for s in open.iter_mut() {
+            s.end_tx(db);
+        }
+        return;
+    }
+    let id = next_txid().to_string();
+    let n = parts.to_string();
+    for s in open.iter_mut() {
+        if s.tx == 2 {
+            if let Some(l) = s.log.as_mut() {
+                l.append(db, &[b"EXEC", id.as_bytes(), n.as_bytes()]);
+            }
+        }
+        s.tx = 0;
+    }
+}
+
+/// A transaction id unique within this process and, being seeded from the
+/// clock at start-up, across restarts that share the same data files.
+fn next_txid() -> u64 {
+    use std::sync::atomic::AtomicU64;
+    use std::sync::OnceLock;
+    static NEXT: OnceLock<AtomicU64> = OnceLock::new();
+    NEXT.get_or_init(|| {
+        let ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        AtomicU64::new(ms << 20)
+    })
+    .fetch_add(1, Ordering::Relaxed)
+}
+
+impl Shard {
 
     /// True when a log is installed.
     pub fn has_log(&self) -> bool {

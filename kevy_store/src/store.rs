@@ -138,6 +138,12 @@ impl Store {
 pub fn run(ctx: &mut Ctx<'_, '_>, cmd: &StoreCommand, argv: &[Bytes]) -> Reply {
     ctx.begin_command();
     let dirty_before = ctx.events.dirty;
+    // A write over several shards logs into several files: bracket it so
+    // recovery applies all of it or none (see `end_tx_all`).
+    let bracket = cmd.meta.is_write() && !ctx.loading && ctx.locked_count() > 1 && !ctx.in_tx();
+    if bracket {
+        ctx.shards_mut().for_each(|s| s.begin_tx());
+    }
     let reply = match (cmd.run)(ctx, argv) {
         Ok(r) => r,
         Err(e) => e.reply(),
@@ -155,6 +161,10 @@ pub fn run(ctx: &mut Ctx<'_, '_>, cmd: &StoreCommand, argv: &[Bytes]) -> Reply {
                 ctx.propagate(&argv[i], &parts);
             }
         }
+    }
+    if bracket {
+        let db = ctx.db;
+        crate::shard::end_tx_all(ctx.shards_mut(), db);
     }
     reply
 }

@@ -176,7 +176,7 @@ fn sub_generic(env: &mut Env<'_>, argv: &[Bytes], kind: Kind, label: &'static st
     let mut frames = Vec::new();
     for name in &argv[1..] {
         if env.shared.pubsub.subscribe(kind, name, me(env.sess)) {
-            list_of(env.sess, kind).push(name.clone());
+            list_of(env.sess, kind).push(Bytes::copy_from_slice(name));
         }
         frames.push(Reply::Push(vec![
             bulk(label),

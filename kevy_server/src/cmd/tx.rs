@@ -117,7 +117,7 @@ fn watch(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
         let Some(shard) = locked.shard_mut(id) else { continue };
         shard.watch(db, key, flag.clone());
         let expire = shard.dbs.get(db).and_then(|d| d.get(key)).and_then(|e| e.expire_at()).unwrap_or(0);
-        env.sess.watched.push((db, key.clone(), expire));
+        env.sess.watched.push((db, Bytes::copy_from_slice(key), expire));
     }
     Reply::ok()
 }
