@@ -381,6 +381,9 @@ fn start(dir: &std::path::Path, threads: u64) -> (Child, u16) {
             "--dir",
         ])
         .arg(dir)
+        // kevy-server reads KEVY_* variables as options: not ours.
+        .env_remove("KEVY_CRASH_ROUNDS")
+        .env_remove("KEVY_CRASH_SEED")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -464,6 +467,16 @@ fn main() {
             !matches!(c.call(&["RPUSH", "probe", "x"]), Ok(R::Err(_)))
                 && c.call(&["DEL", "probe"]).is_ok()
         });
+        if round == 0 {
+            println!(
+                "lists (RPUSH/LRANGE): {}",
+                if lists_on {
+                    "checked"
+                } else {
+                    "not available in this build, skipped"
+                }
+            );
+        }
         let mut nkeys = 0;
         for (w, m) in models.iter().enumerate() {
             if let Err(e) = verify(w, &mut c, &mut m.lock().unwrap(), lists_on) {
