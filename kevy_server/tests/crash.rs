@@ -125,6 +125,8 @@ struct Model {
     counter_maybe: bool,
     list: Vec<String>,
     list_maybe: Option<String>,
+    set: HashSet<String>,
+    set_maybe: Option<String>,
     /// Hot keys: last acknowledged value, and a value in flight.
     hot: HashMap<String, (Option<String>, Option<String>)>,
     seq: u64,
@@ -147,7 +149,7 @@ fn writer(
         let mut m = model.lock().unwrap();
         m.seq += 1;
         let i = m.seq;
-        let kind = rng.below(if lists { 8 } else { 7 });
+        let kind = rng.below(if lists { 9 } else { 7 });
         // Record the intent first: if the call fails, it stays "maybe".
         let ok = match kind {
             0 => {
@@ -240,6 +242,17 @@ fn writer(
                     }
                     ok
                 }
+            }
+            7 => {
+                let k = format!("st:{w}");
+                let v = format!("m{i}");
+                m.set_maybe = Some(v.clone());
+                let ok = matches!(c.call(&["SADD", &k, &v]), Ok(R::Int(1)));
+                if ok {
+                    m.set.insert(v);
+                    m.set_maybe = None;
+                }
+                ok
             }
             _ => {
                 let k = format!("l:{w}");
@@ -337,6 +350,30 @@ fn verify(w: usize, c: &mut Conn, m: &mut Model, lists: bool) -> Result<(), Stri
         }
         m.list = got;
         m.list_maybe = None;
+        let got: HashSet<String> = match c.call(&["SMEMBERS", &format!("st:{w}")]) {
+            Ok(R::Arr(v)) => v
+                .into_iter()
+                .map(|r| {
+                    if let R::Bulk(Some(b)) = r {
+                        String::from_utf8_lossy(&b).into_owned()
+                    } else {
+                        String::new()
+                    }
+                })
+                .collect(),
+            other => return Err(format!("SMEMBERS: {other:?}")),
+        };
+        let mut with = m.set.clone();
+        with.extend(m.set_maybe.clone());
+        if got != m.set && got != with {
+            return Err(format!(
+                "set st:{w}: acknowledged {} members, found {}",
+                m.set.len(),
+                got.len()
+            ));
+        }
+        m.set = got;
+        m.set_maybe = None;
     }
     Ok(())
 }
@@ -357,6 +394,7 @@ fn no_strangers(c: &mut Conn, models: &[Arc<Mutex<Model>>]) -> Result<usize, Str
                 || m.hot.contains_key(&k)
                 || k == format!("c:{w}")
                 || k == format!("l:{w}")
+                || k == format!("st:{w}")
         });
         if !known {
             return Err(format!("key {k} was never written"));
@@ -465,11 +503,13 @@ fn main() {
         let mut c = Conn::connect(port).expect("connect");
         let lists_on = *lists.get_or_insert_with(|| {
             !matches!(c.call(&["RPUSH", "probe", "x"]), Ok(R::Err(_)))
+                && !matches!(c.call(&["SADD", "probe2", "x"]), Ok(R::Err(_)))
+                && c.call(&["DEL", "probe2"]).is_ok()
                 && c.call(&["DEL", "probe"]).is_ok()
         });
         if round == 0 {
             println!(
-                "lists (RPUSH/LRANGE): {}",
+                "lists and sets (RPUSH/LRANGE, SADD/SMEMBERS): {}",
                 if lists_on {
                     "checked"
                 } else {
