@@ -218,20 +218,26 @@ impl Engine {
         let n = self.shards.len();
         let mut views = Vec::with_capacity(n);
         let mut dirty_at = Vec::with_capacity(n);
-        for i in 0..n {
+        // Every shard is frozen (and its log rotated) under one hold of all
+        // the shard locks: a cross-shard transaction is then entirely before
+        // the cut (in the snapshots) or entirely after it (in the new log
+        // generation), never split, which recovery's all-or-nothing groups
+        // (`EXEC <txid> <parts>`) rely on. Each freeze is O(1).
+        let mut locked = store.lock_all();
+        for (i, sh) in locked.shards_mut().enumerate().take(n) {
             let s = &self.shards[i];
             let next = files.get_mut(i).and_then(|f| f.take());
-            let v = store.with_shard(i, |sh| {
-                let v = SnapshotView {
-                    dbs: sh.dbs.iter().map(|d| d.snapshot()).collect(),
-                };
-                dirty_at.push(s.dirty());
-                if aof {
-                    s.rotate(next);
-                }
-                v
+            views.push(SnapshotView {
+                dbs: sh.dbs.iter().map(|d| d.snapshot()).collect(),
             });
-            views.push(v.unwrap_or(SnapshotView { dbs: Vec::new() }));
+            dirty_at.push(s.dirty());
+            if aof {
+                s.rotate(next);
+            }
+        }
+        drop(locked);
+        while views.len() < n {
+            views.push(SnapshotView { dbs: Vec::new() });
         }
         Ok(Checkpoint {
             gen,
