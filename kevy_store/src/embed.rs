@@ -292,7 +292,9 @@ impl Kevy {
             }
         }
         if tx {
-            locked.shards_mut().for_each(|s| s.end_tx(db));
+            // Cross-shard batches close with `EXEC <txid> <parts>` so recovery
+            // applies them all or none.
+            crate::shard::end_tx_all(locked.shards_mut(), db);
         }
         drop(locked);
         if let Some(hook) = &self.hook {
