@@ -80,6 +80,9 @@ pub struct Conn {
     pub soft_limit_since: Option<u64>,
     /// Input held back by CLIENT PAUSE.
     pub paused: bool,
+    /// Output held until the loop iteration's shared fsync
+    /// (`appendfsync always`).
+    pub hold: bool,
 }
 
 impl Conn {

@@ -133,7 +133,10 @@ pub(crate) fn process_input(
                 break;
             }
         }
-        exec.finish_batch();
+        if exec.finish_batch() {
+            conn.hold = true;
+            exec.hold(conn.sess.id);
+        }
         if let Some(e) = proto_err {
             if conn.sess.blocked.is_none() {
                 let text = e.reply_bytes();
@@ -164,6 +167,10 @@ pub(crate) fn process_input(
 
 /// Writes as much pending output as the socket takes. False on a write error.
 pub(crate) fn flush(conn: &mut Conn) -> bool {
+    if conn.hold {
+        // Replies wait for this loop iteration's shared fsync.
+        return true;
+    }
     while conn.out_pos < conn.out.len() {
         match conn.sock.write(&conn.out[conn.out_pos..]) {
             Ok(0) => return false,

@@ -34,6 +34,13 @@ pub struct Executor<'s> {
     unblocks: Vec<(usize, u64, Vec<u8>)>,
     /// Inside EXEC: the transaction's locks are held; commands must not relock.
     pinned: bool,
+    /// Shards touched by this loop iteration's batches, made durable at once
+    /// by `sync_deferred` (`appendfsync always`).
+    deferred: Vec<usize>,
+    /// Unblocked clients' replies waiting for that fsync.
+    deferred_unblocks: Vec<(usize, u64, Vec<u8>)>,
+    /// Clients whose replies wait for that fsync.
+    held: Vec<u64>,
     /// `notify-keyspace-events` as of the start of the batch.
     notify_mask: u32,
     /// LFU parameters when the eviction policy is an LFU one.
@@ -53,7 +60,7 @@ pub struct Executor<'s> {
 impl<'s> Executor<'s> {
     /// An executor over `shared`.
     pub fn new(shared: &'s Shared) -> Executor<'s> {
-        let mut ex = Executor { shared, locked: shared.store.lock(&[]), events: Events::default(), ids: Vec::new(), touched: Vec::new(), block: None, unblocks: Vec::new(), pinned: false, notify_mask: 0, lfu: None, maxmemory: 0, now: None, latency_tracking: false, slowlog_threshold: -1, slowlog_max_len: 128 };
+        let mut ex = Executor { shared, locked: shared.store.lock(&[]), events: Events::default(), ids: Vec::new(), touched: Vec::new(), block: None, unblocks: Vec::new(), pinned: false, deferred: Vec::new(), deferred_unblocks: Vec::new(), held: Vec::new(), notify_mask: 0, lfu: None, maxmemory: 0, now: None, latency_tracking: false, slowlog_threshold: -1, slowlog_max_len: 128 };
         ex.refresh_config();
         ex
     }
@@ -264,7 +271,10 @@ impl<'s> Executor<'s> {
 
     /// Ends a batch: releases every lock and handles the side effects the
     /// batch raised.
-    pub fn finish_batch(&mut self) {
+    /// Returns true when the batch's replies must wait for
+    /// [`Executor::sync_deferred`] (`appendfsync always`: the fsync is shared
+    /// by every batch of this loop iteration).
+    pub fn finish_batch(&mut self) -> bool {
         self.locked.release();
         self.touched.sort_unstable();
         self.touched.dedup();
@@ -274,15 +284,54 @@ impl<'s> Executor<'s> {
         self.publish_notifications();
         self.events.ready_keys.clear();
         self.events.dirty = 0;
-        self.shared.persist.after_batch(&self.touched);
+        let defer = self.shared.persist.defers_sync();
+        if defer {
+            self.deferred.extend_from_slice(&self.touched);
+        } else {
+            self.shared.persist.after_batch(&self.touched);
+        }
         self.touched.clear();
         self.refresh_config();
         self.now = None;
-        for (worker, id, reply) in self.unblocks.drain(..) {
+        if defer {
+            self.deferred_unblocks.append(&mut self.unblocks);
+        } else {
+            self.send_unblocks();
+        }
+        defer
+    }
+
+    fn send_unblocks(&mut self) {
+        for (worker, id, reply) in self.unblocks.drain(..).chain(self.deferred_unblocks.drain(..)) {
             if let Some(w) = self.shared.workers.get(worker) {
                 w.send(Msg::Unblock { id, reply });
             }
         }
+    }
+
+    /// True when replies wait for a shared fsync at the end of the loop
+    /// iteration.
+    pub fn has_deferred(&self) -> bool {
+        !self.held.is_empty() || !self.deferred_unblocks.is_empty()
+    }
+
+    /// Records that client `id`'s output waits for the deferred fsync.
+    pub fn hold(&mut self, id: u64) {
+        if !self.held.contains(&id) {
+            self.held.push(id);
+        }
+    }
+
+    /// `appendfsync always`, once per loop iteration: makes every shard the
+    /// iteration's batches touched durable with one group commit, then
+    /// releases parked replies. Returns the clients whose output may now go.
+    pub fn sync_deferred(&mut self) -> Vec<u64> {
+        self.deferred.sort_unstable();
+        self.deferred.dedup();
+        self.shared.persist.after_batch(&self.deferred);
+        self.deferred.clear();
+        self.send_unblocks();
+        std::mem::take(&mut self.held)
     }
 
     /// `EXEC`: runs the queued commands atomically. Every shard any queued

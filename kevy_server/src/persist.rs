@@ -219,6 +219,12 @@ fn report_fix(r: &kevy_persist::CheckReport, fix: bool) -> u8 {
 }
 
 impl Persistence {
+    /// True when replies must wait for a shared fsync (`appendfsync always`
+    /// with the AOF on): the event loop then syncs once per iteration.
+    pub fn defers_sync(&self) -> bool {
+        self.aof_on.load(Relaxed) && self.fsync.load(Relaxed) == 0
+    }
+
     /// Called after every batch, locks released, before its replies go out.
     pub fn after_batch(&self, touched: &[usize]) {
         if touched.is_empty() || !self.aof_on.load(Relaxed) {

@@ -131,14 +131,17 @@ pub fn run(idx: usize, shared: Arc<Shared>, mut poll: Poll) {
             }
         }
         expire_blocked(&shared, &poll, &mut conns, &mut exec, &mut scratch, &mut batch);
+        release_held(&shared, &poll, &mut conns, &mut exec, &mut scratch, &mut batch);
         publish_net_out(&shared);
         if last_idle_check.elapsed() >= Duration::from_secs(1) {
             last_idle_check = Instant::now();
             close_idle(&shared, &poll, &mut conns);
         }
         if shared.shutdown.load(Ordering::SeqCst) {
+            exec.sync_deferred();
             for slot in 0..conns.slots.len() {
                 if let Some(c) = conns.slots[slot].as_mut() {
+                    c.hold = false;
                     flush(c);
                 }
                 close(&shared, &poll, &mut conns, slot);
@@ -324,6 +327,7 @@ fn adopt(
         args: Vec::new(),
         soft_limit_since: None,
         paused: false,
+        hold: false,
     });
 }
 
@@ -362,5 +366,32 @@ fn close_idle(shared: &Shared, poll: &Poll, conns: &mut Conns) {
     }
     for slot in idle {
         close(shared, poll, conns, slot);
+    }
+}
+
+/// `appendfsync always`: one fsync for every batch this iteration ran, then
+/// the held replies go out. A released connection may run more input, which
+/// may hold it again: repeat until nothing waits (bounded).
+fn release_held(
+    shared: &Shared,
+    poll: &Poll,
+    conns: &mut Conns,
+    exec: &mut Executor<'_>,
+    scratch: &mut [u8],
+    batch: &mut Vec<Vec<bytes::Bytes>>,
+) {
+    for _ in 0..16 {
+        if !exec.has_deferred() {
+            return;
+        }
+        for id in exec.sync_deferred() {
+            let Some(&slot) = conns.by_id.get(&id) else { continue };
+            let Some(conn) = conns.slots[slot].as_mut() else { continue };
+            conn.hold = false;
+            let alive = flush(conn) && settle(shared, poll, conn, slot, exec, scratch, batch);
+            if !alive {
+                close(shared, poll, conns, slot);
+            }
+        }
     }
 }
