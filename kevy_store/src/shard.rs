@@ -188,3 +188,50 @@ impl Shard {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{ShardLog, Store};
+    use bytes::Bytes;
+    use parking_lot::Mutex;
+    use std::sync::Arc;
+
+    struct Rec(usize, Arc<Mutex<Vec<(usize, String)>>>);
+
+    impl ShardLog for Rec {
+        fn append(&mut self, _db: usize, argv: &[&[u8]]) {
+            let line: Vec<String> = argv.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+            self.1.lock().push((self.0, line.join(" ")));
+        }
+    }
+
+    fn argv(s: &str) -> Vec<Bytes> {
+        s.split(' ').map(|a| Bytes::copy_from_slice(a.as_bytes())).collect()
+    }
+
+    #[test]
+    fn cross_shard_writes_are_bracketed() {
+        let store = Store::new(2, 16);
+        let rec = Arc::new(Mutex::new(Vec::new()));
+        for i in 0..2 {
+            store.set_log(i, Some(Box::new(Rec(i, rec.clone()))));
+        }
+        // Find two keys on different shards.
+        let a = "a";
+        let b = (0..100).map(|i| format!("k{i}")).find(|k| store.shard_of(k.as_bytes()) != store.shard_of(b"a")).unwrap_or_default();
+        store.execute(0, &argv(&format!("MSET {a} 1 {b} 2")), 0);
+        store.execute(0, &argv(&format!("SET {a} 3")), 0);
+        let log = rec.lock().clone();
+        let per = |shard: usize| -> Vec<String> { log.iter().filter(|(s, _)| *s == shard).map(|(_, l)| l.clone()).collect() };
+        let (sa, sb) = (store.shard_of(a.as_bytes()), store.shard_of(b.as_bytes()));
+        let la = per(sa);
+        let lb = per(sb);
+        assert_eq!(la[0], "MULTI");
+        assert_eq!(la[1], format!("SET {a} 1"));
+        assert!(la[2].starts_with("EXEC ") && la[2].ends_with(" 2"), "{la:?}");
+        assert_eq!(lb[0], "MULTI");
+        assert_eq!(lb[2], la[2], "both parts name the same group");
+        // A single-shard write is not bracketed.
+        assert_eq!(la[3], format!("SET {a} 3"));
+    }
+}
