@@ -3,8 +3,9 @@
 //! removals (ZRANGE and its older forms, ZRANGESTORE, ZREMRANGEBY*),
 //! `pop.rs` the pops (ZPOPMIN/MAX, ZMPOP and the blocking forms) and
 //! ZRANDMEMBER, `algebra.rs` ZUNION/ZINTER/ZDIFF (and their STORE forms,
-//! ZINTERCARD), `scan.rs` ZSCAN, and `parse.rs` Redis's exact number and
-//! range parsing. This file holds the command table and the helpers they share.
+//! ZINTERCARD), `scan.rs` ZSCAN, and `parse.rs` (on `strtod.rs`) Redis's
+//! exact number and range parsing. This file holds the command table and
+//! the helpers they share.
 
 mod algebra;
 mod basic;
@@ -12,6 +13,7 @@ mod parse;
 mod pop;
 mod range;
 mod scan;
+mod strtod;
 
 use super::StoreCommand;
 use crate::ctx::{notify, Ctx};
