@@ -176,6 +176,7 @@ fn run_bench(a: &Args) -> Result<(), String> {
         }
         if a.snapshot || (!only && !a.quick) {
             report.snapshot = bench::snapshot::measure(&setup, a.keys, 10.0);
+            report.snapshot_keys = a.keys;
         }
         let _ = std::fs::remove_dir_all(&scratch);
     }

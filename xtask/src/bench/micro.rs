@@ -29,6 +29,8 @@ pub fn run(root: &Path) -> Result<Vec<(String, f64)>, String> {
             .current_dir(root)
             .args(["bench", "-p", krate, "--bench", bench, "--"])
             .args(["--warm-up-time", "1", "--measurement-time", "3"])
+            // criterion's report goes to stderr: stdout carries only the table.
+            .stdout(std::process::Stdio::from(std::io::stderr()))
             .status()
             .map_err(|e| format!("cargo bench: {e}"))?;
         if !st.success() {

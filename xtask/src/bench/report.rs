@@ -16,6 +16,8 @@ pub struct Report {
     pub rows: Vec<Row>,
     pub memory: Vec<MemRow>,
     pub snapshot: Vec<SnapRow>,
+    /// Keys loaded before the snapshot-impact runs.
+    pub snapshot_keys: u64,
     /// (criterion benchmark id, median ns).
     pub micro: Vec<(String, f64)>,
 }
@@ -108,7 +110,11 @@ pub fn markdown(r: &Report) -> String {
         o.push('\n');
     }
     if !r.snapshot.is_empty() {
-        o.push_str("### Snapshot impact (90/10 GET/SET, 50 clients, 1M keys; BGSAVE issued 1 s in; ms)\n\n");
+        let _ = writeln!(
+            o,
+            "### Snapshot impact (90/10 GET/SET, 50 clients, {} keys; BGSAVE issued 1 s in; ms)\n",
+            si(r.snapshot_keys as f64)
+        );
         o.push_str("| server | ops/s no save | p99 / p99.9 / max no save | ops/s during BGSAVE | p99 / p99.9 / max during BGSAVE | p99.9 ratio | BGSAVE took |\n|---|---:|---:|---:|---:|---:|---:|\n");
         for s in &r.snapshot {
             let lat =
