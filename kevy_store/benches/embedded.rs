@@ -72,6 +72,40 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    // Baseline: the same SET/GET as pre-built argv through `Store::execute`
+    // (no argument copies, fixed clock): the cost of the typed layer is the
+    // difference.
+    g.throughput(Throughput::Elements(1));
+    let store = kv.store().clone();
+    let set_argv: Vec<Vec<bytes::Bytes>> = keys
+        .iter()
+        .take(1024)
+        .map(|k| {
+            vec![
+                "SET".into(),
+                bytes::Bytes::copy_from_slice(k),
+                bytes::Bytes::copy_from_slice(&value),
+            ]
+        })
+        .collect();
+    let get_argv: Vec<Vec<bytes::Bytes>> = keys
+        .iter()
+        .take(1024)
+        .map(|k| vec!["GET".into(), bytes::Bytes::copy_from_slice(k)])
+        .collect();
+    let mut i = 0usize;
+    g.bench_function("baseline-store-execute-set/1-thread", |b| {
+        b.iter(|| {
+            i = (i + 1) & 1023;
+            black_box(store.execute(0, &set_argv[i], 1));
+        })
+    });
+    g.bench_function("baseline-store-execute-get/1-thread", |b| {
+        b.iter(|| {
+            i = (i + 1) & 1023;
+            black_box(store.execute(0, &get_argv[i], 1));
+        })
+    });
     g.finish();
 }
 

@@ -205,8 +205,36 @@ impl Kevy {
     /// count, hits and misses).
     pub fn execute(&self, db: usize, argv: &[Bytes]) -> (Reply, Events) {
         let mut events = Events::default();
-        let mut replies = self.run_locked(db, &[argv], false, &mut events);
-        (replies.pop().unwrap_or(Reply::NilArray), events)
+        // The one-command path of `run_locked`, without its per-batch vectors.
+        let c = match argv.first().map(|n| cmd::lookup(n)) {
+            None => return (Reply::error("ERR empty command"), events),
+            Some(None) => return (Reply::error(cmd::unknown_command_error(argv)), events),
+            Some(Some(c)) if !c.meta.arity_ok(argv.len()) => {
+                return (Reply::error(cmd::arity_error(c.meta.name)), events)
+            }
+            Some(Some(c)) => c,
+        };
+        if db >= self.store.ndbs() {
+            return (CmdError::DbIndex.reply(), events);
+        }
+        let mut ids = Vec::new();
+        self.store.shards_for(c, argv, &mut ids);
+        let now = self.now_ms();
+        let mut reply = {
+            let mut locked = self.store.lock(&ids);
+            let mut ctx = Ctx::new(&mut locked, &mut events, db, now);
+            ctx.proto = self.proto;
+            ctx.may_block = false;
+            run(&mut ctx, c, argv)
+        };
+        if let Some(hook) = &self.hook {
+            if events.dirty > 0 {
+                if let Err(e) = hook(&ids) {
+                    reply = e.reply();
+                }
+            }
+        }
+        (reply, events)
     }
 
     /// Runs `cmds` on this handle's database as one atomic unit, like
