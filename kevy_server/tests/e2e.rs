@@ -51,3 +51,6 @@ mod txn;
 
 #[path = "e2e/acl.rs"]
 mod acl;
+
+#[path = "e2e/config_diff.rs"]
+mod config_diff;
