@@ -2,7 +2,7 @@
 //! queue shared by worker threads through one `Kevy` handle, an atomic
 //! transfer, and a consistent snapshot iterated while writes go on.
 //!
-//! `cargo run -p kevy_store --example embedded`
+//! `cargo run -p kevy_store --example in_memory`
 
 use kevy_store::{CmdError, Kevy, Value};
 use std::time::Duration;
