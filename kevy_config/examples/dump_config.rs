@@ -40,5 +40,6 @@ fn main() {
                 println!("{name}\t{value}");
             }
         }
+        other => eprintln!("unsupported action {other:?}"),
     }
 }

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 /// Where a setting came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Source {
     /// The TOML config file.
     File(PathBuf),
@@ -28,6 +29,7 @@ impl fmt::Display for Source {
 
 /// A configuration that kevy refuses to start with.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ConfigError {
     /// A key that names no knob.
     UnknownOption {

@@ -15,6 +15,7 @@ pub const DEFAULT_FILE: &str = "kevy.toml";
 
 /// What the command line asks the binary to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CliAction {
     /// Serve.
     Run,

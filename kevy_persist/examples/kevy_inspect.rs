@@ -205,6 +205,10 @@ fn verify(dir: &Path, o: &Opts) -> Result<bool, PersistError> {
                 println!("{}: CORRUPT at offset {offset}: {reason}", path.display());
                 ok = false;
             }
+            other => {
+                println!("{}: unexpected end {other:?}", path.display());
+                ok = false;
+            }
         }
     }
     if l.manifest {

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 /// What went wrong while reading, writing or recovering persistence files.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum PersistError {
     /// An operating-system call on `path` failed.
     Io {

@@ -164,6 +164,7 @@ pub fn parse_frame(buf: &[u8]) -> Parsed {
 
 /// How an AOF file ends.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Tail {
     /// Every byte belongs to a whole frame.
     Clean,

@@ -147,6 +147,7 @@ pub fn write_snapshot(
 }
 
 /// One entry read back from a snapshot.
+#[non_exhaustive]
 pub enum SnapValue<'a> {
     /// A string value.
     Str(&'a [u8]),

@@ -71,6 +71,10 @@ fn main() -> ExitCode {
         kevy_config::CliAction::CheckAof { file, fix } => {
             return ExitCode::from(persist::check_aof_cli(file, *fix));
         }
+        other => {
+            eprintln!("kevy-server: unsupported command-line action {other:?}");
+            return ExitCode::from(2);
+        }
     }
     match serve(loaded) {
         Ok(()) => ExitCode::SUCCESS,

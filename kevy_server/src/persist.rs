@@ -192,6 +192,10 @@ pub fn check_aof_cli(file: &std::path::Path, fix: bool) -> u8 {
                     println!("AOF is damaged: {reason}; the valid prefix ends at offset {offset}");
                     report_fix(&r, fix)
                 }
+                other => {
+                    println!("AOF ends in an unexpected way: {other:?}");
+                    report_fix(&r, fix)
+                }
             }
         }
         Err(e) => {

@@ -23,6 +23,7 @@ use crate::value::{lru_clock, Entry};
 /// Which keys may be evicted and which go first (`maxmemory-policy`
 /// without `noeviction`, which evicts nothing).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum EvictPolicy {
     /// Least recently used among all keys.
     AllkeysLru,
