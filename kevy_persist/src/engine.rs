@@ -87,7 +87,10 @@ impl Engine {
             Some(m) if m.shards.len() == nshards => m,
             other => {
                 stale = other.map(|m| m.files()).unwrap_or_default();
-                Manifest { gen, shards: vec![ShardFiles::default(); nshards] }
+                Manifest {
+                    gen,
+                    shards: vec![ShardFiles::default(); nshards],
+                }
             }
         };
         Engine {

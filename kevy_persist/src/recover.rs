@@ -342,8 +342,13 @@ pub fn load_aof_groups(
             return Ok(());
         }
         if argv[0].eq_ignore_ascii_case(b"exec") {
-            let Some(group) = bracket.take() else { return Ok(()) };
-            let whole = match (argv.get(1).and_then(|a| parse_u64(a)), argv.get(2).and_then(|a| parse_u64(a))) {
+            let Some(group) = bracket.take() else {
+                return Ok(());
+            };
+            let whole = match (
+                argv.get(1).and_then(|a| parse_u64(a)),
+                argv.get(2).and_then(|a| parse_u64(a)),
+            ) {
                 (Some(id), Some(parts)) if parts > 1 => {
                     groups.is_none_or(|g| g.get(&id).copied().unwrap_or(0) as u64 >= parts)
                 }

@@ -61,7 +61,10 @@ impl Blocking {
     pub fn park(&self, w: Waiter) {
         let mut g = self.inner.lock();
         for k in &w.keys {
-            g.by_key.entry((w.db, k.clone())).or_default().push_back(w.id);
+            g.by_key
+                .entry((w.db, k.clone()))
+                .or_default()
+                .push_back(w.id);
         }
         g.waiters.insert(w.id, w);
         self.count.store(g.waiters.len(), Ordering::Relaxed);
@@ -72,7 +75,10 @@ impl Blocking {
     pub fn unclaim(&self, w: Waiter) {
         let mut g = self.inner.lock();
         for k in &w.keys {
-            g.by_key.entry((w.db, k.clone())).or_default().push_front(w.id);
+            g.by_key
+                .entry((w.db, k.clone()))
+                .or_default()
+                .push_front(w.id);
         }
         g.waiters.insert(w.id, w);
         self.count.store(g.waiters.len(), Ordering::Relaxed);

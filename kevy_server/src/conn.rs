@@ -106,5 +106,7 @@ impl Session {
 /// subscription) must copy, or one small argument would pin a whole read
 /// buffer in memory.
 pub fn own(argv: &[bytes::Bytes]) -> Vec<bytes::Bytes> {
-    argv.iter().map(|a| bytes::Bytes::copy_from_slice(a)).collect()
+    argv.iter()
+        .map(|a| bytes::Bytes::copy_from_slice(a))
+        .collect()
 }

@@ -42,7 +42,10 @@ pub(crate) fn on_readable(
                     }
                     Ok(n) => {
                         conn.rbuf.extend_from_slice(&scratch[..n]);
-                        shared.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                        shared
+                            .stats
+                            .net_input_bytes
+                            .fetch_add(n as u64, Ordering::Relaxed);
                         if n < scratch.len() {
                             drained = true;
                             break;
@@ -104,7 +107,10 @@ pub(crate) fn process_input(
             conn.args.clear();
             while conn.pending.len() < MAX_BATCH {
                 let start = conn.args.len();
-                match conn.parser.parse_append(&mut conn.rbuf, &limits, &mut conn.args) {
+                match conn
+                    .parser
+                    .parse_append(&mut conn.rbuf, &limits, &mut conn.args)
+                {
                     Ok(Some(n)) => conn.pending.push_back((start, n)),
                     Ok(None) => break,
                     Err(e) => {
@@ -158,10 +164,16 @@ pub(crate) fn process_input(
         return false;
     }
     if conn.rbuf.len() > qlimit && qlimit > 0 {
-        eprintln!("kevy: closing client {}: query buffer over client-query-buffer-limit", conn.sess.handle.addr);
+        eprintln!(
+            "kevy: closing client {}: query buffer over client-query-buffer-limit",
+            conn.sess.handle.addr
+        );
         return false;
     }
-    conn.sess.handle.qbuf.store(conn.rbuf.len(), Ordering::Relaxed);
+    conn.sess
+        .handle
+        .qbuf
+        .store(conn.rbuf.len(), Ordering::Relaxed);
     true
 }
 
@@ -190,15 +202,25 @@ pub(crate) fn flush(conn: &mut Conn) -> bool {
             conn.out.shrink_to(64 * 1024);
         }
     }
-    conn.sess.handle.obuf.store(conn.pending_out(), Ordering::Relaxed);
+    conn.sess
+        .handle
+        .obuf
+        .store(conn.pending_out(), Ordering::Relaxed);
     true
 }
 
 pub(crate) fn update_interest(reg: &mio::Registry, conn: &mut Conn, slot: usize) -> bool {
     let need = conn.pending_out() > 0;
     if need != conn.want_write {
-        let interest = if need { Interest::READABLE | Interest::WRITABLE } else { Interest::READABLE };
-        if reg.reregister(&mut conn.sock, Token(slot), interest).is_err() {
+        let interest = if need {
+            Interest::READABLE | Interest::WRITABLE
+        } else {
+            Interest::READABLE
+        };
+        if reg
+            .reregister(&mut conn.sock, Token(slot), interest)
+            .is_err()
+        {
             return false;
         }
         conn.want_write = need;
@@ -211,21 +233,28 @@ pub(crate) fn update_interest(reg: &mio::Registry, conn: &mut Conn, slot: usize)
 /// disconnected instead of growing memory without bound.
 pub(crate) fn within_output_limits(shared: &Shared, conn: &mut Conn) -> bool {
     let cfg = shared.config.get();
-    let class = if conn.sess.subs.is_empty() && conn.sess.psubs.is_empty() && conn.sess.ssubs.is_empty() {
-        &cfg.client_output_buffer_limit.normal
-    } else {
-        &cfg.client_output_buffer_limit.pubsub
-    };
+    let class =
+        if conn.sess.subs.is_empty() && conn.sess.psubs.is_empty() && conn.sess.ssubs.is_empty() {
+            &cfg.client_output_buffer_limit.normal
+        } else {
+            &cfg.client_output_buffer_limit.pubsub
+        };
     let pending = conn.pending_out() as u64;
     if class.hard > 0 && pending > class.hard {
-        eprintln!("kevy: closing client {}: output buffer over the hard limit", conn.sess.handle.addr);
+        eprintln!(
+            "kevy: closing client {}: output buffer over the hard limit",
+            conn.sess.handle.addr
+        );
         return false;
     }
     if class.soft > 0 && pending > class.soft {
         let now = crate::shared::now_ms();
         let since = *conn.soft_limit_since.get_or_insert(now);
         if now.saturating_sub(since) > class.soft_seconds * 1000 {
-            eprintln!("kevy: closing client {}: output buffer over the soft limit for too long", conn.sess.handle.addr);
+            eprintln!(
+                "kevy: closing client {}: output buffer over the soft limit for too long",
+                conn.sess.handle.addr
+            );
             return false;
         }
     } else {
@@ -243,7 +272,9 @@ pub(crate) fn is_paused_for(shared: &Shared, argv: &[bytes::Bytes]) -> bool {
     if !shared.pause_writes_only.load(Ordering::SeqCst) {
         return true;
     }
-    let Some((_, cmd)) = argv.first().and_then(|n| shared.commands.lookup(n)) else { return false };
+    let Some((_, cmd)) = argv.first().and_then(|n| shared.commands.lookup(n)) else {
+        return false;
+    };
     cmd.meta.flags & (kevy_store::spec::flags::WRITE | kevy_store::spec::flags::MAY_REPLICATE) != 0
 }
 
@@ -256,7 +287,9 @@ thread_local! {
 pub(crate) fn publish_net_out(shared: &Shared) {
     let n = NET_OUT.with(|c| c.replace(0));
     if n > 0 {
-        shared.stats.net_output_bytes.fetch_add(n, Ordering::Relaxed);
+        shared
+            .stats
+            .net_output_bytes
+            .fetch_add(n, Ordering::Relaxed);
     }
 }
-

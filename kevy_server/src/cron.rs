@@ -25,7 +25,10 @@ pub fn peak_memory() -> u64 {
 pub fn run(shared: Arc<Shared>) {
     let mut samples: [u64; 16] = [0; 16];
     let mut idx = 0;
-    let mut last_ops = shared.stats.total_commands_processed.load(Ordering::Relaxed);
+    let mut last_ops = shared
+        .stats
+        .total_commands_processed
+        .load(Ordering::Relaxed);
     let mut last_t = Instant::now();
     let mut events = Events::default();
     while !shared.shutdown.load(Ordering::SeqCst) {
@@ -36,21 +39,32 @@ pub fn run(shared: Arc<Shared>) {
         // most of the shard time even when many keys expire at once.
         let mask = shared.config.get().notify_keyspace_events.0 as u32;
         let st = active_expire_cycle(&shared.store, now_ms(), period / 4, mask, &mut events);
-        shared.stats.expired_keys.fetch_add(st.expired, Ordering::Relaxed);
+        shared
+            .stats
+            .expired_keys
+            .fetch_add(st.expired, Ordering::Relaxed);
         crate::pubsub::publish_notifications(&shared, mask, &mut events.notifications);
         events.ready_keys.clear();
         events.dirty = 0;
-        let ops = shared.stats.total_commands_processed.load(Ordering::Relaxed);
+        let ops = shared
+            .stats
+            .total_commands_processed
+            .load(Ordering::Relaxed);
         let dt = last_t.elapsed().as_secs_f64();
         if dt >= 0.1 {
             samples[idx % 16] = ((ops.saturating_sub(last_ops)) as f64 / dt) as u64;
             idx += 1;
             let n = idx.min(16);
-            OPS_PER_SEC.store(samples[..n].iter().sum::<u64>() / n as u64, Ordering::Relaxed);
+            OPS_PER_SEC.store(
+                samples[..n].iter().sum::<u64>() / n as u64,
+                Ordering::Relaxed,
+            );
             last_ops = ops;
             last_t = Instant::now();
         }
-        shared.persist.cron_tick(&shared.store, &shared.config.get());
+        shared
+            .persist
+            .cron_tick(&shared.store, &shared.config.get());
         crate::memory::cron(&shared);
         PEAK_MEMORY.fetch_max(crate::alloc::used_memory() as u64, Ordering::Relaxed);
     }

@@ -3,9 +3,9 @@
 //! the locks already held, so a batch takes each lock about once; every lock
 //! is released before server commands run and before replies are written.
 
+use crate::blocking::Waiter;
 use crate::cmd::Env;
 use crate::conn::Session;
-use crate::blocking::Waiter;
 use crate::shared::{now_ms, Msg, Shared};
 use crate::table::Kind;
 use bytes::Bytes;
@@ -60,7 +60,26 @@ pub struct Executor<'s> {
 impl<'s> Executor<'s> {
     /// An executor over `shared`.
     pub fn new(shared: &'s Shared) -> Executor<'s> {
-        let mut ex = Executor { shared, locked: shared.store.lock(&[]), events: Events::default(), ids: Vec::new(), touched: Vec::new(), block: None, unblocks: Vec::new(), pinned: false, deferred: Vec::new(), deferred_unblocks: Vec::new(), held: Vec::new(), notify_mask: 0, lfu: None, maxmemory: 0, now: None, latency_tracking: false, slowlog_threshold: -1, slowlog_max_len: 128 };
+        let mut ex = Executor {
+            shared,
+            locked: shared.store.lock(&[]),
+            events: Events::default(),
+            ids: Vec::new(),
+            touched: Vec::new(),
+            block: None,
+            unblocks: Vec::new(),
+            pinned: false,
+            deferred: Vec::new(),
+            deferred_unblocks: Vec::new(),
+            held: Vec::new(),
+            notify_mask: 0,
+            lfu: None,
+            maxmemory: 0,
+            now: None,
+            latency_tracking: false,
+            slowlog_threshold: -1,
+            slowlog_max_len: 128,
+        };
         ex.refresh_config();
         ex
     }
@@ -102,7 +121,9 @@ impl<'s> Executor<'s> {
     fn dispatch(&mut self, sess: &mut Session, argv: &[Bytes]) -> Reply {
         let shared = self.shared;
         shared.stats.total_commands_processed.fetch_add(1, Relaxed);
-        let Some(name) = argv.first() else { return Reply::error("ERR empty command") };
+        let Some(name) = argv.first() else {
+            return Reply::error("ERR empty command");
+        };
         let Some((idx, cmd)) = shared.commands.lookup(name) else {
             if sess.multi.is_some() {
                 sess.multi_dirty = true;
@@ -135,8 +156,14 @@ impl<'s> Executor<'s> {
             }
             return Reply::error(kevy_store::arity_error(cmd.meta.name));
         }
-        if crate::cmd::in_subscribed_mode(sess) && !crate::cmd::allowed_in_subscribed_mode(cmd.meta.name) {
-            let full = if is_container(cmd.meta.name) && argv.len() > 1 { sess.handle.last_full_name.lock().clone() } else { cmd.meta.name.to_string() };
+        if crate::cmd::in_subscribed_mode(sess)
+            && !crate::cmd::allowed_in_subscribed_mode(cmd.meta.name)
+        {
+            let full = if is_container(cmd.meta.name) && argv.len() > 1 {
+                sess.handle.last_full_name.lock().clone()
+            } else {
+                cmd.meta.name.to_string()
+            };
             return Reply::error(format!(
                 "ERR Can't execute '{full}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
             ));
@@ -159,7 +186,10 @@ impl<'s> Executor<'s> {
                     sess.multi_dirty = false;
                     crate::cmd::unwatch_all(shared, sess);
                     if let Reply::Error(e) = &r {
-                        return Reply::error(format!("EXECABORT Transaction discarded because of: {}", String::from_utf8_lossy(e)));
+                        return Reply::error(format!(
+                            "EXECABORT Transaction discarded because of: {}",
+                            String::from_utf8_lossy(e)
+                        ));
                     }
                 }
             }
@@ -168,7 +198,9 @@ impl<'s> Executor<'s> {
         // After authentication, as Redis: only clients that may run commands
         // trigger evictions or see OOM.
         if self.maxmemory != 0 {
-            if let Some(r) = crate::memory::oom_check(shared, &mut self.locked, sess, cmd, self.maxmemory) {
+            if let Some(r) =
+                crate::memory::oom_check(shared, &mut self.locked, sess, cmd, self.maxmemory)
+            {
                 return r;
             }
         }
@@ -194,9 +226,17 @@ impl<'s> Executor<'s> {
 
     /// Runs one command that passed lookup and arity checks; records its
     /// stats. Data commands lock what they need (reusing held locks).
-    fn run_one(&mut self, sess: &mut Session, idx: usize, argv: &[Bytes], may_block: bool) -> Reply {
+    fn run_one(
+        &mut self,
+        sess: &mut Session,
+        idx: usize,
+        argv: &[Bytes],
+        may_block: bool,
+    ) -> Reply {
         let shared = self.shared;
-        let Some(cmd) = shared.commands.get(idx) else { return Reply::error("ERR internal error") };
+        let Some(cmd) = shared.commands.get(idx) else {
+            return Reply::error("ERR internal error");
+        };
         let t0 = Instant::now();
         let reply = match cmd.kind {
             Kind::Store(sc) => {
@@ -237,7 +277,8 @@ impl<'s> Executor<'s> {
             // the slow log's view of this very command, as in Redis.
             self.refresh_config();
         }
-        let unknown_sub = matches!(&reply, Reply::Error(e) if e.starts_with(b"ERR unknown subcommand"));
+        let unknown_sub =
+            matches!(&reply, Reply::Error(e) if e.starts_with(b"ERR unknown subcommand"));
         if !unknown_sub {
             self.observe(sess, idx, argv, ns);
         }
@@ -247,13 +288,17 @@ impl<'s> Executor<'s> {
     /// Feeds the latency histograms and the slow log.
     fn observe(&mut self, sess: &Session, idx: usize, argv: &[Bytes], ns: u64) {
         let shared = self.shared;
-        let Some(cmd) = shared.commands.get(idx) else { return };
+        let Some(cmd) = shared.commands.get(idx) else {
+            return;
+        };
         let container = is_container(cmd.meta.name) && argv.len() > 1;
         if self.latency_tracking {
             let h = if container {
                 Some(shared.latencies.get(&full_name(cmd.meta.name, &argv[1])))
             } else {
-                shared.latency_by_index.get(idx, cmd.meta.name, &shared.latencies)
+                shared
+                    .latency_by_index
+                    .get(idx, cmd.meta.name, &shared.latencies)
             };
             if let Some(h) = h {
                 h.record(ns);
@@ -265,7 +310,14 @@ impl<'s> Executor<'s> {
             && cmd.meta.flags & kevy_store::spec::flags::SKIP_SLOWLOG == 0
         {
             let name = sess.handle.name.lock().clone();
-            shared.slowlog.push(argv, micros, &sess.handle.addr, &name, self.slowlog_max_len, now_ms() / 1000);
+            shared.slowlog.push(
+                argv,
+                micros,
+                &sess.handle.addr,
+                &name,
+                self.slowlog_max_len,
+                now_ms() / 1000,
+            );
         }
     }
 
@@ -279,8 +331,10 @@ impl<'s> Executor<'s> {
         self.touched.sort_unstable();
         self.touched.dedup();
         let st = &self.shared.stats;
-        st.keyspace_hits.fetch_add(std::mem::take(&mut self.events.hits), Relaxed);
-        st.keyspace_misses.fetch_add(std::mem::take(&mut self.events.misses), Relaxed);
+        st.keyspace_hits
+            .fetch_add(std::mem::take(&mut self.events.hits), Relaxed);
+        st.keyspace_misses
+            .fetch_add(std::mem::take(&mut self.events.misses), Relaxed);
         self.publish_notifications();
         self.events.ready_keys.clear();
         self.events.dirty = 0;
@@ -302,7 +356,11 @@ impl<'s> Executor<'s> {
     }
 
     fn send_unblocks(&mut self) {
-        for (worker, id, reply) in self.unblocks.drain(..).chain(self.deferred_unblocks.drain(..)) {
+        for (worker, id, reply) in self
+            .unblocks
+            .drain(..)
+            .chain(self.deferred_unblocks.drain(..))
+        {
             if let Some(w) = self.shared.workers.get(worker) {
                 w.send(Msg::Unblock { id, reply });
             }
@@ -370,7 +428,9 @@ impl<'s> Executor<'s> {
         }
         let mut replies = Vec::with_capacity(queue.len());
         for argv in &queue {
-            let Some((idx, cmd)) = shared.commands.lookup(&argv[0]) else { continue };
+            let Some((idx, cmd)) = shared.commands.lookup(&argv[0]) else {
+                continue;
+            };
             let reply = match cmd.kind {
                 Kind::Store(_) => {
                     // Locks are already held: run without relocking.
@@ -416,8 +476,12 @@ impl<'s> Executor<'s> {
     /// locks stay held; fast server commands never lock the store.
     fn run_server_locked(&mut self, sess: &mut Session, idx: usize, argv: &[Bytes]) -> Reply {
         let shared = self.shared;
-        let Some(cmd) = shared.commands.get(idx) else { return Reply::error("ERR internal error") };
-        let Kind::Server(sv) = cmd.kind else { return Reply::error("ERR internal error") };
+        let Some(cmd) = shared.commands.get(idx) else {
+            return Reply::error("ERR internal error");
+        };
+        let Kind::Server(sv) = cmd.kind else {
+            return Reply::error("ERR internal error");
+        };
         let mut env = Env { shared, sess };
         let r = guarded(|| (sv.run)(&mut env, argv));
         crate::cmd::monitor_feed(shared, sess, cmd.meta.flags, argv);
@@ -428,7 +492,11 @@ impl<'s> Executor<'s> {
     /// True if a watched key was written (or has expired) since WATCH. The
     /// watched keys' shards must be locked.
     fn watch_broken(&mut self, sess: &Session) -> bool {
-        if sess.watch_flag.as_ref().is_some_and(|f| f.load(std::sync::atomic::Ordering::Acquire)) {
+        if sess
+            .watch_flag
+            .as_ref()
+            .is_some_and(|f| f.load(std::sync::atomic::Ordering::Acquire))
+        {
             return true;
         }
         let now = now_ms();
@@ -436,7 +504,11 @@ impl<'s> Executor<'s> {
         for (db, key, _) in &sess.watched {
             let id = kevy_store::shard_for(key, n);
             if let Some(s) = self.locked.shard_mut(id) {
-                if s.dbs.get(*db).and_then(|d| d.get(key)).is_some_and(|e| e.is_expired(now)) {
+                if s.dbs
+                    .get(*db)
+                    .and_then(|d| d.get(key))
+                    .is_some_and(|e| e.is_expired(now))
+                {
                     return true;
                 }
             }
@@ -453,9 +525,11 @@ impl<'s> Executor<'s> {
         self.latency_tracking = cfg.latency_tracking;
         self.slowlog_threshold = cfg.slowlog_log_slower_than;
         self.slowlog_max_len = cfg.slowlog_max_len as usize;
-        self.lfu = matches!(cfg.maxmemory_policy, P::AllkeysLfu | P::VolatileLfu).then(|| kevy_store::LfuParams {
-            log_factor: cfg.lfu_log_factor,
-            decay_time: cfg.lfu_decay_time,
+        self.lfu = matches!(cfg.maxmemory_policy, P::AllkeysLfu | P::VolatileLfu).then(|| {
+            kevy_store::LfuParams {
+                log_factor: cfg.lfu_log_factor,
+                decay_time: cfg.lfu_decay_time,
+            }
         });
     }
 
@@ -475,7 +549,8 @@ impl<'s> Executor<'s> {
                     true
                 };
             if record {
-                sc.meta.for_each_key(argv, |i| shared.tracking.remember(sess.id, &argv[i]));
+                sc.meta
+                    .for_each_key(argv, |i| shared.tracking.remember(sess.id, &argv[i]));
             }
         }
         if matches!(sc.meta.name, "flushall" | "flushdb") {
@@ -483,13 +558,19 @@ impl<'s> Executor<'s> {
             shared.tracking.invalidate_all(shared);
             return;
         }
-        shared.tracking.invalidate_keys(shared, &self.events.modified_keys, sess.id);
+        shared
+            .tracking
+            .invalidate_keys(shared, &self.events.modified_keys, sess.id);
         self.events.modified_keys.clear();
     }
 
     /// Publishes the batch's keyspace events (see `pubsub::publish_notifications`).
     fn publish_notifications(&mut self) {
-        crate::pubsub::publish_notifications(self.shared, self.notify_mask, &mut self.events.notifications);
+        crate::pubsub::publish_notifications(
+            self.shared,
+            self.notify_mask,
+            &mut self.events.notifications,
+        );
     }
 
     /// Serves parked clients waiting on keys that just received data, the
@@ -510,7 +591,9 @@ impl<'s> Executor<'s> {
                 return;
             }
             while let Some(w) = shared.blocking.claim_first(db, &key) {
-                let Some((idx, cmd)) = shared.commands.lookup(&w.argv[0]) else { continue };
+                let Some((idx, cmd)) = shared.commands.lookup(&w.argv[0]) else {
+                    continue;
+                };
                 let Kind::Store(sc) = cmd.kind else { continue };
                 shared.store.shards_for(sc, &w.argv, &mut self.ids);
                 shared.store.relock(&mut self.locked, &self.ids);
@@ -546,10 +629,29 @@ fn guarded(f: impl FnOnce() -> Reply) -> Reply {
 
 /// `container|sub`, as Redis names subcommands.
 fn full_name(container: &str, sub: &[u8]) -> String {
-    format!("{}|{}", container, String::from_utf8_lossy(sub).to_lowercase())
+    format!(
+        "{}|{}",
+        container,
+        String::from_utf8_lossy(sub).to_lowercase()
+    )
 }
 
 /// Commands whose CLIENT LIST `cmd=` field names the subcommand too.
 fn is_container(name: &str) -> bool {
-    matches!(name, "client" | "config" | "command" | "object" | "pubsub" | "memory" | "slowlog" | "acl" | "latency" | "debug" | "script" | "function" | "cluster")
+    matches!(
+        name,
+        "client"
+            | "config"
+            | "command"
+            | "object"
+            | "pubsub"
+            | "memory"
+            | "slowlog"
+            | "acl"
+            | "latency"
+            | "debug"
+            | "script"
+            | "function"
+            | "cluster"
+    )
 }

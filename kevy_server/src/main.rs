@@ -65,7 +65,11 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         kevy_config::CliAction::Version => {
-            println!("kevy-server v={} (Redis {} compatible)", env!("CARGO_PKG_VERSION"), REDIS_VERSION);
+            println!(
+                "kevy-server v={} (Redis {} compatible)",
+                env!("CARGO_PKG_VERSION"),
+                REDIS_VERSION
+            );
             return ExitCode::SUCCESS;
         }
         kevy_config::CliAction::CheckAof { file, fix } => {
@@ -93,7 +97,10 @@ fn bind_all(cfg: &kevy_config::Config) -> Result<Vec<TcpListener>, String> {
             None => (false, b.as_str()),
         };
         let host = if host == "*" { "0.0.0.0" } else { host };
-        let addr: SocketAddr = match format!("{host}:{}", cfg.port).parse().or_else(|_| format!("[{host}]:{}", cfg.port).parse()) {
+        let addr: SocketAddr = match format!("{host}:{}", cfg.port)
+            .parse()
+            .or_else(|_| format!("[{host}]:{}", cfg.port).parse())
+        {
             Ok(a) => a,
             Err(_) => return Err(format!("invalid bind address '{b}'")),
         };
@@ -114,19 +121,24 @@ fn serve(loaded: kevy_config::Loaded) -> Result<(), String> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let nthreads = cfg.effective_threads(cores);
     let nshards = cfg.effective_shards(cores);
-    std::fs::create_dir_all(&cfg.dir).map_err(|e| format!("cannot create dir '{}': {e}", cfg.dir))?;
+    std::fs::create_dir_all(&cfg.dir)
+        .map_err(|e| format!("cannot create dir '{}': {e}", cfg.dir))?;
     let (store, persistence) = persist::start(&cfg, nshards)?;
     let mut listeners = bind_all(&cfg)?;
     let port = listeners[0].local_addr().map_err(|e| e.to_string())?.port();
 
     let mut accept_poll = Poll::new().map_err(|e| e.to_string())?;
-    let acceptor_waker = Waker::new(accept_poll.registry(), ACCEPT_WAKER).map_err(|e| e.to_string())?;
+    let acceptor_waker =
+        Waker::new(accept_poll.registry(), ACCEPT_WAKER).map_err(|e| e.to_string())?;
     let mut polls = Vec::new();
     let mut workers = Vec::new();
     for _ in 0..nthreads {
         let p = Poll::new().map_err(|e| e.to_string())?;
         let w = Waker::new(p.registry(), worker::WAKER).map_err(|e| e.to_string())?;
-        workers.push(WorkerHandle { inbox: parking_lot::Mutex::new(Vec::new()), waker: w });
+        workers.push(WorkerHandle {
+            inbox: parking_lot::Mutex::new(Vec::new()),
+            waker: w,
+        });
         polls.push(p);
     }
     let started_unix = shared::now_ms() / 1000;
@@ -160,8 +172,14 @@ fn serve(loaded: kevy_config::Loaded) -> Result<(), String> {
         started_unix,
         run_id: run_id(),
         port,
-        executable: std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
-        config_file: loaded.file.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+        executable: std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+        config_file: loaded
+            .file
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
         peak_clients: Default::default(),
     });
 
@@ -176,12 +194,18 @@ fn serve(loaded: kevy_config::Loaded) -> Result<(), String> {
     }
     {
         let sh = shared.clone();
-        let h = std::thread::Builder::new().name("kevy-cron".into()).spawn(move || cron::run(sh)).map_err(|e| e.to_string())?;
+        let h = std::thread::Builder::new()
+            .name("kevy-cron".into())
+            .spawn(move || cron::run(sh))
+            .map_err(|e| e.to_string())?;
         handles.push(h);
     }
 
     for (i, l) in listeners.iter_mut().enumerate() {
-        accept_poll.registry().register(l, Token(i), Interest::READABLE).map_err(|e| e.to_string())?;
+        accept_poll
+            .registry()
+            .register(l, Token(i), Interest::READABLE)
+            .map_err(|e| e.to_string())?;
     }
     let (mut sig_rx, sig_tx) = mio::net::UnixStream::pair().map_err(|e| e.to_string())?;
     let sig_tx: std::os::unix::net::UnixStream = sig_tx.into();
@@ -189,11 +213,17 @@ fn serve(loaded: kevy_config::Loaded) -> Result<(), String> {
         let tx = sig_tx.try_clone().map_err(|e| e.to_string())?;
         signal_hook::low_level::pipe::register(sig, tx).map_err(|e| e.to_string())?;
     }
-    accept_poll.registry().register(&mut sig_rx, SIGNALS, Interest::READABLE).map_err(|e| e.to_string())?;
+    accept_poll
+        .registry()
+        .register(&mut sig_rx, SIGNALS, Interest::READABLE)
+        .map_err(|e| e.to_string())?;
 
     for l in &listeners {
         if let Ok(a) = l.local_addr() {
-            println!("kevy-server {} listening on {a} ({nthreads} threads, {nshards} shards)", env!("CARGO_PKG_VERSION"));
+            println!(
+                "kevy-server {} listening on {a} ({nthreads} threads, {nshards} shards)",
+                env!("CARGO_PKG_VERSION")
+            );
         }
     }
     let _ = std::io::stdout().flush();
@@ -229,7 +259,10 @@ fn serve(loaded: kevy_config::Loaded) -> Result<(), String> {
     for h in handles {
         let _ = h.join();
     }
-    if let Err(e) = shared.persist.shutdown(&shared.store, !shared.config.get().save.is_empty()) {
+    if let Err(e) = shared
+        .persist
+        .shutdown(&shared.store, !shared.config.get().save.is_empty())
+    {
         eprintln!("kevy-server: saving at shutdown failed: {e}");
     }
     eprintln!("kevy-server: bye");
@@ -243,14 +276,20 @@ fn accept_ready(shared: &Shared, l: &TcpListener, next: &mut usize) {
                 let cfg = shared.config.get();
                 if cfg.protected_mode && cfg.requirepass.is_empty() && !addr.ip().is_loopback() {
                     let _ = sock.write(DENIED.as_bytes());
-                    shared.stats.rejected_connections.fetch_add(1, Ordering::Relaxed);
+                    shared
+                        .stats
+                        .rejected_connections
+                        .fetch_add(1, Ordering::Relaxed);
                     continue;
                 }
                 let max = cfg.maxclients as usize;
                 drop(cfg);
                 if shared.clients.lock().len() >= max {
                     let _ = sock.write(b"-ERR max number of clients reached\r\n");
-                    shared.stats.rejected_connections.fetch_add(1, Ordering::Relaxed);
+                    shared
+                        .stats
+                        .rejected_connections
+                        .fetch_add(1, Ordering::Relaxed);
                     continue;
                 }
                 let w = *next % shared.workers.len();

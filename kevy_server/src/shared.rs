@@ -15,12 +15,16 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// Unix time in milliseconds.
 pub fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// Unix time in microseconds.
 pub fn now_us() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
 }
 
 /// Server-wide counters reported by INFO stats.
@@ -113,7 +117,8 @@ impl ClientHandle {
 
     /// Records a command at this moment.
     pub fn touch(&self, cmd: usize) {
-        self.last_interaction.store(self.created.elapsed().as_millis() as u64, Ordering::Relaxed);
+        self.last_interaction
+            .store(self.created.elapsed().as_millis() as u64, Ordering::Relaxed);
         self.last_cmd.store(cmd, Ordering::Relaxed);
     }
 }

@@ -39,16 +39,29 @@ pub struct SlowLog {
 
 impl SlowLog {
     /// Records a command that took `micros` (the caller checked the threshold).
-    pub fn push(&self, argv: &[Bytes], micros: u64, addr: &str, name: &str, max_len: usize, now_s: u64) {
+    pub fn push(
+        &self,
+        argv: &[Bytes],
+        micros: u64,
+        addr: &str,
+        name: &str,
+        max_len: usize,
+        now_s: u64,
+    ) {
         let mut args: Vec<Bytes> = Vec::with_capacity(argv.len().min(MAX_ARGC));
         for (i, a) in argv.iter().enumerate() {
             if i == MAX_ARGC - 1 && argv.len() > MAX_ARGC {
-                args.push(Bytes::from(format!("... ({} more arguments)", argv.len() - MAX_ARGC + 1)));
+                args.push(Bytes::from(format!(
+                    "... ({} more arguments)",
+                    argv.len() - MAX_ARGC + 1
+                )));
                 break;
             }
             if a.len() > MAX_STRING {
                 let mut v = a[..MAX_STRING].to_vec();
-                v.extend_from_slice(format!("... ({} more bytes)", a.len() - MAX_STRING).as_bytes());
+                v.extend_from_slice(
+                    format!("... ({} more bytes)", a.len() - MAX_STRING).as_bytes(),
+                );
                 args.push(Bytes::from(v));
             } else {
                 args.push(Bytes::copy_from_slice(a));
@@ -70,7 +83,10 @@ impl SlowLog {
     /// The newest `count` entries (all when `None`).
     pub fn get(&self, count: Option<usize>) -> Vec<Entry> {
         let q = self.entries.lock();
-        q.iter().take(count.unwrap_or(usize::MAX)).cloned().collect()
+        q.iter()
+            .take(count.unwrap_or(usize::MAX))
+            .cloned()
+            .collect()
     }
 
     /// Number of entries.
@@ -94,7 +110,9 @@ pub struct Histogram {
 
 impl Default for Histogram {
     fn default() -> Self {
-        Histogram { counts: (0..BUCKETS).map(|_| AtomicU64::new(0)).collect() }
+        Histogram {
+            counts: (0..BUCKETS).map(|_| AtomicU64::new(0)).collect(),
+        }
     }
 }
 
@@ -125,7 +143,11 @@ impl Histogram {
 
     /// The value (ns) at percentile `p` (0..=100), or None when empty.
     pub fn percentile(&self, p: f64) -> Option<u64> {
-        let counts: Vec<u64> = self.counts.iter().map(|c| c.load(Ordering::Relaxed)).collect();
+        let counts: Vec<u64> = self
+            .counts
+            .iter()
+            .map(|c| c.load(Ordering::Relaxed))
+            .collect();
         let total: u64 = counts.iter().sum();
         if total == 0 {
             return None;
@@ -171,7 +193,12 @@ impl Latencies {
 
     /// Every histogram with samples, sorted by name.
     pub fn all(&self) -> Vec<(String, &'static Histogram)> {
-        let mut v: Vec<_> = self.by_name.lock().iter().map(|(k, v)| (k.clone(), *v)).collect();
+        let mut v: Vec<_> = self
+            .by_name
+            .lock()
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
         v.sort_by(|a, b| a.0.cmp(&b.0));
         v
     }
@@ -193,7 +220,9 @@ pub struct ByIndex {
 impl ByIndex {
     /// A cache for `n` commands.
     pub fn new(n: usize) -> ByIndex {
-        ByIndex { slots: (0..n).map(|_| OnceLock::new()).collect() }
+        ByIndex {
+            slots: (0..n).map(|_| OnceLock::new()).collect(),
+        }
     }
 
     /// The histogram of command `idx` named `name`.
@@ -210,7 +239,18 @@ mod tests {
     #[test]
     fn buckets_are_monotonic_and_close() {
         let mut last = 0;
-        for v in [0u64, 1, 31, 32, 33, 100, 1000, 12_345, 1_000_000, 987_654_321] {
+        for v in [
+            0u64,
+            1,
+            31,
+            32,
+            33,
+            100,
+            1000,
+            12_345,
+            1_000_000,
+            987_654_321,
+        ] {
             let b = bucket(v);
             assert!(b >= last);
             last = b;

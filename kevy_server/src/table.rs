@@ -50,12 +50,24 @@ impl CommandTable {
     pub fn new() -> CommandTable {
         let mut cmds = Vec::new();
         for c in kevy_store::all_commands() {
-            cmds.push(Cmd { meta: &c.meta, kind: Kind::Store(c), stats: CmdStats::default() });
+            cmds.push(Cmd {
+                meta: &c.meta,
+                kind: Kind::Store(c),
+                stats: CmdStats::default(),
+            });
         }
         for c in cmd::all() {
-            cmds.push(Cmd { meta: &c.meta, kind: Kind::Server(c), stats: CmdStats::default() });
+            cmds.push(Cmd {
+                meta: &c.meta,
+                kind: Kind::Server(c),
+                stats: CmdStats::default(),
+            });
         }
-        let by_name = cmds.iter().enumerate().map(|(i, c)| (c.meta.name.as_bytes(), i)).collect();
+        let by_name = cmds
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.meta.name.as_bytes(), i))
+            .collect();
         CommandTable { cmds, by_name }
     }
 

@@ -58,7 +58,9 @@ pub fn run(idx: usize, shared: Arc<Shared>, mut poll: Poll) {
                 continue;
             }
             let slot = t.0;
-            let Some(conn) = conns.slots.get_mut(slot).and_then(|c| c.as_mut()) else { continue };
+            let Some(conn) = conns.slots.get_mut(slot).and_then(|c| c.as_mut()) else {
+                continue;
+            };
             let mut alive = true;
             if ev.is_writable() {
                 alive = flush(conn);
@@ -66,7 +68,16 @@ pub fn run(idx: usize, shared: Arc<Shared>, mut poll: Poll) {
             if alive && (ev.is_readable() || ev.is_read_closed()) {
                 alive = on_readable(&shared, conn, &mut exec, &mut scratch, &mut batch);
             }
-            alive = alive && settle(&shared, &poll, conn, slot, &mut exec, &mut scratch, &mut batch);
+            alive = alive
+                && settle(
+                    &shared,
+                    &poll,
+                    conn,
+                    slot,
+                    &mut exec,
+                    &mut scratch,
+                    &mut batch,
+                );
             if (conn.sess.blocked.is_some() || conn.paused) && !conns.blocked.contains(&slot) {
                 conns.blocked.push(slot);
             }
@@ -85,21 +96,37 @@ pub fn run(idx: usize, shared: Arc<Shared>, mut poll: Poll) {
                     }
                 }
                 Msg::Unblock { id, reply } => {
-                    let Some(&slot) = conns.by_id.get(&id) else { continue };
-                    let Some(conn) = conns.slots[slot].as_mut() else { continue };
+                    let Some(&slot) = conns.by_id.get(&id) else {
+                        continue;
+                    };
+                    let Some(conn) = conns.slots[slot].as_mut() else {
+                        continue;
+                    };
                     if conn.sess.blocked.take().is_none() {
                         continue;
                     }
                     conn.out.extend_from_slice(&reply);
                     let alive = on_readable(&shared, conn, &mut exec, &mut scratch, &mut batch)
-                        && settle(&shared, &poll, conn, slot, &mut exec, &mut scratch, &mut batch);
+                        && settle(
+                            &shared,
+                            &poll,
+                            conn,
+                            slot,
+                            &mut exec,
+                            &mut scratch,
+                            &mut batch,
+                        );
                     if !alive {
                         close(&shared, &poll, &mut conns, slot);
                     }
                 }
                 Msg::Push { id, bytes } => {
-                    let Some(&slot) = conns.by_id.get(&id) else { continue };
-                    let Some(conn) = conns.slots[slot].as_mut() else { continue };
+                    let Some(&slot) = conns.by_id.get(&id) else {
+                        continue;
+                    };
+                    let Some(conn) = conns.slots[slot].as_mut() else {
+                        continue;
+                    };
                     conn.out.extend_from_slice(&bytes);
                     // Written once after the whole inbox: one write per
                     // subscriber per wake-up, not one per message.
@@ -111,8 +138,12 @@ pub fn run(idx: usize, shared: Arc<Shared>, mut poll: Poll) {
                 }
                 Msg::PushMany(items) => {
                     for (id, bytes) in items {
-                        let Some(&slot) = conns.by_id.get(&id) else { continue };
-                        let Some(conn) = conns.slots[slot].as_mut() else { continue };
+                        let Some(&slot) = conns.by_id.get(&id) else {
+                            continue;
+                        };
+                        let Some(conn) = conns.slots[slot].as_mut() else {
+                            continue;
+                        };
                         conn.out.extend_from_slice(&bytes);
                         if !within_output_limits(&shared, conn) {
                             close(&shared, &poll, &mut conns, slot);
@@ -125,13 +156,39 @@ pub fn run(idx: usize, shared: Arc<Shared>, mut poll: Poll) {
             }
         }
         for slot in pushed {
-            let Some(conn) = conns.slots.get_mut(slot).and_then(|c| c.as_mut()) else { continue };
-            if !(flush(conn) && settle(&shared, &poll, conn, slot, &mut exec, &mut scratch, &mut batch)) {
+            let Some(conn) = conns.slots.get_mut(slot).and_then(|c| c.as_mut()) else {
+                continue;
+            };
+            if !(flush(conn)
+                && settle(
+                    &shared,
+                    &poll,
+                    conn,
+                    slot,
+                    &mut exec,
+                    &mut scratch,
+                    &mut batch,
+                ))
+            {
                 close(&shared, &poll, &mut conns, slot);
             }
         }
-        expire_blocked(&shared, &poll, &mut conns, &mut exec, &mut scratch, &mut batch);
-        release_held(&shared, &poll, &mut conns, &mut exec, &mut scratch, &mut batch);
+        expire_blocked(
+            &shared,
+            &poll,
+            &mut conns,
+            &mut exec,
+            &mut scratch,
+            &mut batch,
+        );
+        release_held(
+            &shared,
+            &poll,
+            &mut conns,
+            &mut exec,
+            &mut scratch,
+            &mut batch,
+        );
         publish_net_out(&shared);
         if last_idle_check.elapsed() >= Duration::from_secs(1) {
             last_idle_check = Instant::now();
@@ -182,7 +239,12 @@ fn next_timeout(shared: &Shared, conns: &Conns) -> Duration {
         t = t.min(Duration::from_millis(pause - now + 1));
     }
     for &slot in &conns.blocked {
-        if let Some(Some(d)) = conns.slots.get(slot).and_then(|c| c.as_ref()).map(|c| c.sess.blocked) {
+        if let Some(Some(d)) = conns
+            .slots
+            .get(slot)
+            .and_then(|c| c.as_ref())
+            .map(|c| c.sess.blocked)
+        {
             if d != 0 {
                 t = t.min(Duration::from_millis(d.saturating_sub(now) + 1));
             }
@@ -259,7 +321,11 @@ fn adopt(
         conns.slots.push(None);
         conns.slots.len() - 1
     });
-    if poll.registry().register(&mut sock, Token(slot), Interest::READABLE).is_err() {
+    if poll
+        .registry()
+        .register(&mut sock, Token(slot), Interest::READABLE)
+        .is_err()
+    {
         conns.free.push(slot);
         return;
     }
@@ -292,7 +358,10 @@ fn adopt(
         clients.len()
     };
     shared.peak_clients.fetch_max(n, Ordering::Relaxed);
-    shared.stats.total_connections_received.fetch_add(1, Ordering::Relaxed);
+    shared
+        .stats
+        .total_connections_received
+        .fetch_add(1, Ordering::Relaxed);
     conns.by_id.insert(id, slot);
     conns.slots[slot] = Some(Conn {
         sock,
@@ -360,7 +429,12 @@ fn close_idle(shared: &Shared, poll: &Poll, conns: &mut Conns) {
     for (slot, c) in conns.slots.iter().enumerate() {
         let Some(c) = c else { continue };
         let s = &c.sess;
-        if s.blocked.is_none() && s.subs.is_empty() && s.psubs.is_empty() && s.ssubs.is_empty() && c.sess.handle.idle_secs() > limit {
+        if s.blocked.is_none()
+            && s.subs.is_empty()
+            && s.psubs.is_empty()
+            && s.ssubs.is_empty()
+            && c.sess.handle.idle_secs() > limit
+        {
             idle.push(slot);
         }
     }
@@ -385,8 +459,12 @@ fn release_held(
             return;
         }
         for id in exec.sync_deferred() {
-            let Some(&slot) = conns.by_id.get(&id) else { continue };
-            let Some(conn) = conns.slots[slot].as_mut() else { continue };
+            let Some(&slot) = conns.by_id.get(&id) else {
+                continue;
+            };
+            let Some(conn) = conns.slots[slot].as_mut() else {
+                continue;
+            };
             conn.hold = false;
             let alive = flush(conn) && settle(shared, poll, conn, slot, exec, scratch, batch);
             if !alive {

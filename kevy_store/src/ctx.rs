@@ -91,7 +91,10 @@ impl<'s> Locked<'s> {
 
     /// The locked shard with id `id`, if held.
     pub fn shard_mut(&mut self, id: usize) -> Option<&mut Shard> {
-        self.guards.iter_mut().find(|g| g.id() == id).map(|g| &mut **g)
+        self.guards
+            .iter_mut()
+            .find(|g| g.id() == id)
+            .map(|g| &mut **g)
     }
 
     /// Every locked shard.
@@ -262,7 +265,9 @@ impl<'a, 's> Ctx<'a, 's> {
         let loading = self.loading;
         let db = self.db;
         let shard = self.shard(key)?;
-        let Some(d) = shard.dbs.get_mut(db) else { return Err(CmdError::DbIndex) };
+        let Some(d) = shard.dbs.get_mut(db) else {
+            return Err(CmdError::DbIndex);
+        };
         match d.get(key) {
             Some(e) if e.is_expired(now) && !loading => {
                 d.remove(key);
@@ -331,7 +336,10 @@ impl<'a, 's> Ctx<'a, 's> {
     pub fn get_str(&mut self, key: &[u8]) -> Result<Option<&KStr>, CmdError> {
         match self.get(key)? {
             None => Ok(None),
-            Some(Entry { value: Value::Str { s, .. }, .. }) => Ok(Some(s)),
+            Some(Entry {
+                value: Value::Str { s, .. },
+                ..
+            }) => Ok(Some(s)),
             #[allow(unreachable_patterns)]
             Some(_) => Err(CmdError::WrongType),
         }
@@ -340,11 +348,20 @@ impl<'a, 's> Ctx<'a, 's> {
     /// Stores `value` under `key`, dropping any expiry unless `keep_ttl`
     /// (Redis's `setKey`). Does not signal: call [`Ctx::modified`] and
     /// [`Ctx::notify`] as the command requires.
-    pub fn set(&mut self, key: &[u8], value: Value, keep_ttl: bool) -> Result<Option<Entry>, CmdError> {
+    pub fn set(
+        &mut self,
+        key: &[u8],
+        value: Value,
+        keep_ttl: bool,
+    ) -> Result<Option<Entry>, CmdError> {
         self.expire_if_needed(key)?;
         let clock = self.new_access_word();
         let db = self.raw_db(key)?;
-        let expire_at = if keep_ttl { db.get(key).map_or(0, |e| e.expire_at) } else { 0 };
+        let expire_at = if keep_ttl {
+            db.get(key).map_or(0, |e| e.expire_at)
+        } else {
+            0
+        };
         let e = Entry::with_expiry(value, expire_at);
         e.touch(clock);
         Ok(db.insert(key, e))
@@ -408,7 +425,9 @@ impl<'a, 's> Ctx<'a, 's> {
     /// Raises a keyspace event if its class is enabled.
     #[inline]
     pub fn notify(&mut self, class: u32, event: &'static str, key: &[u8]) {
-        if self.notify_mask & class != 0 && self.notify_mask & (notify::KEYSPACE | notify::KEYEVENT) != 0 {
+        if self.notify_mask & class != 0
+            && self.notify_mask & (notify::KEYSPACE | notify::KEYEVENT) != 0
+        {
             self.events.notifications.push(Notification {
                 db: self.db,
                 class,
@@ -420,7 +439,9 @@ impl<'a, 's> Ctx<'a, 's> {
 
     /// Records that `key` received data blocked clients may wait for.
     pub fn key_ready(&mut self, key: &[u8]) {
-        self.events.ready_keys.push((self.db, KStr::from_slice(key)));
+        self.events
+            .ready_keys
+            .push((self.db, KStr::from_slice(key)));
     }
 
     /// Logs `argv` (the deterministic form of an effect) to the shard that

@@ -24,11 +24,17 @@ impl Key {
     /// Builds the lookup/storage key for `b`.
     #[inline]
     pub fn new(b: &[u8]) -> Key {
-        Key { hash: key_hash(b), s: KStr::from_slice(b) }
+        Key {
+            hash: key_hash(b),
+            s: KStr::from_slice(b),
+        }
     }
 
     fn lowest_at(hash: u64) -> Key {
-        Key { hash, s: KStr::empty() }
+        Key {
+            hash,
+            s: KStr::empty(),
+        }
     }
 
     /// The key's bytes.
@@ -138,7 +144,9 @@ impl Db {
     /// existing key. Returns false if the key does not exist.
     pub fn set_expire(&mut self, key: &[u8], at: u64) -> bool {
         let k = Key::new(key);
-        let Some(e) = self.map.get_mut(&k) else { return false };
+        let Some(e) = self.map.get_mut(&k) else {
+            return false;
+        };
         let had = e.expire_at != 0;
         e.expire_at = at;
         match (had, at != 0) {
@@ -191,7 +199,12 @@ impl Db {
 
     /// Up to `n` keys with an expiry, starting at position `r` (wrapping).
     pub fn sample_volatile(&self, r: u64, n: usize) -> Vec<Key> {
-        let mut out: Vec<Key> = self.expires.range(Key::lowest_at(r)..).take(n).cloned().collect();
+        let mut out: Vec<Key> = self
+            .expires
+            .range(Key::lowest_at(r)..)
+            .take(n)
+            .cloned()
+            .collect();
         if out.len() < n {
             for k in self.expires.iter().take(n - out.len()) {
                 if out.first().is_some_and(|f| f == k) {

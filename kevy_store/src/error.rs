@@ -54,7 +54,11 @@ impl fmt::Display for CmdError {
             CmdError::Overflow => f.write_str("ERR increment or decrement would overflow"),
             CmdError::NoSuchKey => f.write_str("ERR no such key"),
             CmdError::Arity(cmd) => {
-                write!(f, "ERR wrong number of arguments for '{}' command", cmd.to_lowercase())
+                write!(
+                    f,
+                    "ERR wrong number of arguments for '{}' command",
+                    cmd.to_lowercase()
+                )
             }
             CmdError::DbIndex => f.write_str("ERR DB index is out of range"),
             CmdError::Timeout => f.write_str("ERR timeout is not a float or out of range"),

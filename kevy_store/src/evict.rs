@@ -102,7 +102,10 @@ pub struct EvictionPool {
 impl EvictionPool {
     /// An empty pool.
     pub const fn new() -> EvictionPool {
-        EvictionPool { entries: Vec::new(), next: 0 }
+        EvictionPool {
+            entries: Vec::new(),
+            next: 0,
+        }
     }
 
     /// Offers a candidate: kept if the pool has room or it beats the worst.

@@ -26,7 +26,13 @@ pub struct ExpireStats {
 /// Runs one cycle over every shard, taking each shard's lock for at most
 /// one round at a time so clients interleave. Side effects land in `events`.
 /// `notify_mask` is `notify-keyspace-events`, for the `expired` events.
-pub fn active_expire_cycle(store: &Store, now_ms: u64, budget: Duration, notify_mask: u32, events: &mut Events) -> ExpireStats {
+pub fn active_expire_cycle(
+    store: &Store,
+    now_ms: u64,
+    budget: Duration,
+    notify_mask: u32,
+    events: &mut Events,
+) -> ExpireStats {
     let start = Instant::now();
     let mut st = ExpireStats::default();
     for shard in 0..store.nshards() {
@@ -76,17 +82,22 @@ mod tests {
         let store = Store::new(3, 16);
         for i in 0..500 {
             let k = format!("k{i}");
-            let argv: Vec<Bytes> = ["SET", &k, "v"].iter().map(|s| Bytes::copy_from_slice(s.as_bytes())).collect();
+            let argv: Vec<Bytes> = ["SET", &k, "v"]
+                .iter()
+                .map(|s| Bytes::copy_from_slice(s.as_bytes()))
+                .collect();
             store.execute(0, &argv, 1000);
             let mut locked = store.lock_all();
             let mut ev = Events::default();
             let mut ctx = Ctx::new(&mut locked, &mut ev, 0, 1000);
-            ctx.set_expire(k.as_bytes(), if i % 2 == 0 { 1500 } else { 100_000 }).unwrap();
+            ctx.set_expire(k.as_bytes(), if i % 2 == 0 { 1500 } else { 100_000 })
+                .unwrap();
         }
         let mut ev = Events::default();
         let mut total = 0;
         for _ in 0..200 {
-            total += active_expire_cycle(&store, 2000, Duration::from_millis(50), 0, &mut ev).expired;
+            total +=
+                active_expire_cycle(&store, 2000, Duration::from_millis(50), 0, &mut ev).expired;
         }
         assert_eq!(total, 250);
         let n: usize = store.snapshot().iter().map(|s| s.len()).sum();

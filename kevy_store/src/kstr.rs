@@ -13,7 +13,10 @@ pub const INLINE_CAP: usize = 22;
 
 #[derive(Clone)]
 enum Repr {
-    Inline { len: u8, data: [u8; INLINE_CAP] },
+    Inline {
+        len: u8,
+        data: [u8; INLINE_CAP],
+    },
     Heap(Arc<[u8]>),
     /// A string that grows in place (SETBIT, BITFIELD past the end): spare
     /// capacity makes repeated growth amortized O(1), as Redis's sds does.
@@ -30,7 +33,10 @@ impl KStr {
         if b.len() <= INLINE_CAP {
             let mut data = [0u8; INLINE_CAP];
             data[..b.len()].copy_from_slice(b);
-            KStr(Repr::Inline { len: b.len() as u8, data })
+            KStr(Repr::Inline {
+                len: b.len() as u8,
+                data,
+            })
         } else {
             KStr(Repr::Heap(Arc::from(b)))
         }
@@ -195,7 +201,11 @@ impl KStr {
         if let Repr::Growable(a) = &mut self.0 {
             let v = Arc::make_mut(a);
             if v.capacity() < len {
-                let room = if len < 1 << 20 { len * 2 } else { len + (1 << 20) };
+                let room = if len < 1 << 20 {
+                    len * 2
+                } else {
+                    len + (1 << 20)
+                };
                 v.reserve_exact(room - v.len());
             }
             v.resize(len, 0);
@@ -235,7 +245,10 @@ mod tests {
         let shared = k.clone();
         k.grow_zeroed(6000);
         k.make_mut()[0] = b'x';
-        assert_eq!((frozen.as_bytes(), shared.len(), shared[0]), (&b"ab\0\0\0"[..], 5000, b'a'));
+        assert_eq!(
+            (frozen.as_bytes(), shared.len(), shared[0]),
+            (&b"ab\0\0\0"[..], 5000, b'a')
+        );
         assert_eq!(&k.to_bytes()[..3], b"xb\0");
         assert_eq!(std::mem::size_of::<KStr>(), 24);
     }

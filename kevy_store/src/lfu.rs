@@ -21,7 +21,10 @@ pub struct LfuParams {
 
 impl Default for LfuParams {
     fn default() -> Self {
-        LfuParams { log_factor: 10, decay_time: 1 }
+        LfuParams {
+            log_factor: 10,
+            decay_time: 1,
+        }
     }
 }
 

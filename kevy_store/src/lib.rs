@@ -22,9 +22,9 @@ mod ctx;
 mod db;
 mod embed;
 mod error;
-mod glob;
 mod evict;
 mod expire;
+mod glob;
 mod hash;
 mod kstr;
 mod lfu;
@@ -36,14 +36,16 @@ mod store;
 pub mod types;
 mod value;
 
-pub use cmd::{all as all_commands, arity_error, lookup, unknown_command_error, Handler, StoreCommand};
+pub use cmd::{
+    all as all_commands, arity_error, lookup, unknown_command_error, Handler, StoreCommand,
+};
 pub use ctx::{notify, shard_for, BlockRequest, Ctx, Events, Locked, Notification};
 pub use db::{Db, Key, KeyMap};
 pub use embed::{system_now_ms, Clock, CommitHook, Kevy, Snapshot, Ttl};
 pub use error::{CmdError, CmdResult};
-pub use glob::glob_match;
 pub use evict::{evict_one, EvictParams, EvictPolicy, Evicted, EvictionPool};
 pub use expire::{active_expire_cycle, ExpireStats};
+pub use glob::glob_match;
 pub use hash::{crc16, key_hash, key_slot, SLOTS};
 pub use kstr::KStr;
 pub use lfu::{lfu_decayed, lfu_new, lfu_touch, LfuParams, LFU_INIT_VAL};

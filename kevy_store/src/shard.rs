@@ -141,7 +141,6 @@ fn next_txid() -> u64 {
 }
 
 impl Shard {
-
     /// True when a log is installed.
     pub fn has_log(&self) -> bool {
         self.log.is_some()
@@ -149,7 +148,10 @@ impl Shard {
 
     /// Registers `flag` to be set when `key` in `db` is modified.
     pub fn watch(&mut self, db: usize, key: &[u8], flag: WatchFlag) {
-        self.watched.entry((db, KStr::from_slice(key))).or_default().push(flag);
+        self.watched
+            .entry((db, KStr::from_slice(key)))
+            .or_default()
+            .push(flag);
     }
 
     /// Forgets `flag` for `key` in `db`.
@@ -200,13 +202,18 @@ mod tests {
 
     impl ShardLog for Rec {
         fn append(&mut self, _db: usize, argv: &[&[u8]]) {
-            let line: Vec<String> = argv.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+            let line: Vec<String> = argv
+                .iter()
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect();
             self.1.lock().push((self.0, line.join(" ")));
         }
     }
 
     fn argv(s: &str) -> Vec<Bytes> {
-        s.split(' ').map(|a| Bytes::copy_from_slice(a.as_bytes())).collect()
+        s.split(' ')
+            .map(|a| Bytes::copy_from_slice(a.as_bytes()))
+            .collect()
     }
 
     #[test]
@@ -218,17 +225,28 @@ mod tests {
         }
         // Find two keys on different shards.
         let a = "a";
-        let b = (0..100).map(|i| format!("k{i}")).find(|k| store.shard_of(k.as_bytes()) != store.shard_of(b"a")).unwrap_or_default();
+        let b = (0..100)
+            .map(|i| format!("k{i}"))
+            .find(|k| store.shard_of(k.as_bytes()) != store.shard_of(b"a"))
+            .unwrap_or_default();
         store.execute(0, &argv(&format!("MSET {a} 1 {b} 2")), 0);
         store.execute(0, &argv(&format!("SET {a} 3")), 0);
         let log = rec.lock().clone();
-        let per = |shard: usize| -> Vec<String> { log.iter().filter(|(s, _)| *s == shard).map(|(_, l)| l.clone()).collect() };
+        let per = |shard: usize| -> Vec<String> {
+            log.iter()
+                .filter(|(s, _)| *s == shard)
+                .map(|(_, l)| l.clone())
+                .collect()
+        };
         let (sa, sb) = (store.shard_of(a.as_bytes()), store.shard_of(b.as_bytes()));
         let la = per(sa);
         let lb = per(sb);
         assert_eq!(la[0], "MULTI");
         assert_eq!(la[1], format!("SET {a} 1"));
-        assert!(la[2].starts_with("EXEC ") && la[2].ends_with(" 2"), "{la:?}");
+        assert!(
+            la[2].starts_with("EXEC ") && la[2].ends_with(" 2"),
+            "{la:?}"
+        );
         assert_eq!(lb[0], "MULTI");
         assert_eq!(lb[2], la[2], "both parts name the same group");
         // A single-shard write is not bracketed.

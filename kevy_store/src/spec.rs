@@ -192,7 +192,9 @@ impl CommandMeta {
         match self.keys {
             Keys::None => Vec::new(),
             Keys::Range { first, last, step } => range_positions(argv.len(), first, last, step),
-            Keys::Custom { find, .. } => find(argv).into_iter().filter(|&i| i < argv.len()).collect(),
+            Keys::Custom { find, .. } => {
+                find(argv).into_iter().filter(|&i| i < argv.len()).collect()
+            }
         }
     }
 
@@ -204,7 +206,11 @@ impl CommandMeta {
             Keys::None => {}
             Keys::Range { first, last, step } => {
                 let argc = argv.len() as i64;
-                let last = if last < 0 { argc + last as i64 } else { last as i64 };
+                let last = if last < 0 {
+                    argc + last as i64
+                } else {
+                    last as i64
+                };
                 let mut i = first as i64;
                 while i <= last && i < argc && step > 0 {
                     f(i as usize);
@@ -225,9 +231,10 @@ impl CommandMeta {
     pub fn key_triple(&self) -> (i16, i16, i16) {
         match self.keys {
             Keys::None => (0, 0, 0),
-            Keys::Range { first, last, step } | Keys::Custom { first, last, step, .. } => {
-                (first, last, step)
-            }
+            Keys::Range { first, last, step }
+            | Keys::Custom {
+                first, last, step, ..
+            } => (first, last, step),
         }
     }
 
@@ -261,7 +268,11 @@ impl CommandMeta {
 
 fn range_positions(argc: usize, first: i16, last: i16, step: i16) -> Vec<usize> {
     let argc = argc as i64;
-    let last = if last < 0 { argc + last as i64 } else { last as i64 };
+    let last = if last < 0 {
+        argc + last as i64
+    } else {
+        last as i64
+    };
     let mut out = Vec::new();
     let mut i = first as i64;
     while i <= last && i < argc && step > 0 {
@@ -274,11 +285,27 @@ fn range_positions(argc: usize, first: i16, last: i16, step: i16) -> Vec<usize> 
 /// Shorthand for the common key layouts.
 impl Keys {
     /// One key at argument 1.
-    pub const ONE: Keys = Keys::Range { first: 1, last: 1, step: 1 };
+    pub const ONE: Keys = Keys::Range {
+        first: 1,
+        last: 1,
+        step: 1,
+    };
     /// Every argument from 1 on is a key.
-    pub const ALL: Keys = Keys::Range { first: 1, last: -1, step: 1 };
+    pub const ALL: Keys = Keys::Range {
+        first: 1,
+        last: -1,
+        step: 1,
+    };
     /// Keys at 1 and 2 (RENAME, COPY, ...).
-    pub const TWO: Keys = Keys::Range { first: 1, last: 2, step: 1 };
+    pub const TWO: Keys = Keys::Range {
+        first: 1,
+        last: 2,
+        step: 1,
+    };
     /// Key/value pairs from argument 1 (MSET).
-    pub const PAIRS: Keys = Keys::Range { first: 1, last: -1, step: 2 };
+    pub const PAIRS: Keys = Keys::Range {
+        first: 1,
+        last: -1,
+        step: 2,
+    };
 }

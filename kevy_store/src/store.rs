@@ -24,7 +24,12 @@ impl Store {
     pub fn new(nshards: usize, ndbs: usize) -> Store {
         let nshards = nshards.max(1);
         let ndbs = ndbs.max(1);
-        Store { shards: (0..nshards).map(|i| Mutex::new(Shard::new(i, ndbs))).collect(), ndbs }
+        Store {
+            shards: (0..nshards)
+                .map(|i| Mutex::new(Shard::new(i, ndbs)))
+                .collect(),
+            ndbs,
+        }
     }
 
     /// Number of shards.
@@ -45,7 +50,10 @@ impl Store {
 
     /// Locks the shards in `ids` (must be ascending and unique).
     pub fn lock(&self, ids: &[usize]) -> Locked<'_> {
-        let mut l = Locked { guards: Vec::with_capacity(ids.len()), nshards: self.shards.len() };
+        let mut l = Locked {
+            guards: Vec::with_capacity(ids.len()),
+            nshards: self.shards.len(),
+        };
         for &i in ids {
             if let Some(m) = self.shards.get(i) {
                 l.guards.push(m.lock());
@@ -56,14 +64,19 @@ impl Store {
 
     /// Locks every shard.
     pub fn lock_all(&self) -> Locked<'_> {
-        Locked { guards: self.shards.iter().map(|m| m.lock()).collect(), nshards: self.shards.len() }
+        Locked {
+            guards: self.shards.iter().map(|m| m.lock()).collect(),
+            nshards: self.shards.len(),
+        }
     }
 
     /// Makes `locked` hold exactly `ids` (ascending), keeping the locks it
     /// already holds when they match: a pipelined batch whose commands hit
     /// the same shard takes that lock once.
     pub fn relock<'s>(&'s self, locked: &mut Locked<'s>, ids: &[usize]) {
-        if locked.guards.len() == ids.len() && locked.guards.iter().zip(ids).all(|(g, &i)| g.id() == i) {
+        if locked.guards.len() == ids.len()
+            && locked.guards.iter().zip(ids).all(|(g, &i)| g.id() == i)
+        {
             return;
         }
         locked.guards.clear();
@@ -82,7 +95,8 @@ impl Store {
             return;
         }
         let n = self.shards.len();
-        cmd.meta.for_each_key(argv, |i| out.push(shard_for(&argv[i], n)));
+        cmd.meta
+            .for_each_key(argv, |i| out.push(shard_for(&argv[i], n)));
         if out.len() > 1 {
             out.sort_unstable();
             out.dedup();
@@ -126,7 +140,9 @@ impl Store {
             .iter()
             .map(|m| {
                 let s = m.lock();
-                SnapshotView { dbs: s.dbs.iter().map(|d| d.snapshot()).collect() }
+                SnapshotView {
+                    dbs: s.dbs.iter().map(|d| d.snapshot()).collect(),
+                }
             })
             .collect()
     }

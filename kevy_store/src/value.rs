@@ -38,7 +38,11 @@ const EMBSTR_MAX: usize = 44;
 impl Value {
     /// A fresh string value.
     pub fn str(b: &[u8]) -> Value {
-        Value::Str { s: KStr::from_slice(b), raw: false, noint: false }
+        Value::Str {
+            s: KStr::from_slice(b),
+            raw: false,
+            noint: false,
+        }
     }
 
     /// The type name `TYPE` reports.
@@ -133,12 +137,20 @@ pub fn lru_clock(now_ms: u64) -> u32 {
 impl Entry {
     /// A persistent entry.
     pub fn new(value: Value) -> Entry {
-        Entry { value, expire_at: 0, access: AtomicU32::new(0) }
+        Entry {
+            value,
+            expire_at: 0,
+            access: AtomicU32::new(0),
+        }
     }
 
     /// An entry with an absolute expiry (Unix ms, 0 = none).
     pub fn with_expiry(value: Value, expire_at: u64) -> Entry {
-        Entry { value, expire_at, access: AtomicU32::new(0) }
+        Entry {
+            value,
+            expire_at,
+            access: AtomicU32::new(0),
+        }
     }
 
     /// Absolute expiry in Unix ms, if any.
@@ -172,7 +184,15 @@ mod tests {
     #[test]
     fn sizes() {
         // Memory per key matters (target: within 1.2x of Redis); keep an eye on these.
-        assert!(std::mem::size_of::<Value>() <= 32, "{}", std::mem::size_of::<Value>());
-        assert!(std::mem::size_of::<Entry>() <= 48, "{}", std::mem::size_of::<Entry>());
+        assert!(
+            std::mem::size_of::<Value>() <= 32,
+            "{}",
+            std::mem::size_of::<Value>()
+        );
+        assert!(
+            std::mem::size_of::<Entry>() <= 48,
+            "{}",
+            std::mem::size_of::<Entry>()
+        );
     }
 }

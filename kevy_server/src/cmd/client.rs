@@ -77,7 +77,9 @@ const HELP: &[&str] = &[
 /// Redis's rule for client names: printable ASCII without spaces.
 pub fn valid_name(name: &[u8]) -> Result<(), Reply> {
     if name.iter().any(|&c| !(b'!'..=b'~').contains(&c)) {
-        return Err(Reply::error("ERR Client names cannot contain spaces, newlines or special characters."));
+        return Err(Reply::error(
+            "ERR Client names cannot contain spaces, newlines or special characters.",
+        ));
     }
     Ok(())
 }
@@ -115,7 +117,9 @@ fn client(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
         "pause" if n == 3 || n == 4 => pause(env, argv),
         "tracking" if n >= 3 => crate::tracking::client_tracking(env, argv),
         "trackinginfo" if n == 2 => tracking_info(env),
-        "getredir" if n == 2 => Reply::Int(env.sess.tracking.as_ref().map_or(-1, |m| m.redirect as i64)),
+        "getredir" if n == 2 => {
+            Reply::Int(env.sess.tracking.as_ref().map_or(-1, |m| m.redirect as i64))
+        }
         "caching" if n == 3 => caching(env, &argv[2]),
         "unpause" if n == 2 => {
             env.shared.pause_until.store(0, Ordering::SeqCst);
@@ -148,9 +152,9 @@ fn client(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
                 Reply::error("ERR syntax error")
             }
         }
-        "help" | "id" | "getname" | "setname" | "setinfo" | "info" | "kill" | "no-evict" | "reply" | "unblock" | "pause" | "unpause" | "tracking" | "trackinginfo" | "getredir" | "caching" => {
-            sub_arity("client", sub)
-        }
+        "help" | "id" | "getname" | "setname" | "setinfo" | "info" | "kill" | "no-evict"
+        | "reply" | "unblock" | "pause" | "unpause" | "tracking" | "trackinginfo" | "getredir"
+        | "caching" => sub_arity("client", sub),
         _ => unknown_subcommand("client", sub),
     }
 }
@@ -169,7 +173,10 @@ fn setinfo(env: &mut Env<'_>, attr: &[u8], value: &[u8]) -> Reply {
     } else if eq(attr, "lib-ver") {
         lib.1 = v;
     } else {
-        return Reply::error(format!("ERR Unrecognized option '{}'", String::from_utf8_lossy(attr)));
+        return Reply::error(format!(
+            "ERR Unrecognized option '{}'",
+            String::from_utf8_lossy(attr)
+        ));
     }
     Reply::ok()
 }
@@ -186,13 +193,18 @@ fn kind_name(h: &ClientHandle) -> &'static str {
 /// One CLIENT LIST line, with Redis's fields in Redis's order.
 pub fn client_line(shared: &Shared, h: &ClientHandle) -> String {
     let full = h.last_full_name.lock().clone();
-    let cmd = shared.commands.get(h.last_cmd.load(Ordering::Relaxed)).map_or("NULL".to_string(), |c| {
-        if full.starts_with(c.meta.name) && full.as_bytes().get(c.meta.name.len()) == Some(&b'|') {
-            full.clone()
-        } else {
-            c.meta.name.to_string()
-        }
-    });
+    let cmd = shared
+        .commands
+        .get(h.last_cmd.load(Ordering::Relaxed))
+        .map_or("NULL".to_string(), |c| {
+            if full.starts_with(c.meta.name)
+                && full.as_bytes().get(c.meta.name.len()) == Some(&b'|')
+            {
+                full.clone()
+            } else {
+                c.meta.name.to_string()
+            }
+        });
     let qbuf = h.qbuf.load(Ordering::Relaxed);
     let obuf = h.obuf.load(Ordering::Relaxed);
     let lib = h.lib.lock().clone();
@@ -231,9 +243,16 @@ fn list(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
     while i < argv.len() {
         if eq(&argv[i], "type") && i + 1 < argv.len() {
             let t = String::from_utf8_lossy(&argv[i + 1]).to_lowercase();
-            let t = if t == "slave" { "replica".to_string() } else { t };
+            let t = if t == "slave" {
+                "replica".to_string()
+            } else {
+                t
+            };
             if !["normal", "master", "replica", "pubsub"].contains(&t.as_str()) {
-                return Reply::error(format!("ERR Unknown client type '{}'", String::from_utf8_lossy(&argv[i + 1])));
+                return Reply::error(format!(
+                    "ERR Unknown client type '{}'",
+                    String::from_utf8_lossy(&argv[i + 1])
+                ));
             }
             ty = Some(t);
             i += 2;
@@ -269,7 +288,9 @@ fn list(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
 fn kill(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
     if argv.len() == 3 {
         let addr = String::from_utf8_lossy(&argv[2]).into_owned();
-        let found = snapshot_clients(env.shared).into_iter().find(|h| h.addr == addr);
+        let found = snapshot_clients(env.shared)
+            .into_iter()
+            .find(|h| h.addr == addr);
         return match found {
             Some(h) => {
                 kill_one(env, &h);
@@ -301,7 +322,11 @@ fn kill(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
             laddr = Some(vs);
         } else if eq(k, "type") {
             let t = vs.to_lowercase();
-            let t = if t == "slave" { "replica".to_string() } else { t };
+            let t = if t == "slave" {
+                "replica".to_string()
+            } else {
+                t
+            };
             if !["normal", "master", "replica", "pubsub"].contains(&t.as_str()) {
                 return Reply::error(format!("ERR Unknown client type '{vs}'"));
             }
@@ -329,7 +354,9 @@ fn kill(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
             && addr.as_ref().is_none_or(|a| *a == h.addr)
             && laddr.as_ref().is_none_or(|a| *a == h.laddr)
             && ty.as_ref().is_none_or(|t| t == kind_name(&h))
-            && user.as_ref().is_none_or(|u| *u == crate::acl::user_name(&h));
+            && user
+                .as_ref()
+                .is_none_or(|u| *u == crate::acl::user_name(&h));
         if !matches || (skipme && h.id == env.sess.id) {
             continue;
         }
@@ -364,7 +391,9 @@ fn unblock(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
     } else {
         false
     };
-    let Some(w) = env.shared.blocking.claim(id as u64) else { return Reply::Int(0) };
+    let Some(w) = env.shared.blocking.claim(id as u64) else {
+        return Reply::Int(0);
+    };
     let reply = if as_error {
         Reply::error("UNBLOCKED client unblocked via CLIENT UNBLOCK")
     } else {
@@ -373,7 +402,10 @@ fn unblock(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
     let mut buf = Vec::new();
     kevy_resp::encode(&reply, w.proto, &mut buf);
     if let Some(worker) = env.shared.workers.get(w.worker) {
-        worker.send(crate::shared::Msg::Unblock { id: w.id, reply: buf });
+        worker.send(crate::shared::Msg::Unblock {
+            id: w.id,
+            reply: buf,
+        });
     }
     Reply::Int(1)
 }
@@ -408,12 +440,16 @@ fn caching(env: &mut Env<'_>, v: &[u8]) -> Reply {
     };
     if eq(v, "yes") {
         if !mode.optin {
-            return Reply::error("ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.");
+            return Reply::error(
+                "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.",
+            );
         }
         env.sess.caching = Some(true);
     } else if eq(v, "no") {
         if !mode.optout {
-            return Reply::error("ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.");
+            return Reply::error(
+                "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.",
+            );
         }
         env.sess.caching = Some(false);
     } else {
@@ -449,7 +485,11 @@ fn tracking_info(env: &mut Env<'_>) -> Reply {
             if m.broken.load(Ordering::Relaxed) {
                 f.push(b("broken_redirect"));
             }
-            (f, m.redirect as i64, m.prefixes.iter().cloned().map(Reply::Bulk).collect())
+            (
+                f,
+                m.redirect as i64,
+                m.prefixes.iter().cloned().map(Reply::Bulk).collect(),
+            )
         }
     };
     Reply::Map(vec![

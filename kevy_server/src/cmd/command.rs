@@ -75,7 +75,10 @@ fn info_entry(m: &CommandMeta) -> Reply {
                 bulk("begin_search"),
                 Reply::Map(vec![
                     (bulk("type"), bulk("index")),
-                    (bulk("spec"), Reply::Map(vec![(bulk("index"), Reply::Int(first as i64))])),
+                    (
+                        bulk("spec"),
+                        Reply::Map(vec![(bulk("index"), Reply::Int(first as i64))]),
+                    ),
                 ]),
             ),
             (
@@ -85,7 +88,14 @@ fn info_entry(m: &CommandMeta) -> Reply {
                     (
                         bulk("spec"),
                         Reply::Map(vec![
-                            (bulk("lastkey"), Reply::Int(if last < 0 { last as i64 } else { (last - first) as i64 })),
+                            (
+                                bulk("lastkey"),
+                                Reply::Int(if last < 0 {
+                                    last as i64
+                                } else {
+                                    (last - first) as i64
+                                }),
+                            ),
                             (bulk("keystep"), Reply::Int(step as i64)),
                             (bulk("limit"), Reply::Int(0)),
                         ]),
@@ -133,7 +143,12 @@ fn command(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
         if n == 2 {
             return Reply::Array(table.iter().map(|c| info_entry(c.meta)).collect());
         }
-        Reply::Array(argv[2..].iter().map(|a| find(a).map_or(Reply::Nil, |c| info_entry(c.meta))).collect())
+        Reply::Array(
+            argv[2..]
+                .iter()
+                .map(|a| find(a).map_or(Reply::Nil, |c| info_entry(c.meta)))
+                .collect(),
+        )
     } else if eq(sub, "docs") {
         let mut out = Vec::new();
         if n == 2 {
@@ -154,7 +169,11 @@ fn command(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
         getkeys(env, &argv[2..], false)
     } else if eq(sub, "getkeysandflags") && n >= 4 {
         getkeys(env, &argv[2..], true)
-    } else if eq(sub, "help") || eq(sub, "count") || eq(sub, "getkeys") || eq(sub, "getkeysandflags") {
+    } else if eq(sub, "help")
+        || eq(sub, "count")
+        || eq(sub, "getkeys")
+        || eq(sub, "getkeysandflags")
+    {
         sub_arity("command", sub)
     } else {
         unknown_subcommand("command", sub)
@@ -175,10 +194,18 @@ fn list(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
                 let Some(&(bit, _)) = acl::NAMES.iter().find(|(_, n)| eq(v, n)) else {
                     return Reply::Array(vec![]);
                 };
-                Reply::Array(names.filter(|m| m.acl_categories() & bit != 0).map(|m| bulk(m.name)).collect())
+                Reply::Array(
+                    names
+                        .filter(|m| m.acl_categories() & bit != 0)
+                        .map(|m| bulk(m.name))
+                        .collect(),
+                )
             } else if eq(&argv[3], "pattern") {
                 Reply::Array(
-                    names.filter(|m| kevy_config::glob_match(v, m.name.as_bytes(), true)).map(|m| bulk(m.name)).collect(),
+                    names
+                        .filter(|m| kevy_config::glob_match(v, m.name.as_bytes(), true))
+                        .map(|m| bulk(m.name))
+                        .collect(),
                 )
             } else {
                 Reply::error("ERR syntax error")
@@ -201,7 +228,11 @@ fn getkeys(env: &mut Env<'_>, args: &[Bytes], with_flags: bool) -> Reply {
         return Reply::error("ERR The command has no key arguments");
     }
     if with_flags {
-        let flags = if c.meta.flags & WRITE != 0 { ["RW", "update"] } else { ["RO", "access"] };
+        let flags = if c.meta.flags & WRITE != 0 {
+            ["RW", "update"]
+        } else {
+            ["RO", "access"]
+        };
         return Reply::Array(
             pos.into_iter()
                 .map(|i| {
@@ -213,5 +244,9 @@ fn getkeys(env: &mut Env<'_>, args: &[Bytes], with_flags: bool) -> Reply {
                 .collect(),
         );
     }
-    Reply::Array(pos.into_iter().map(|i| Reply::Bulk(args[i].clone())).collect())
+    Reply::Array(
+        pos.into_iter()
+            .map(|i| Reply::Bulk(args[i].clone()))
+            .collect(),
+    )
 }

@@ -50,10 +50,15 @@ fn config(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
     } else if eq(sub, "set") && n >= 4 && n % 2 == 1 {
         Reply::error("ERR syntax error")
     } else if eq(sub, "set") && n >= 4 {
-        let pairs: Vec<(&[u8], &[u8])> = argv[2..].chunks(2).map(|p| (&p[0][..], &p[1][..])).collect();
+        let pairs: Vec<(&[u8], &[u8])> = argv[2..]
+            .chunks(2)
+            .map(|p| (&p[0][..], &p[1][..]))
+            .collect();
         match live.config_set(&pairs) {
             Ok(names) => {
-                env.shared.persist.on_config_change(&env.shared.store, &live.get(), &names);
+                env.shared
+                    .persist
+                    .on_config_change(&env.shared.store, &live.get(), &names);
                 Reply::ok()
             }
             Err(e) => Reply::error(e),
@@ -66,7 +71,10 @@ fn config(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
             Ok(()) => Reply::ok(),
             Err(e) => Reply::error(e),
         }
-    } else if ["help", "get", "set", "resetstat", "rewrite"].iter().any(|s| eq(sub, s)) {
+    } else if ["help", "get", "set", "resetstat", "rewrite"]
+        .iter()
+        .any(|s| eq(sub, s))
+    {
         sub_arity("config", sub)
     } else {
         unknown_subcommand("config", sub)

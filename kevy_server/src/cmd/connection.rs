@@ -6,7 +6,13 @@ use kevy_resp::{Protocol, Reply};
 use kevy_store::spec::{acl, flags::*, CommandMeta, Keys};
 use std::sync::atomic::Ordering;
 
-const fn meta(name: &'static str, arity: i16, flags: u32, summary: &'static str, since: &'static str) -> CommandMeta {
+const fn meta(
+    name: &'static str,
+    arity: i16,
+    flags: u32,
+    summary: &'static str,
+    since: &'static str,
+) -> CommandMeta {
     CommandMeta {
         name,
         arity,
@@ -21,26 +27,68 @@ const fn meta(name: &'static str, arity: i16, flags: u32, summary: &'static str,
 }
 
 pub(crate) static COMMANDS: &[ServerCommand] = &[
-    ServerCommand { meta: meta("ping", -1, FAST, "Returns the server's liveliness response.", "1.0.0"), run: ping },
-    ServerCommand { meta: meta("echo", 2, FAST, "Returns the given string.", "1.0.0"), run: echo },
     ServerCommand {
-        meta: meta("quit", -1, ALLOW_BUSY | NOSCRIPT | LOADING | STALE | FAST | NO_AUTH, "Closes the connection.", "1.0.0"),
+        meta: meta(
+            "ping",
+            -1,
+            FAST,
+            "Returns the server's liveliness response.",
+            "1.0.0",
+        ),
+        run: ping,
+    },
+    ServerCommand {
+        meta: meta("echo", 2, FAST, "Returns the given string.", "1.0.0"),
+        run: echo,
+    },
+    ServerCommand {
+        meta: meta(
+            "quit",
+            -1,
+            ALLOW_BUSY | NOSCRIPT | LOADING | STALE | FAST | NO_AUTH,
+            "Closes the connection.",
+            "1.0.0",
+        ),
         run: quit,
     },
     ServerCommand {
-        meta: meta("select", 2, LOADING | STALE | FAST, "Changes the selected database.", "2.0.0"),
+        meta: meta(
+            "select",
+            2,
+            LOADING | STALE | FAST,
+            "Changes the selected database.",
+            "2.0.0",
+        ),
         run: select,
     },
     ServerCommand {
-        meta: meta("hello", -1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, "Handshakes with the Redis server.", "6.0.0"),
+        meta: meta(
+            "hello",
+            -1,
+            NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY,
+            "Handshakes with the Redis server.",
+            "6.0.0",
+        ),
         run: hello,
     },
     ServerCommand {
-        meta: meta("reset", 1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, "Resets the connection.", "6.2.0"),
+        meta: meta(
+            "reset",
+            1,
+            NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY,
+            "Resets the connection.",
+            "6.2.0",
+        ),
         run: reset,
     },
     ServerCommand {
-        meta: meta("auth", -2, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, "Authenticates the connection.", "1.0.0"),
+        meta: meta(
+            "auth",
+            -2,
+            NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY,
+            "Authenticates the connection.",
+            "1.0.0",
+        ),
         run: auth,
     },
 ];
@@ -49,7 +97,10 @@ pub(crate) static COMMANDS: &[ServerCommand] = &[
 fn ping(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
     if super::in_subscribed_mode(env.sess) {
         let msg = argv.get(1).cloned().unwrap_or_default();
-        return Reply::Array(vec![Reply::Bulk(Bytes::from_static(b"pong")), Reply::Bulk(msg)]);
+        return Reply::Array(vec![
+            Reply::Bulk(Bytes::from_static(b"pong")),
+            Reply::Bulk(msg),
+        ]);
     }
     match argv.len() {
         1 => Reply::simple("PONG"),
@@ -125,12 +176,18 @@ fn hello(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
         *env.sess.handle.name.lock() = String::from_utf8_lossy(&n).into_owned();
     }
     env.sess.proto = proto;
-    env.sess.handle.resp.store(if proto == Protocol::Resp3 { 3 } else { 2 }, Ordering::Relaxed);
+    env.sess.handle.resp.store(
+        if proto == Protocol::Resp3 { 3 } else { 2 },
+        Ordering::Relaxed,
+    );
     let s = |t: &str| Reply::Bulk(Bytes::from(t.to_string()));
     Reply::Map(vec![
         (s("server"), s("redis")),
         (s("version"), s(crate::REDIS_VERSION)),
-        (s("proto"), Reply::Int(if proto == Protocol::Resp3 { 3 } else { 2 })),
+        (
+            s("proto"),
+            Reply::Int(if proto == Protocol::Resp3 { 3 } else { 2 }),
+        ),
         (s("id"), Reply::Int(env.sess.id as i64)),
         (s("mode"), s("standalone")),
         (s("role"), s("master")),
@@ -153,7 +210,11 @@ fn auth(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
             "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
         );
     }
-    let (user, pass) = if argv.len() == 3 { (&argv[1][..], &argv[2][..]) } else { (&b"default"[..], &argv[1][..]) };
+    let (user, pass) = if argv.len() == 3 {
+        (&argv[1][..], &argv[2][..])
+    } else {
+        (&b"default"[..], &argv[1][..])
+    };
     match check_password(env, user, pass) {
         Ok(()) => Reply::ok(),
         Err(e) => e,

@@ -25,8 +25,19 @@ pub(crate) static COMMANDS: &[ServerCommand] = &[ServerCommand {
     run: info,
 }];
 
-const DEFAULT: &[&str] =
-    &["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "errorstats", "cluster", "keyspace"];
+const DEFAULT: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "modules",
+    "errorstats",
+    "cluster",
+    "keyspace",
+];
 const ALL_EXTRA: &[&str] = &["commandstats", "latencystats"];
 
 fn info(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
@@ -45,7 +56,21 @@ fn info(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
     if argv.len() == 1 {
         wanted.extend(DEFAULT.iter().map(|s| s.to_string()));
     }
-    let order = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "errorstats", "cluster", "keyspace", "commandstats", "latencystats"];
+    let order = [
+        "server",
+        "clients",
+        "memory",
+        "persistence",
+        "stats",
+        "replication",
+        "cpu",
+        "modules",
+        "errorstats",
+        "cluster",
+        "keyspace",
+        "commandstats",
+        "latencystats",
+    ];
     let mut out = String::new();
     for sec in order {
         if !wanted.iter().any(|w| w == sec) {
@@ -116,12 +141,36 @@ fn section(sh: &Shared, name: &str, o: &mut String) {
         "stats" => {
             let st = &sh.stats;
             line!(o, "# Stats");
-            line!(o, "total_connections_received:{}", st.total_connections_received.load(Relaxed));
-            line!(o, "total_commands_processed:{}", st.total_commands_processed.load(Relaxed));
-            line!(o, "instantaneous_ops_per_sec:{}", crate::cron::ops_per_sec());
-            line!(o, "total_net_input_bytes:{}", st.net_input_bytes.load(Relaxed));
-            line!(o, "total_net_output_bytes:{}", st.net_output_bytes.load(Relaxed));
-            line!(o, "rejected_connections:{}", st.rejected_connections.load(Relaxed));
+            line!(
+                o,
+                "total_connections_received:{}",
+                st.total_connections_received.load(Relaxed)
+            );
+            line!(
+                o,
+                "total_commands_processed:{}",
+                st.total_commands_processed.load(Relaxed)
+            );
+            line!(
+                o,
+                "instantaneous_ops_per_sec:{}",
+                crate::cron::ops_per_sec()
+            );
+            line!(
+                o,
+                "total_net_input_bytes:{}",
+                st.net_input_bytes.load(Relaxed)
+            );
+            line!(
+                o,
+                "total_net_output_bytes:{}",
+                st.net_output_bytes.load(Relaxed)
+            );
+            line!(
+                o,
+                "rejected_connections:{}",
+                st.rejected_connections.load(Relaxed)
+            );
             line!(o, "expired_keys:{}", st.expired_keys.load(Relaxed));
             line!(o, "evicted_keys:{}", st.evicted_keys.load(Relaxed));
             line!(o, "evicted_clients:0");
@@ -134,7 +183,11 @@ fn section(sh: &Shared, name: &str, o: &mut String) {
             line!(o, "pubsub_patterns:0");
             line!(o, "latest_fork_usec:0");
             line!(o, "total_forks:0");
-            line!(o, "total_error_replies:{}", st.total_error_replies.load(Relaxed));
+            line!(
+                o,
+                "total_error_replies:{}",
+                st.total_error_replies.load(Relaxed)
+            );
         }
         "replication" => {
             line!(o, "# Replication");
@@ -178,7 +231,11 @@ fn section(sh: &Shared, name: &str, o: &mut String) {
                     continue;
                 }
                 let usec = c.stats.usec.load(Relaxed);
-                let per = if calls > 0 { usec as f64 / calls as f64 } else { 0.0 };
+                let per = if calls > 0 {
+                    usec as f64 / calls as f64
+                } else {
+                    0.0
+                };
                 line!(
                     o,
                     "cmdstat_{}:calls={},usec={},usec_per_call={:.2},rejected_calls={},failed_calls={}",
@@ -248,7 +305,11 @@ pub(super) fn human(n: u64) -> String {
 pub fn rss_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/statm")
         .ok()
-        .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()))
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<u64>().ok())
+        })
         .map_or(0, |pages| pages * 4096)
 }
 
@@ -258,7 +319,11 @@ pub(super) fn total_system_memory() -> u64 {
         .and_then(|s| {
             s.lines()
                 .find(|l| l.starts_with("MemTotal:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()))
+                .and_then(|l| {
+                    l.split_whitespace()
+                        .nth(1)
+                        .and_then(|v| v.parse::<u64>().ok())
+                })
         })
         .map_or(0, |kb| kb * 1024)
 }

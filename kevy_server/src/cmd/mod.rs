@@ -15,8 +15,8 @@ mod config;
 mod connection;
 mod info;
 mod memory;
-mod persistence;
 mod monitor;
+mod persistence;
 mod pubsub;
 mod server;
 mod slowlog;
@@ -68,7 +68,10 @@ pub fn all() -> impl Iterator<Item = &'static ServerCommand> {
 pub fn unknown_subcommand(cmd: &str, sub: &[u8]) -> Reply {
     Reply::error(format!(
         "ERR unknown subcommand '{}'. Try {} HELP.",
-        String::from_utf8_lossy(sub).chars().take(128).collect::<String>(),
+        String::from_utf8_lossy(sub)
+            .chars()
+            .take(128)
+            .collect::<String>(),
         cmd.to_uppercase()
     ))
 }

@@ -6,7 +6,13 @@ use bytes::Bytes;
 use kevy_resp::Reply;
 use kevy_store::spec::{flags::*, CommandMeta, Keys};
 
-const fn meta(name: &'static str, arity: i16, flags: u32, summary: &'static str, since: &'static str) -> CommandMeta {
+const fn meta(
+    name: &'static str,
+    arity: i16,
+    flags: u32,
+    summary: &'static str,
+    since: &'static str,
+) -> CommandMeta {
     CommandMeta {
         name,
         arity,
@@ -21,7 +27,16 @@ const fn meta(name: &'static str, arity: i16, flags: u32, summary: &'static str,
 }
 
 pub(crate) static COMMANDS: &[ServerCommand] = &[
-    ServerCommand { meta: meta("time", 1, LOADING | STALE | FAST, "Returns the server time.", "2.6.0"), run: time },
+    ServerCommand {
+        meta: meta(
+            "time",
+            1,
+            LOADING | STALE | FAST,
+            "Returns the server time.",
+            "2.6.0",
+        ),
+        run: time,
+    },
     ServerCommand {
         meta: meta(
             "shutdown",
@@ -37,7 +52,10 @@ pub(crate) static COMMANDS: &[ServerCommand] = &[
 /// `TIME`
 fn time(_: &mut Env<'_>, _: &[Bytes]) -> Reply {
     let us = now_us();
-    Reply::Array(vec![Reply::bulk_int((us / 1_000_000) as i64), Reply::bulk_int((us % 1_000_000) as i64)])
+    Reply::Array(vec![
+        Reply::bulk_int((us / 1_000_000) as i64),
+        Reply::bulk_int((us % 1_000_000) as i64),
+    ])
 }
 
 /// `SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]`: on success the server
@@ -62,7 +80,12 @@ fn shutdown(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
         return Reply::error("ERR No shutdown in progress.");
     }
     let save_points = !env.shared.config.get().save.is_empty();
-    if env.shared.persist.shutdown(&env.shared.store, save || (save_points && !nosave)).is_err() {
+    if env
+        .shared
+        .persist
+        .shutdown(&env.shared.store, save || (save_points && !nosave))
+        .is_err()
+    {
         return Reply::error("ERR Errors trying to SHUTDOWN. Check logs.");
     }
     env.shared.begin_shutdown();

@@ -11,7 +11,14 @@ use kevy_store::spec::{acl, flags::*, CommandMeta, Keys};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-const fn meta(name: &'static str, arity: i16, flags: u32, keys: Keys, summary: &'static str, since: &'static str) -> CommandMeta {
+const fn meta(
+    name: &'static str,
+    arity: i16,
+    flags: u32,
+    keys: Keys,
+    summary: &'static str,
+    since: &'static str,
+) -> CommandMeta {
     CommandMeta {
         name,
         arity,
@@ -27,7 +34,14 @@ const fn meta(name: &'static str, arity: i16, flags: u32, keys: Keys, summary: &
 
 pub(crate) static COMMANDS: &[ServerCommand] = &[
     ServerCommand {
-        meta: meta("multi", 1, NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY, Keys::None, "Starts a transaction.", "1.2.0"),
+        meta: meta(
+            "multi",
+            1,
+            NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY,
+            Keys::None,
+            "Starts a transaction.",
+            "1.2.0",
+        ),
         run: multi,
     },
     ServerCommand {
@@ -106,18 +120,36 @@ fn watch(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
     if env.sess.multi.is_some() {
         return Reply::error("ERR WATCH inside MULTI is not allowed");
     }
-    let flag = env.sess.watch_flag.get_or_insert_with(|| Arc::new(AtomicBool::new(false))).clone();
+    let flag = env
+        .sess
+        .watch_flag
+        .get_or_insert_with(|| Arc::new(AtomicBool::new(false)))
+        .clone();
     let db = env.sess.db;
     for key in &argv[1..] {
-        if env.sess.watched.iter().any(|(d, k, _)| *d == db && k == key) {
+        if env
+            .sess
+            .watched
+            .iter()
+            .any(|(d, k, _)| *d == db && k == key)
+        {
             continue;
         }
         let id = env.shared.store.shard_of(key);
         let mut locked = env.shared.store.lock(&[id]);
-        let Some(shard) = locked.shard_mut(id) else { continue };
+        let Some(shard) = locked.shard_mut(id) else {
+            continue;
+        };
         shard.watch(db, key, flag.clone());
-        let expire = shard.dbs.get(db).and_then(|d| d.get(key)).and_then(|e| e.expire_at()).unwrap_or(0);
-        env.sess.watched.push((db, Bytes::copy_from_slice(key), expire));
+        let expire = shard
+            .dbs
+            .get(db)
+            .and_then(|d| d.get(key))
+            .and_then(|e| e.expire_at())
+            .unwrap_or(0);
+        env.sess
+            .watched
+            .push((db, Bytes::copy_from_slice(key), expire));
     }
     Reply::ok()
 }

@@ -22,16 +22,25 @@ const SCRIPT: &[&str] = &[
 ];
 
 fn transcript(c: &mut Conn) -> Vec<String> {
-    SCRIPT.iter().map(|l| format!("{l} -> {}", crate::util::escape(&c.cmd(l)))).collect()
+    SCRIPT
+        .iter()
+        .map(|l| format!("{l} -> {}", crate::util::escape(&c.cmd(l))))
+        .collect()
 }
 
 #[test]
 fn requirepass_gates_commands_like_redis() {
     let s = Server::start(&["--requirepass", "secret"]);
     let kevy = transcript(&mut s.conn());
-    assert!(kevy[0].ends_with("-NOAUTH Authentication required.\\r\\n"), "{}", kevy[0]);
+    assert!(
+        kevy[0].ends_with("-NOAUTH Authentication required.\\r\\n"),
+        "{}",
+        kevy[0]
+    );
     assert!(kevy[5].ends_with("+OK\\r\\n"), "{}", kevy[5]);
-    let Some(r) = Redis::start_with(&["--requirepass", "secret"]) else { return };
+    let Some(r) = Redis::start_with(&["--requirepass", "secret"]) else {
+        return;
+    };
     let redis = transcript(&mut r.conn());
     assert_eq!(kevy, redis);
 }

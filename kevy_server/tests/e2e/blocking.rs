@@ -55,7 +55,11 @@ fn timeout_answers_null_and_client_unblock_works() {
     let mut a = s.conn();
     let t0 = Instant::now();
     a.expect("BLPOP nothing 0.2", "*-1\r\n");
-    assert!(t0.elapsed() >= Duration::from_millis(150), "returned too early: {:?}", t0.elapsed());
+    assert!(
+        t0.elapsed() >= Duration::from_millis(150),
+        "returned too early: {:?}",
+        t0.elapsed()
+    );
     let id = a.cmd_str("CLIENT ID");
     let id = id.trim().trim_start_matches(':').to_string();
     send(&mut a, "BLPOP nothing 0");
@@ -126,7 +130,10 @@ fn blmove_chain_and_many_concurrent_waiters() {
     for i in 0..10 {
         p.cmd(&format!("RPUSH src e{i}"));
     }
-    let mut got: Vec<String> = handles.into_iter().map(|h| h.join().unwrap_or_default()).collect();
+    let mut got: Vec<String> = handles
+        .into_iter()
+        .map(|h| h.join().unwrap_or_default())
+        .collect();
     got.sort();
     let mut want: Vec<String> = (0..10).map(|i| format!("$2\r\ne{i}\r\n")).collect();
     want.sort();

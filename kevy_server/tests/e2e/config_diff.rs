@@ -9,19 +9,35 @@ use std::collections::BTreeMap;
 /// Knobs whose value differs on purpose (kevy's defaults or meaning).
 const DELIBERATE: &[(&str, &str)] = &[
     ("bind", "kevy binds 127.0.0.1 by default"),
-    ("dir", "kevy reports the configured dir; each server runs in its own temp dir"),
-    ("dbfilename", "kevy writes its own snapshot format, dump.kevy"),
+    (
+        "dir",
+        "kevy reports the configured dir; each server runs in its own temp dir",
+    ),
+    (
+        "dbfilename",
+        "kevy writes its own snapshot format, dump.kevy",
+    ),
     ("port", "each server gets its own ephemeral port"),
-    ("appendonly", "same meaning; the harness may start the servers differently"),
-    ("save", "the harness starts both with save \"\"; compared for format only"),
+    (
+        "appendonly",
+        "same meaning; the harness may start the servers differently",
+    ),
+    (
+        "save",
+        "the harness starts both with save \"\"; compared for format only",
+    ),
 ];
 
 fn config_map(frame: &[u8]) -> BTreeMap<String, String> {
     let (_, items) = elements(frame).expect("CONFIG GET reply is an array");
     let mut out = BTreeMap::new();
     for pair in items.chunks(2) {
-        let k = scalar(&pair[0]).map(|v| String::from_utf8_lossy(&v).into_owned()).unwrap_or_default();
-        let v = scalar(&pair[1]).map(|v| String::from_utf8_lossy(&v).into_owned()).unwrap_or_default();
+        let k = scalar(&pair[0])
+            .map(|v| String::from_utf8_lossy(&v).into_owned())
+            .unwrap_or_default();
+        let v = scalar(&pair[1])
+            .map(|v| String::from_utf8_lossy(&v).into_owned())
+            .unwrap_or_default();
         out.insert(k, v);
     }
     out
@@ -60,7 +76,9 @@ fn config_get_star_agrees_with_redis() {
         let (kv, rv) = (&k[name], &r[name]);
         if DELIBERATE.iter().any(|(n, _)| n == name) {
             if shape(kv) != shape(rv) && !kv.is_empty() && !rv.is_empty() {
-                problems.push(format!("{name}: format differs: kevy {kv:?} vs redis {rv:?}"));
+                problems.push(format!(
+                    "{name}: format differs: kevy {kv:?} vs redis {rv:?}"
+                ));
             }
             continue;
         }
@@ -68,5 +86,9 @@ fn config_get_star_agrees_with_redis() {
             problems.push(format!("{name}: kevy {kv:?} vs redis {rv:?}"));
         }
     }
-    assert!(problems.is_empty(), "CONFIG GET * differs:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "CONFIG GET * differs:\n{}",
+        problems.join("\n")
+    );
 }

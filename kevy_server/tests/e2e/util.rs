@@ -464,7 +464,10 @@ impl Redis {
                 c.send(&[b"CONFIG", b"SET", name.as_bytes(), value.as_bytes()]);
                 c.read_frame()
             };
-            assert_eq!(reply, b"+OK\r\n", "CONFIG SET {name} {value} on redis-server");
+            assert_eq!(
+                reply, b"+OK\r\n",
+                "CONFIG SET {name} {value} on redis-server"
+            );
         }
         Some(r)
     }

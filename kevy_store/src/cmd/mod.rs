@@ -20,9 +20,9 @@ mod lists;
 mod scan;
 mod sets;
 pub(crate) mod strings;
-mod zsets;
 #[cfg(test)]
 mod testutil;
+mod zsets;
 
 /// A command body: parses `argv` (`argv[0]` is the name) and runs it.
 pub type Handler = fn(&mut Ctx<'_, '_>, &[Bytes]) -> CmdResult;
@@ -76,7 +76,10 @@ pub fn lookup(name: &[u8]) -> Option<&'static StoreCommand> {
 
 /// Redis's error for an unknown command, quoting the first arguments.
 pub fn unknown_command_error(argv: &[Bytes]) -> String {
-    let name = argv.first().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
+    let name = argv
+        .first()
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .unwrap_or_default();
     let mut args = String::new();
     for a in argv.iter().skip(1) {
         if args.len() >= 128 {
@@ -88,7 +91,11 @@ pub fn unknown_command_error(argv: &[Bytes]) -> String {
         args.push_str(&s);
         args.push_str("' ");
     }
-    let msg = format!("ERR unknown command '{}', with args beginning with: {}", truncate(&name, 128), args);
+    let msg = format!(
+        "ERR unknown command '{}', with args beginning with: {}",
+        truncate(&name, 128),
+        args
+    );
     msg.replace(['\r', '\n'], " ")
 }
 

@@ -212,7 +212,10 @@ impl ShardLog for RecLog {
         // Transaction brackets (MULTI ... EXEC [txid parts]) frame effects;
         // the family tests assert the effects themselves. The brackets have
         // their own test (`cross_shard_writes_are_bracketed`).
-        if argv.first().is_some_and(|a| a.eq_ignore_ascii_case(b"multi") || a.eq_ignore_ascii_case(b"exec")) {
+        if argv
+            .first()
+            .is_some_and(|a| a.eq_ignore_ascii_case(b"multi") || a.eq_ignore_ascii_case(b"exec"))
+        {
             return;
         }
         let line = argv

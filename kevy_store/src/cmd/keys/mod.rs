@@ -528,7 +528,9 @@ fn object(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     }
     let now = ctx.now_ms;
     let lfu = ctx.lfu;
-    let answer = ctx.peek(&argv[2])?.map(|e| object_answer(e, &sub, now, lfu));
+    let answer = ctx
+        .peek(&argv[2])?
+        .map(|e| object_answer(e, &sub, now, lfu));
     count_lookup(ctx, answer.is_some());
     answer.unwrap_or(Ok(Reply::Nil))
 }

@@ -192,4 +192,3 @@ pub(super) fn incrbyfloat(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     ctx.propagate(key, &[b"SET", key, text.as_bytes(), b"KEEPTTL"]);
     Ok(Reply::Bulk(Bytes::from(text)))
 }
-
