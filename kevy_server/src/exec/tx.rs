@@ -1,0 +1,172 @@
+//! Executor pieces that act on behalf of more than the current command:
+//! EXEC (every queued command under one set of shard locks) and serving
+//! clients parked by blocking commands when a key they wait on is ready.
+
+use super::*;
+
+impl<'s> Executor<'s> {
+    /// `EXEC`: runs the queued commands atomically. Every shard any queued
+    /// data command needs is locked up front (ascending), each shard's log
+    /// brackets the transaction's effects, and nothing blocks.
+    pub(super) fn exec_tx(&mut self, sess: &mut Session) -> Reply {
+        let shared = self.shared;
+        let queue = sess.multi.take().unwrap_or_default();
+        if std::mem::take(&mut sess.multi_dirty) {
+            crate::cmd::unwatch_all(shared, sess);
+            return Reply::error("EXECABORT Transaction discarded because of previous errors.");
+        }
+        let mut ids = Vec::new();
+        let mut one = Vec::new();
+        for argv in &queue {
+            if let Some((_, c)) = shared.commands.lookup(&argv[0]) {
+                if let Kind::Store(sc) = c.kind {
+                    shared.store.shards_for(sc, argv, &mut one);
+                    ids.extend_from_slice(&one);
+                }
+            }
+        }
+        for (_, key, _) in &sess.watched {
+            ids.push(shared.store.shard_of(key));
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        shared.store.relock(&mut self.locked, &ids);
+        if self.watch_broken(sess) {
+            self.locked.release();
+            crate::cmd::unwatch_all(shared, sess);
+            return Reply::NilArray;
+        }
+        for s in self.locked.shards_mut() {
+            s.begin_tx();
+        }
+        let mut replies = Vec::with_capacity(queue.len());
+        for argv in &queue {
+            let Some((idx, cmd)) = shared.commands.lookup(&argv[0]) else {
+                continue;
+            };
+            let reply = match cmd.kind {
+                Kind::Store(_) => {
+                    // Locks are already held: run without relocking.
+                    self.pinned = true;
+                    let r = self.run_one(sess, idx, argv, false);
+                    self.pinned = false;
+                    r
+                }
+                Kind::Server(_) if cmd.meta.flags & kevy_store::spec::flags::FAST != 0 => {
+                    self.run_server_locked(sess, idx, argv)
+                }
+                Kind::Server(_) => {
+                    // A slow server command may lock the store itself (INFO,
+                    // SAVE): step out of the locks for it.
+                    let db = sess.db;
+                    kevy_store::end_tx_all(self.locked.shards_mut(), db);
+                    let r = self.run_one(sess, idx, argv, false);
+                    shared.store.relock(&mut self.locked, &ids);
+                    for s in self.locked.shards_mut() {
+                        s.begin_tx();
+                    }
+                    r
+                }
+            };
+            if let Reply::Error(e) = &reply {
+                shared.stats.count_error(e);
+            }
+            // SUBSCRIBE and friends answer with frames of their own, as in Redis.
+            match sess.frames.take() {
+                Some(frames) => replies.extend(frames),
+                None => replies.push(reply),
+            }
+        }
+        let db = sess.db;
+        kevy_store::end_tx_all(self.locked.shards_mut(), db);
+        self.touched.extend_from_slice(&ids);
+        self.locked.release();
+        crate::cmd::unwatch_all(shared, sess);
+        Reply::Array(replies)
+    }
+
+    /// Runs a fast server command (PING, SELECT, ...) while the transaction's
+    /// locks stay held; fast server commands never lock the store.
+    fn run_server_locked(&mut self, sess: &mut Session, idx: usize, argv: &[Bytes]) -> Reply {
+        let shared = self.shared;
+        let Some(cmd) = shared.commands.get(idx) else {
+            return Reply::error("ERR internal error");
+        };
+        let Kind::Server(sv) = cmd.kind else {
+            return Reply::error("ERR internal error");
+        };
+        let mut env = Env { shared, sess };
+        let r = guarded(|| (sv.run)(&mut env, argv));
+        crate::cmd::monitor_feed(shared, sess, cmd.meta.flags, argv);
+        cmd.stats.calls.fetch_add(1, Relaxed);
+        r
+    }
+
+    /// True if a watched key was written (or has expired) since WATCH. The
+    /// watched keys' shards must be locked.
+    fn watch_broken(&mut self, sess: &Session) -> bool {
+        if sess
+            .watch_flag
+            .as_ref()
+            .is_some_and(|f| f.load(std::sync::atomic::Ordering::Acquire))
+        {
+            return true;
+        }
+        let now = now_ms();
+        let n = self.shared.store.nshards();
+        for (db, key, _) in &sess.watched {
+            let id = kevy_store::shard_for(key, n);
+            if let Some(s) = self.locked.shard_mut(id) {
+                if s.dbs
+                    .get(*db)
+                    .and_then(|d| d.get(key))
+                    .is_some_and(|e| e.is_expired(now))
+                {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    /// Serves parked clients waiting on keys that just received data, the
+    /// longest-waiting first, by re-running their commands now (as Redis
+    /// does right after the command that pushed). A re-run that would block
+    /// again puts the client back at the head of its queues.
+    pub(super) fn serve_ready(&mut self) {
+        let shared = self.shared;
+        let mut guard = 0;
+        while let Some((db, key)) = self.events.ready_keys.pop() {
+            if shared.blocking.len() == 0 {
+                self.events.ready_keys.clear();
+                return;
+            }
+            guard += 1;
+            if guard > 100_000 {
+                self.events.ready_keys.clear();
+                return;
+            }
+            while let Some(w) = shared.blocking.claim_first(db, &key) {
+                let Some((idx, cmd)) = shared.commands.lookup(&w.argv[0]) else {
+                    continue;
+                };
+                let Kind::Store(sc) = cmd.kind else { continue };
+                shared.store.shards_for(sc, &w.argv, &mut self.ids);
+                shared.store.relock(&mut self.locked, &self.ids);
+                self.touched.extend_from_slice(&self.ids);
+                let mut ctx = Ctx::new(&mut self.locked, &mut self.events, w.db, now_ms());
+                ctx.proto = w.proto;
+                let reply = guarded(|| kevy_store::run(&mut ctx, sc, &w.argv));
+                if ctx.take_block().is_some() {
+                    shared.blocking.unclaim(w);
+                    break;
+                }
+                cmd.stats.calls.fetch_add(1, Relaxed);
+                let _ = idx;
+                let mut buf = Vec::new();
+                encode(&reply, w.proto, &mut buf);
+                self.unblocks.push((w.worker, w.id, buf));
+            }
+        }
+    }
+}
