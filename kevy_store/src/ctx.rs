@@ -354,17 +354,34 @@ impl<'a, 's> Ctx<'a, 's> {
         value: Value,
         keep_ttl: bool,
     ) -> Result<Option<Entry>, CmdError> {
-        self.expire_if_needed(key)?;
+        // One walk of the B-tree: insert, then look at what was replaced. A
+        // replaced entry that had already expired gets the side effects of a
+        // lazy expiry (logged DEL before this command's own effect, WATCH,
+        // `expired` event), exactly as if it had been found and deleted first.
         let clock = self.new_access_word();
-        let db = self.raw_db(key)?;
-        let expire_at = if keep_ttl {
-            db.get(key).map_or(0, |e| e.expire_at)
-        } else {
-            0
-        };
-        let e = Entry::with_expiry(value, expire_at);
+        let (now, loading, dbi) = (self.now_ms, self.loading, self.db);
+        let shard = self.shard(key)?;
+        let d = shard.dbs.get_mut(dbi).ok_or(CmdError::DbIndex)?;
+        let e = Entry::with_expiry(value, 0);
         e.touch(clock);
-        Ok(db.insert(key, e))
+        let old = d.insert(key, e);
+        let expired = old.as_ref().is_some_and(|o| o.is_expired(now)) && !loading;
+        if keep_ttl && !expired {
+            if let Some(at) = old.as_ref().and_then(|o| o.expire_at()) {
+                d.set_expire(key, at);
+            }
+        }
+        if expired {
+            shard.log(dbi, &[b"DEL", key]);
+            shard.touch_watched(dbi, key);
+            self.events.dirty += 1;
+            if self.track_keys {
+                self.events.modified_keys.push(KStr::from_slice(key));
+            }
+            self.notify(notify::EXPIRED, "expired", key);
+            return Ok(None);
+        }
+        Ok(old)
     }
 
     /// The access word a key created now starts with (LRU clock, or LFU's
