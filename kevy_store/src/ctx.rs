@@ -268,6 +268,11 @@ impl<'a, 's> Ctx<'a, 's> {
         let Some(d) = shard.dbs.get_mut(db) else {
             return Err(CmdError::DbIndex);
         };
+        if d.volatile_len() == 0 {
+            // No key of this db carries a TTL: nothing can have expired, and
+            // the lookup below (a B-tree walk) is skipped.
+            return Ok(false);
+        }
         match d.get(key) {
             Some(e) if e.is_expired(now) && !loading => {
                 d.remove(key);
