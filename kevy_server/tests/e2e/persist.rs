@@ -298,9 +298,7 @@ fn persist_auto_rewrite_follows_runtime_config() {
     // The rewrite compacted the writes so far into a base image of the 20
     // keys (writes that land after the rewrite started are appended after
     // it, so the current size depends on timing; the base does not).
-    let base: u64 = info_field(&s, "aof_base_size")
-        .parse()
-        .unwrap_or(u64::MAX);
+    let base: u64 = info_field(&s, "aof_base_size").parse().unwrap_or(u64::MAX);
     assert!(base < 8 * 1024, "aof_base_size {base} after the rewrite");
     c.expect("CONFIG SET auto-aof-rewrite-percentage 0", "+OK\r\n");
 }
