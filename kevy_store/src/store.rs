@@ -110,7 +110,7 @@ impl Store {
         }
     }
 
-    /// Runs one command (argv[0] is its name) against database `db`:
+    /// Runs one command (`argv[0]` is its name) against database `db`:
     /// the simple embedded entry point. Locks what it needs, runs, logs.
     pub fn execute(&self, db: usize, argv: &[Bytes], now_ms: u64) -> (Reply, Events) {
         let mut events = Events::default();
