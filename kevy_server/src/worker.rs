@@ -121,35 +121,11 @@ pub fn run(idx: usize, shared: Arc<Shared>, mut poll: Poll) {
                     }
                 }
                 Msg::Push { id, bytes } => {
-                    let Some(&slot) = conns.by_id.get(&id) else {
-                        continue;
-                    };
-                    let Some(conn) = conns.slots[slot].as_mut() else {
-                        continue;
-                    };
-                    conn.out.extend_from_slice(&bytes);
-                    // Written once after the whole inbox: one write per
-                    // subscriber per wake-up, not one per message.
-                    if !within_output_limits(&shared, conn) {
-                        close(&shared, &poll, &mut conns, slot);
-                    } else if !pushed.contains(&slot) {
-                        pushed.push(slot);
-                    }
+                    queue_push(&shared, &poll, &mut conns, &mut pushed, id, &bytes);
                 }
                 Msg::PushMany(items) => {
                     for (id, bytes) in items {
-                        let Some(&slot) = conns.by_id.get(&id) else {
-                            continue;
-                        };
-                        let Some(conn) = conns.slots[slot].as_mut() else {
-                            continue;
-                        };
-                        conn.out.extend_from_slice(&bytes);
-                        if !within_output_limits(&shared, conn) {
-                            close(&shared, &poll, &mut conns, slot);
-                        } else if !pushed.contains(&slot) {
-                            pushed.push(slot);
-                        }
+                        queue_push(&shared, &poll, &mut conns, &mut pushed, id, &bytes);
                     }
                 }
                 Msg::Shutdown => {}
@@ -471,5 +447,31 @@ fn release_held(
                 close(shared, poll, conns, slot);
             }
         }
+    }
+}
+
+/// Appends pushed frames (pub/sub, MONITOR, invalidations) to client `id`'s
+/// output. They are written once after the whole inbox is drained (one write
+/// per client per wake-up, not one per message), so the slot is remembered
+/// in `pushed`; a client over its output limit is closed instead.
+fn queue_push(
+    shared: &Shared,
+    poll: &Poll,
+    conns: &mut Conns,
+    pushed: &mut Vec<usize>,
+    id: u64,
+    bytes: &[u8],
+) {
+    let Some(&slot) = conns.by_id.get(&id) else {
+        return;
+    };
+    let Some(conn) = conns.slots[slot].as_mut() else {
+        return;
+    };
+    conn.out.extend_from_slice(bytes);
+    if !within_output_limits(shared, conn) {
+        close(shared, poll, conns, slot);
+    } else if !pushed.contains(&slot) {
+        pushed.push(slot);
     }
 }

@@ -3,6 +3,7 @@
 //! the locks already held, so a batch takes each lock about once; every lock
 //! is released before server commands run and before replies are written.
 
+use crate::acl::is_container;
 use crate::blocking::Waiter;
 
 mod tx;
@@ -470,25 +471,5 @@ fn full_name(container: &str, sub: &[u8]) -> String {
         "{}|{}",
         container,
         String::from_utf8_lossy(sub).to_lowercase()
-    )
-}
-
-/// Commands whose CLIENT LIST `cmd=` field names the subcommand too.
-fn is_container(name: &str) -> bool {
-    matches!(
-        name,
-        "client"
-            | "config"
-            | "command"
-            | "object"
-            | "pubsub"
-            | "memory"
-            | "slowlog"
-            | "acl"
-            | "latency"
-            | "debug"
-            | "script"
-            | "function"
-            | "cluster"
     )
 }
