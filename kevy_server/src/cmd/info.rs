@@ -141,48 +141,47 @@ fn section(sh: &Shared, name: &str, o: &mut String) {
         "stats" => {
             let st = &sh.stats;
             line!(o, "# Stats");
-            line!(
-                o,
-                "total_connections_received:{}",
-                st.total_connections_received.load(Relaxed)
-            );
-            line!(
-                o,
-                "total_commands_processed:{}",
-                st.total_commands_processed.load(Relaxed)
-            );
-            line!(
-                o,
-                "instantaneous_ops_per_sec:{}",
-                crate::cron::ops_per_sec()
-            );
-            line!(
-                o,
-                "total_net_input_bytes:{}",
-                st.net_input_bytes.load(Relaxed)
-            );
-            line!(
-                o,
-                "total_net_output_bytes:{}",
-                st.net_output_bytes.load(Relaxed)
-            );
-            line!(
-                o,
-                "rejected_connections:{}",
-                st.rejected_connections.load(Relaxed)
-            );
-            line!(o, "expired_keys:{}", st.expired_keys.load(Relaxed));
-            line!(o, "evicted_keys:{}", st.evicted_keys.load(Relaxed));
-            line!(o, "evicted_clients:0");
+            let counters: [(&str, u64); 5] = [
+                (
+                    "total_connections_received",
+                    st.total_connections_received.load(Relaxed),
+                ),
+                (
+                    "total_commands_processed",
+                    st.total_commands_processed.load(Relaxed),
+                ),
+                ("instantaneous_ops_per_sec", crate::cron::ops_per_sec()),
+                ("total_net_input_bytes", st.net_input_bytes.load(Relaxed)),
+                ("total_net_output_bytes", st.net_output_bytes.load(Relaxed)),
+            ];
+            for (name, v) in counters {
+                line!(o, "{name}:{v}");
+            }
             let (total, current) = crate::memory::exceeded_time();
-            line!(o, "total_eviction_exceeded_time:{total}");
-            line!(o, "current_eviction_exceeded_time:{current}");
-            line!(o, "keyspace_hits:{}", st.keyspace_hits.load(Relaxed));
-            line!(o, "keyspace_misses:{}", st.keyspace_misses.load(Relaxed));
-            line!(o, "pubsub_channels:0");
-            line!(o, "pubsub_patterns:0");
-            line!(o, "latest_fork_usec:0");
-            line!(o, "total_forks:0");
+            let counters: [(&str, u64); 12] = [
+                (
+                    "rejected_connections",
+                    st.rejected_connections.load(Relaxed),
+                ),
+                ("expired_keys", st.expired_keys.load(Relaxed)),
+                ("evicted_keys", st.evicted_keys.load(Relaxed)),
+                ("evicted_clients", 0),
+                ("total_eviction_exceeded_time", total),
+                ("current_eviction_exceeded_time", current),
+                ("keyspace_hits", st.keyspace_hits.load(Relaxed)),
+                ("keyspace_misses", st.keyspace_misses.load(Relaxed)),
+                (
+                    "pubsub_channels",
+                    sh.pubsub.names(crate::pubsub::Kind::Channel, None).len() as u64,
+                ),
+                ("pubsub_patterns", sh.pubsub.numpat() as u64),
+                // kevy never forks: snapshots are copy-on-write views.
+                ("latest_fork_usec", 0),
+                ("total_forks", 0),
+            ];
+            for (name, v) in counters {
+                line!(o, "{name}:{v}");
+            }
             line!(
                 o,
                 "total_error_replies:{}",
