@@ -15,7 +15,6 @@
 //! [n]` that actually happened, on that key's shard.
 
 use super::*;
-use crate::cmd::ldouble::LongDouble;
 use crate::ctx::shard_for;
 use crate::error::CmdResult;
 use crate::kstr::KStr;
@@ -24,26 +23,14 @@ use crate::num::parse_i64;
 /// Parses a blocking command's timeout (seconds, fractional allowed) as
 /// Redis 7.0's `getTimeoutFromObjectOrReply` does and turns it into an
 /// absolute deadline in Unix ms (0 = wait forever). The number is read with
-/// `strtold` rules (hex and `inf` included); the product with 1000 is cut
-/// to an integer, and a value that does not fit becomes negative (what the C
+/// `strtold` rules (hex and `inf` included); the product with 1000 is
+/// rounded up, and a value that does not fit becomes negative (what the C
 /// conversion yields on x86), hence `timeout is negative` for `inf`.
 pub(crate) fn parse_timeout(now_ms: u64, arg: &[u8]) -> Result<u64, CmdError> {
-    let v = LongDouble::parse(arg).ok_or(CmdError::Timeout)?;
-    let secs: f64 = v.to_human().parse().map_err(|_| CmdError::Timeout)?;
-    let ms = secs * 1000.0;
-    let ms = if ms.is_finite() && ms > -9.2e18 && ms < 9.2e18 {
-        ms.trunc() as i64
-    } else {
-        i64::MIN
-    };
-    if ms < 0 {
-        return Err(CmdError::err("timeout is negative"));
-    }
-    Ok(if ms == 0 {
-        0
-    } else {
-        now_ms.saturating_add(ms as u64)
-    })
+    // One parser for every blocking family (sorted sets own it): Redis
+    // 7.0 reads the seconds as a long double and rounds the milliseconds
+    // up, so 0.0001 times out after 1 ms rather than waiting forever.
+    crate::cmd::zsets::parse::timeout(arg, now_ms)
 }
 
 /// Pops one element from `end` of `src` and pushes it at `to` of `dst`

@@ -150,7 +150,7 @@ fn keys_cmd(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
 
 /// Parses a SCAN cursor as Redis's `strtoul` accepts it: optional sign,
 /// decimal digits, no spaces; a negative number wraps; the empty string is 0.
-fn parse_cursor(b: &[u8]) -> Result<u64, CmdError> {
+pub(crate) fn parse_cursor(b: &[u8]) -> Result<u64, CmdError> {
     let invalid = || CmdError::err("invalid cursor");
     let (neg, digits) = match b.first() {
         Some(b'-') => (true, &b[1..]),

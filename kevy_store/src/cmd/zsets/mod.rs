@@ -9,7 +9,7 @@
 
 mod algebra;
 mod basic;
-mod parse;
+pub(crate) mod parse;
 mod pop;
 mod range;
 mod scan;

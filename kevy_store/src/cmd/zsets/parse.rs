@@ -219,32 +219,7 @@ fn long_double_fits(b: &[u8]) -> bool {
     (-4950..=4931).contains(&e)
 }
 
-/// Parses a SCAN cursor as Redis's `parseScanCursorOrReply` does with
-/// `strtoul`: optional sign (a negative value wraps), decimal digits, no
-/// leading space, nothing left over, no overflow; the empty string is 0.
-/// Otherwise `ERR invalid cursor`.
-pub(crate) fn cursor(b: &[u8]) -> Result<u64, CmdError> {
-    let invalid = || CmdError::err("invalid cursor");
-    if b.is_empty() {
-        return Ok(0);
-    }
-    let (neg, digits) = match b[0] {
-        b'-' => (true, &b[1..]),
-        b'+' => (false, &b[1..]),
-        _ => (false, b),
-    };
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return Err(invalid());
-    }
-    let mut v: u64 = 0;
-    for &d in digits {
-        v = v
-            .checked_mul(10)
-            .and_then(|v| v.checked_add((d - b'0') as u64))
-            .ok_or_else(invalid)?;
-    }
-    Ok(if neg { v.wrapping_neg() } else { v })
-}
+pub(crate) use crate::cmd::scan::parse_cursor as cursor;
 
 #[cfg(test)]
 mod tests {

@@ -286,13 +286,12 @@ fn blocking_commands_request_a_block_or_time_out_in_multi() {
         assert!(block.is_none(), "{line}");
         assert_eq!(reply, timeout_reply, "{line}");
     }
-    // Timeout 0 (and anything under a millisecond) waits forever.
-    for line in [
-        "BLPOP a 0",
-        "BLPOP a 0.0001",
-        "BLPOP a -0.0001",
-        "BLPOP a 1e-400",
-    ] {
+    // A positive timeout under a millisecond rounds up to 1 ms (redis-server
+    // 7.0.15 answers `BLPOP nolist 0.0001` at its next timer tick).
+    let (_, block, _) = run_ctx(&t, "BLPOP a 0.0001", true);
+    assert_eq!(block.map(|b| b.deadline_ms), Some(T0 + 1));
+    // Timeout 0 (and what rounds up to 0) waits forever.
+    for line in ["BLPOP a 0", "BLPOP a -0.0001", "BLPOP a 1e-400"] {
         let (_, block, _) = run_ctx(&t, line, true);
         assert_eq!(block.map(|b| b.deadline_ms), Some(0), "{line}");
     }
