@@ -6,12 +6,19 @@
 //! that is the group commit. Positions are logical (bytes ever appended to
 //! this shard's log across generations), so they stay monotonic through a
 //! rotation to a new file.
+//!
+//! Failures: bytes a write could not store stay buffered, in order, and the
+//! next sync retries them (so the file never gets a gap); an fsync failure
+//! cannot be retried safely (the kernel may have dropped the dirty pages and
+//! a second fsync would report success), so the shard counts as failed until
+//! a checkpoint that froze the state after the failure has completed.
 
 use crate::error::{PersistError, Result};
 use crate::frame::{encode, encode_crc, AOF_MAGIC};
 use crate::io::{FileSync, WFile};
 use kevy_store::ShardLog;
 use parking_lot::Mutex;
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -44,6 +51,54 @@ struct Writer {
     syncer: Option<(Arc<dyn FileSync>, PathBuf)>,
     /// Bytes actually in the current file.
     size: u64,
+    /// A failed write could not be cut back: cut the file to `size` before
+    /// the next write.
+    torn: bool,
+}
+
+/// The last I/O failure, for INFO, the log and the MISCONF error.
+#[derive(Clone, Debug)]
+pub struct IoFailure {
+    /// The file.
+    pub path: PathBuf,
+    /// `"write"` or `"fsync"`.
+    pub op: &'static str,
+    /// The OS error number, when there was one.
+    pub errno: Option<i32>,
+    /// The error as the OS describes it (`strerror`: "No space left on device").
+    pub reason: String,
+}
+
+impl IoFailure {
+    fn of(e: &PersistError) -> Option<IoFailure> {
+        match e {
+            PersistError::Io { path, op, source } => Some(IoFailure {
+                path: path.clone(),
+                op,
+                errno: source.raw_os_error(),
+                reason: strerror(source),
+            }),
+            _ => None,
+        }
+    }
+
+    fn to_error(&self) -> PersistError {
+        let source = match self.errno {
+            Some(n) => std::io::Error::from_raw_os_error(n),
+            None => std::io::Error::other(self.reason.clone()),
+        };
+        PersistError::io(&self.path, self.op, source)
+    }
+}
+
+/// An io::Error's text without Rust's " (os error N)" suffix, as C's
+/// `strerror` prints it (Redis puts that text in its MISCONF error).
+pub fn strerror(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.rfind(" (os error ") {
+        Some(i) if e.raw_os_error().is_some() => s[..i].to_string(),
+        _ => s,
+    }
 }
 
 /// One shard's AOF: the append buffer, the file, and its positions.
@@ -55,7 +110,13 @@ pub struct AofShard {
     written: AtomicU64,
     synced: AtomicU64,
     dirty: AtomicU64,
-    failed: AtomicBool,
+    /// Bytes are buffered that a write failed to store.
+    write_failed: AtomicBool,
+    /// fsync failures so far, and how many of them a completed checkpoint
+    /// made harmless.
+    fsync_fails: AtomicU64,
+    covered: AtomicU64,
+    last_failure: Mutex<Option<IoFailure>>,
 }
 
 impl Default for AofShard {
@@ -80,12 +141,16 @@ impl AofShard {
                 file: None,
                 syncer: None,
                 size: 0,
+                torn: false,
             }),
             syncing: Mutex::new(()),
             written: AtomicU64::new(0),
             synced: AtomicU64::new(0),
             dirty: AtomicU64::new(0),
-            failed: AtomicBool::new(false),
+            write_failed: AtomicBool::new(false),
+            fsync_fails: AtomicU64::new(0),
+            covered: AtomicU64::new(0),
+            last_failure: Mutex::new(None),
         }
     }
 
@@ -159,9 +224,44 @@ impl AofShard {
             });
     }
 
-    /// True once a write or fsync failed (until a rotation succeeds).
+    /// True while the log may lack acknowledged effects: a write failed and
+    /// its bytes are still buffered, or an fsync failed and no checkpoint
+    /// has covered it yet.
     pub fn failed(&self) -> bool {
-        self.failed.load(Ordering::Relaxed)
+        self.write_failed.load(Ordering::Acquire) || self.needs_cover()
+    }
+
+    /// True when only a checkpoint can clear the failure (an fsync failed).
+    pub fn needs_checkpoint(&self) -> bool {
+        self.needs_cover()
+    }
+
+    fn needs_cover(&self) -> bool {
+        self.fsync_fails.load(Ordering::Acquire) > self.covered.load(Ordering::Acquire)
+    }
+
+    /// The last write or fsync failure (kept after recovery, for INFO).
+    pub fn last_failure(&self) -> Option<IoFailure> {
+        self.last_failure.lock().clone()
+    }
+
+    /// fsync failures so far (a checkpoint records it when it freezes).
+    pub fn fsync_failures(&self) -> u64 {
+        self.fsync_fails.load(Ordering::Acquire)
+    }
+
+    /// A checkpoint that froze this shard when `fails` fsync failures had
+    /// happened and the log ended at `end` is durable: everything before
+    /// `end` is in its snapshot, so those failures no longer matter.
+    pub fn cover(&self, fails: u64, end: u64) {
+        self.covered.fetch_max(fails, Ordering::AcqRel);
+        self.synced.fetch_max(end, Ordering::AcqRel);
+    }
+
+    fn note(&self, e: &PersistError) {
+        if let Some(f) = IoFailure::of(e) {
+            *self.last_failure.lock() = Some(f);
+        }
     }
 
     /// Writes everything appended up to at least `target` to the OS and,
@@ -170,9 +270,9 @@ impl AofShard {
     /// lock through a handle taken from the writer, so other threads keep
     /// writing while an fsync runs, and whoever fsyncs covers everything
     /// written before it started (group commit).
-    /// On error the flag [`AofShard::failed`] is set; bytes that could not be
-    /// written are dropped from the log (memory still has them; the next
-    /// checkpoint covers them).
+    /// On error [`AofShard::failed`] turns true: bytes that could not be
+    /// written stay buffered for the next call; after an fsync error no
+    /// position counts as synced until a checkpoint covers it.
     pub fn sync_to(&self, target: u64, fsync: bool) -> Result<()> {
         if self.done(target, fsync) {
             return Ok(());
@@ -181,12 +281,19 @@ impl AofShard {
             let mut w = self.writer.lock();
             if self.written.load(Ordering::Acquire) < target {
                 if let Err(e) = self.write_pending(&mut w) {
-                    self.failed.store(true, Ordering::Relaxed);
+                    self.note(&e);
+                    self.write_failed.store(true, Ordering::Release);
                     return Err(e);
                 }
+                self.write_failed.store(false, Ordering::Release);
             }
             if !fsync {
                 return Ok(());
+            }
+            if self.needs_cover() {
+                if let Some(f) = self.last_failure() {
+                    return Err(f.to_error());
+                }
             }
             (w.syncer.clone(), self.written.load(Ordering::Acquire))
         };
@@ -196,47 +303,58 @@ impl AofShard {
         }
         if let Some((h, path)) = handle {
             if let Err(e) = h.sync() {
-                self.failed.store(true, Ordering::Relaxed);
-                return Err(PersistError::io(path, "fsync", e));
+                let e = PersistError::io(path, "fsync", e);
+                self.note(&e);
+                self.fsync_fails.fetch_add(1, Ordering::AcqRel);
+                return Err(e);
             }
         }
         self.synced.fetch_max(end, Ordering::AcqRel);
-        self.failed.store(false, Ordering::Relaxed);
         Ok(())
     }
 
-    /// Writes the whole buffer, applying generation switches in order.
+    /// Writes the whole buffer, applying generation switches in order. On
+    /// a write error the unwritten bytes and switches go back to the front
+    /// of the buffer, so a retry continues exactly where this one stopped.
     fn write_pending(&self, w: &mut Writer) -> Result<()> {
-        let (data, start, marks) = {
+        let (mut data, start, marks) = {
             let mut p = self.pending.lock();
             let data = std::mem::take(&mut p.data);
             let start = p.start;
             p.start += data.len() as u64;
             (data, start, std::mem::take(&mut p.marks))
         };
-        let end = start + data.len() as u64;
+        let mut marks: VecDeque<_> = marks.into();
         let mut off = 0usize;
         let mut res = Ok(());
-        for (pos, next) in marks {
+        while let Some(&(pos, _)) = marks.front() {
             let cut = (pos - start) as usize;
-            if res.is_ok() {
-                res = write_group(w, &data[off..cut]);
+            res = write_group(w, &data[off..cut]);
+            if res.is_err() {
+                break;
             }
-            if res.is_ok() {
-                // The old generation stays authoritative until the snapshot
-                // that supersedes it is durable: finish it properly.
-                if let Some(f) = w.file.as_mut() {
-                    res = f
-                        .file
-                        .sync()
-                        .map_err(|e| PersistError::io(&f.path, "fsync", e));
+            off = cut;
+            let Some((_, next)) = marks.pop_front() else {
+                break;
+            };
+            // The old generation stays authoritative until the snapshot
+            // that supersedes it is durable: finish it properly.
+            if let Some(f) = w.file.as_mut() {
+                if let Err(e) = f.file.sync() {
+                    let e = PersistError::io(&f.path, "fsync", e);
+                    self.note(&e);
+                    self.fsync_fails.fetch_add(1, Ordering::AcqRel);
                 }
             }
             w.syncer = match &next {
                 Some(g) => match g.file.syncer() {
                     Ok(h) => Some((h, g.path.clone())),
                     Err(e) => {
-                        res = res.and(Err(PersistError::io(&g.path, "dup", e)));
+                        // No handle: this generation cannot be fsynced, so
+                        // it must be covered by a checkpoint like a failed fsync.
+                        let e = PersistError::io(&g.path, "dup", e);
+                        self.note(&e);
+                        self.fsync_fails.fetch_add(1, Ordering::AcqRel);
                         None
                     }
                 },
@@ -244,13 +362,23 @@ impl AofShard {
             };
             w.file = next;
             w.size = AOF_MAGIC.len() as u64;
-            off = cut;
+            w.torn = false;
         }
         if res.is_ok() {
             res = write_group(w, &data[off..]);
+            if res.is_ok() {
+                off = data.len();
+            }
         }
-        if res.is_ok() {
-            self.written.store(end, Ordering::Release);
+        self.written.store(start + off as u64, Ordering::Release);
+        if res.is_err() {
+            let mut p = self.pending.lock();
+            data.drain(..off);
+            data.extend_from_slice(&p.data);
+            p.data = data;
+            p.start = start + off as u64;
+            marks.extend(p.marks.drain(..));
+            p.marks = marks.into();
         }
         res
     }
@@ -275,6 +403,12 @@ fn write_group(w: &mut Writer, bytes: &[u8]) -> Result<()> {
     let Some(f) = w.file.as_mut() else {
         return Ok(());
     };
+    if w.torn {
+        f.file
+            .truncate(size)
+            .map_err(|e| PersistError::io(&f.path, "truncate", e))?;
+        w.torn = false;
+    }
     let mut crc = Vec::with_capacity(32);
     encode_crc(crc32c::crc32c(bytes), &mut crc);
     match f.file.write_all(&[bytes, &crc]) {
@@ -283,7 +417,7 @@ fn write_group(w: &mut Writer, bytes: &[u8]) -> Result<()> {
             Ok(())
         }
         Err(e) => {
-            let _ = f.file.truncate(size);
+            w.torn = f.file.truncate(size).is_err();
             Err(PersistError::io(&f.path, "write", e))
         }
     }

@@ -215,7 +215,11 @@ impl Durable {
         self.engine.finish(cp)
     }
 
-    /// True if an AOF write or fsync failed since its last success.
+    /// True while the log may lack acknowledged writes: a write failed (its
+    /// bytes stay buffered and every sync retries them), or an fsync failed
+    /// — that one only a [`Durable::checkpoint`] clears, since a retried
+    /// fsync cannot be trusted. Under [`Fsync::Always`] writes answer a
+    /// MISCONF error meanwhile.
     pub fn failed(&self) -> bool {
         self.engine.failed()
     }

@@ -9,7 +9,7 @@
 //! deletes the superseded files. A crash anywhere leaves a manifest that
 //! names a complete state (see `docs/persistence.md`).
 
-use crate::aof::{AofLog, AofShard, GenFile};
+use crate::aof::{AofLog, AofShard, GenFile, IoFailure};
 use crate::error::{PersistError, Result};
 use crate::frame::AOF_MAGIC;
 use crate::io::Fs;
@@ -37,6 +37,8 @@ pub struct Checkpoint {
     gen: u64,
     views: Vec<SnapshotView>,
     dirty_at: Vec<u64>,
+    /// Per shard: fsync failures so far and the log's end, at the freeze.
+    fails_at: Vec<(u64, u64)>,
     aof: bool,
     created_ms: u64,
 }
@@ -221,6 +223,7 @@ impl Engine {
         let n = self.shards.len();
         let mut views = Vec::with_capacity(n);
         let mut dirty_at = Vec::with_capacity(n);
+        let mut fails_at = Vec::with_capacity(n);
         // Every shard is frozen (and its log rotated) under one hold of all
         // the shard locks: a cross-shard transaction is then entirely before
         // the cut (in the snapshots) or entirely after it (in the new log
@@ -234,6 +237,7 @@ impl Engine {
                 dbs: sh.dbs.iter().map(|d| d.snapshot()).collect(),
             });
             dirty_at.push(s.dirty());
+            fails_at.push((s.fsync_failures(), s.end()));
             if aof {
                 s.rotate(next);
             }
@@ -246,6 +250,7 @@ impl Engine {
             gen,
             views,
             dirty_at,
+            fails_at,
             aof,
             created_ms: now_ms(),
         })
@@ -311,6 +316,9 @@ impl Engine {
         for (s, d) in self.shards.iter().zip(&cp.dirty_at) {
             s.sub_dirty(*d);
         }
+        for (s, &(fails, end)) in self.shards.iter().zip(&cp.fails_at) {
+            s.cover(fails, end);
+        }
         let total: u64 = sizes.iter().map(|s| s.1).sum();
         self.base_bytes.store(total, Ordering::Relaxed);
         self.last_rewrite_size
@@ -355,9 +363,25 @@ impl Engine {
         self.last_rewrite_size.load(Ordering::Relaxed)
     }
 
-    /// True if any shard's AOF write or fsync failed since its last success.
+    /// True while some shard's log may lack acknowledged effects (see
+    /// [`AofShard::failed`]): a server refuses writes meanwhile.
     pub fn failed(&self) -> bool {
         self.shards.iter().any(|s| s.failed())
+    }
+
+    /// True when some shard's failure (a failed fsync) can only be cleared
+    /// by a checkpoint.
+    pub fn needs_checkpoint(&self) -> bool {
+        self.shards.iter().any(|s| s.needs_checkpoint())
+    }
+
+    /// The failure that makes [`Engine::failed`] true (or the last one seen).
+    pub fn last_failure(&self) -> Option<IoFailure> {
+        self.shards
+            .iter()
+            .find(|s| s.failed())
+            .and_then(|s| s.last_failure())
+            .or_else(|| self.shards.iter().find_map(|s| s.last_failure()))
     }
 
     /// The manifest as it stands.

@@ -15,7 +15,8 @@ pub trait WFile: Send {
     fn write_all(&mut self, parts: &[&[u8]]) -> io::Result<()>;
     /// Makes the written bytes durable (`fdatasync`).
     fn sync(&mut self) -> io::Result<()>;
-    /// Cuts the file to `len` bytes (undoing a partial write).
+    /// Cuts the file to `len` bytes (undoing a partial write); the next
+    /// write goes at `len`.
     fn truncate(&mut self, len: u64) -> io::Result<()>;
     /// A handle that fsyncs this file from another thread, so writes go on
     /// while an fsync runs.
@@ -82,7 +83,10 @@ impl WFile for OsFile {
     }
 
     fn truncate(&mut self, len: u64) -> io::Result<()> {
-        self.0.set_len(len)
+        // set_len leaves the cursor where it was: without the seek the next
+        // write would leave a hole of zeros where the cut bytes were.
+        self.0.set_len(len)?;
+        io::Seek::seek(&mut self.0, io::SeekFrom::Start(len)).map(|_| ())
     }
 
     fn syncer(&self) -> io::Result<Arc<dyn FileSync>> {

@@ -45,7 +45,7 @@ mod manifest;
 mod recover;
 mod snapshot;
 
-pub use aof::{AofLog, AofShard, GenFile};
+pub use aof::{strerror, AofLog, AofShard, GenFile, IoFailure};
 pub use durable::{Durable, DurableOptions, Fsync};
 pub use engine::{Checkpoint, Engine, EngineConfig};
 pub use error::{PersistError, Result};

@@ -322,14 +322,61 @@ fn torn_write_from_the_io_seam() {
     // The failed write was cut back: the file still ends cleanly.
     let got = recover(&OsFs, &opts(&dir, 1, false)).unwrap();
     assert_eq!(dump(&got.store).len(), 1);
-    // An fsync error is reported too.
-    fs.faults.lock().write_budget = None;
-    fs.faults.lock().fail_sync = true;
+    // The bytes stayed buffered: once the disk works again a retry writes
+    // them, in order, and the shard is healthy again.
     r.store.execute(0, &argv("SET c 3"), 1_000);
+    assert!(e.sync_all(true).is_err(), "the budget is spent");
+    fs.faults.lock().write_budget = None;
+    e.sync_all(true).unwrap();
+    assert!(!e.failed());
+    let got = recover(&OsFs, &opts(&dir, 1, false)).unwrap();
+    assert_eq!(dump(&got.store).len(), 3);
+    // An fsync error cannot be retried safely: the shard stays failed (and
+    // nothing more counts as synced) until a checkpoint covers it.
+    fs.faults.lock().fail_sync = true;
+    r.store.execute(0, &argv("SET d 4"), 1_000);
     assert!(matches!(
         e.sync_all(true),
         Err(PersistError::Io { op: "fsync", .. })
     ));
+    fs.faults.lock().fail_sync = false;
+    assert!(e.sync_all(true).is_err());
+    assert!(e.failed());
+    let f = e.last_failure().unwrap();
+    assert_eq!((f.op, f.reason.as_str()), ("fsync", "Input/output error"));
+    let cp = e.begin(&r.store, true, true).unwrap();
+    e.finish(cp).unwrap();
+    assert!(!e.failed());
+    r.store.execute(0, &argv("SET e 5"), 1_000);
+    e.sync_all(true).unwrap();
+    let got = recover(&OsFs, &opts(&dir, 1, false)).unwrap();
+    assert_eq!(dump(&got.store).len(), 5);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn failed_write_before_a_rotation_is_retried_into_the_right_generation() {
+    let dir = tmp("fault-rotate");
+    let fs = FaultFs::default();
+    let r = recover(&fs, &opts(&dir, 1, true)).unwrap();
+    let e = Engine::new(Arc::new(fs.clone()), ecfg(&dir), 1, r.manifest, 0);
+    e.install(&r.store);
+    e.open_generations(&r.store).unwrap();
+    r.store.execute(0, &argv("SET a 1"), 1_000);
+    // A checkpoint freezes (rotating the log) while "SET a 1" is still
+    // buffered; writing it fails, and so does the snapshot.
+    let cp = e.begin(&r.store, true, true).unwrap();
+    fs.faults.lock().write_budget = Some(0);
+    r.store.execute(0, &argv("SET b 2"), 1_000);
+    assert!(e.sync_all(false).is_err());
+    assert!(e.finish(cp).is_err());
+    assert!(e.failed());
+    fs.faults.lock().write_budget = None;
+    e.sync_all(true).unwrap();
+    assert!(!e.failed());
+    // Recovery from the old generation + the new one sees both writes.
+    let got = recover(&OsFs, &opts(&dir, 1, false)).unwrap();
+    assert_eq!(dump(&got.store).len(), 2);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

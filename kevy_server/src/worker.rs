@@ -434,7 +434,13 @@ fn release_held(
         if !exec.has_deferred() {
             return;
         }
-        for id in exec.sync_deferred() {
+        let ready = exec.sync_deferred();
+        if ready.is_empty() {
+            // Nothing could be released (the disk is failing): retry on the
+            // next iteration rather than spinning here.
+            return;
+        }
+        for id in ready {
             let Some(&slot) = conns.by_id.get(&id) else {
                 continue;
             };

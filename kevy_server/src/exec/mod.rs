@@ -10,7 +10,7 @@ mod tx;
 use crate::cmd::Env;
 use crate::conn::Session;
 use crate::shared::{now_ms, Msg, Shared};
-use crate::table::Kind;
+use crate::table::{Cmd, Kind};
 use bytes::Bytes;
 use kevy_resp::{encode, Reply};
 use kevy_store::{Ctx, Events, Locked};
@@ -42,8 +42,11 @@ pub struct Executor<'s> {
     deferred: Vec<usize>,
     /// Unblocked clients' replies waiting for that fsync.
     deferred_unblocks: Vec<(usize, u64, Vec<u8>)>,
-    /// Clients whose replies wait for that fsync.
-    held: Vec<u64>,
+    /// Clients whose replies wait for that fsync, with the shards their
+    /// batch touched.
+    held: Vec<(u64, Vec<usize>)>,
+    /// The shards the last finished batch touched (under `always`).
+    last_touched: Vec<usize>,
     /// `notify-keyspace-events` as of the start of the batch.
     notify_mask: u32,
     /// LFU parameters when the eviction policy is an LFU one.
@@ -75,6 +78,7 @@ impl<'s> Executor<'s> {
             deferred: Vec::new(),
             deferred_unblocks: Vec::new(),
             held: Vec::new(),
+            last_touched: Vec::new(),
             notify_mask: 0,
             lfu: None,
             maxmemory: 0,
@@ -181,22 +185,7 @@ impl<'s> Executor<'s> {
         }
         if let Some(r) = crate::acl::check(shared, sess, idx, argv) {
             cmd.stats.rejected.fetch_add(1, Relaxed);
-            if sess.multi.is_some() {
-                sess.multi_dirty = true;
-                if cmd.meta.name == "exec" {
-                    // As Redis's rejectCommand: a refused EXEC aborts the transaction.
-                    sess.multi = None;
-                    sess.multi_dirty = false;
-                    crate::cmd::unwatch_all(shared, sess);
-                    if let Reply::Error(e) = &r {
-                        return Reply::error(format!(
-                            "EXECABORT Transaction discarded because of: {}",
-                            String::from_utf8_lossy(e)
-                        ));
-                    }
-                }
-            }
-            return r;
+            return reject(shared, sess, cmd, r);
         }
         // After authentication, as Redis: only clients that may run commands
         // trigger evictions or see OOM.
@@ -206,6 +195,10 @@ impl<'s> Executor<'s> {
             {
                 return r;
             }
+        }
+        if let Some(msg) = misconf(shared, sess, cmd) {
+            cmd.stats.rejected.fetch_add(1, Relaxed);
+            return reject(shared, sess, cmd, Reply::error(msg));
         }
         if let Some(queue) = sess.multi.as_mut() {
             match cmd.meta.name {
@@ -344,6 +337,7 @@ impl<'s> Executor<'s> {
         let defer = self.shared.persist.defers_sync();
         if defer {
             self.deferred.extend_from_slice(&self.touched);
+            self.last_touched.clone_from(&self.touched);
         } else {
             self.shared.persist.after_batch(&self.touched);
         }
@@ -376,23 +370,40 @@ impl<'s> Executor<'s> {
         !self.held.is_empty() || !self.deferred_unblocks.is_empty()
     }
 
-    /// Records that client `id`'s output waits for the deferred fsync.
+    /// Records that client `id`'s output waits for the deferred fsync of
+    /// the shards its last batch touched.
     pub fn hold(&mut self, id: u64) {
-        if !self.held.contains(&id) {
-            self.held.push(id);
+        let touched = std::mem::take(&mut self.last_touched);
+        match self.held.iter_mut().find(|h| h.0 == id) {
+            Some(h) => h.1.extend(touched),
+            None => self.held.push((id, touched)),
         }
     }
 
     /// `appendfsync always`, once per loop iteration: makes every shard the
     /// iteration's batches touched durable with one group commit, then
     /// releases parked replies. Returns the clients whose output may now go.
+    /// A client whose shards could not be made durable (disk full, EIO)
+    /// stays held, and its shards are retried on the next call.
     pub fn sync_deferred(&mut self) -> Vec<u64> {
         self.deferred.sort_unstable();
         self.deferred.dedup();
-        self.shared.persist.after_batch(&self.deferred);
+        let failed = self.shared.persist.sync_for_replies(&self.deferred);
         self.deferred.clear();
-        self.send_unblocks();
-        std::mem::take(&mut self.held)
+        if failed.is_empty() {
+            self.send_unblocks();
+            return self.held.drain(..).map(|h| h.0).collect();
+        }
+        let mut go = Vec::new();
+        self.held.retain(|(id, shards)| {
+            let wait = shards.iter().any(|s| failed.contains(s));
+            if !wait {
+                go.push(*id);
+            }
+            wait
+        });
+        self.deferred = failed;
+        go
     }
 
     /// Re-reads the knobs commands consult, once per batch.
@@ -472,4 +483,50 @@ fn full_name(container: &str, sub: &[u8]) -> String {
         container,
         String::from_utf8_lossy(sub).to_lowercase()
     )
+}
+
+/// A command refused before it ran (ACL, MISCONF), as Redis's
+/// rejectCommand: inside MULTI it dooms the transaction, and a refused EXEC
+/// aborts it, saying why.
+fn reject(shared: &Shared, sess: &mut Session, cmd: &Cmd, r: Reply) -> Reply {
+    if sess.multi.is_none() {
+        return r;
+    }
+    sess.multi_dirty = true;
+    if cmd.meta.name != "exec" {
+        return r;
+    }
+    sess.multi = None;
+    sess.multi_dirty = false;
+    crate::cmd::unwatch_all(shared, sess);
+    match &r {
+        Reply::Error(e) => Reply::error(format!(
+            "EXECABORT Transaction discarded because of: {}",
+            String::from_utf8_lossy(e)
+        )),
+        _ => r,
+    }
+}
+
+/// MISCONF: while the AOF cannot be written, or a snapshot failed with
+/// `stop-writes-on-bgsave-error yes`, write commands, PING and an EXEC of a
+/// transaction with writes are refused (the commands Redis refuses).
+fn misconf(shared: &Shared, sess: &Session, cmd: &Cmd) -> Option<String> {
+    use kevy_store::spec::flags::WRITE;
+    let name = cmd.meta.name;
+    let writes = cmd.meta.flags & WRITE != 0
+        || name == "ping"
+        || (name == "exec"
+            && sess.multi.as_ref().is_some_and(|q| {
+                q.iter().any(|argv| {
+                    argv.first()
+                        .and_then(|n| shared.commands.lookup(n))
+                        .is_some_and(|(_, c)| c.meta.flags & WRITE != 0)
+                })
+            }));
+    if writes {
+        shared.persist.write_denied()
+    } else {
+        None
+    }
 }

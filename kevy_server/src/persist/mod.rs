@@ -5,13 +5,16 @@
 //! BGREWRITEAOF, runtime CONFIG SET effects, and INFO persistence. The
 //! bytes on disk are kevy_persist's business.
 
+mod check;
+mod faults;
+mod info;
+
+pub use check::check_aof_cli;
+
 use kevy_config::{AppendFsync, Config};
-use kevy_persist::{
-    check_aof, recover, Engine, EngineConfig, OsFs, PersistError, RecoverOptions, Tail,
-};
+use kevy_persist::{recover, Engine, EngineConfig, OsFs, PersistError, RecoverOptions};
 use kevy_store::Store;
 use parking_lot::Mutex;
-use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, Ordering::Relaxed};
 use std::sync::Arc;
@@ -71,6 +74,13 @@ pub struct Persistence {
     quarantined: u64,
     loaded_keys: u64,
     shut: AtomicBool,
+    /// `stop-writes-on-bgsave-error yes` with at least one save point: a
+    /// failed snapshot refuses writes (MISCONF) until one succeeds.
+    stop_writes_on_rdb_error: AtomicBool,
+    /// The last snapshot failure, for INFO and the log.
+    rdb_last_error: Mutex<Option<String>>,
+    /// An AOF failure was logged and writes are refused until it clears.
+    aof_refusing: AtomicBool,
 }
 
 fn policy(p: AppendFsync) -> u8 {
@@ -160,66 +170,11 @@ pub fn start(cfg: &Config, nshards: usize) -> Result<(Store, Arc<Persistence>), 
         quarantined: rep.quarantined,
         loaded_keys: rep.entries + rep.commands,
         shut: AtomicBool::new(false),
+        stop_writes_on_rdb_error: AtomicBool::new(faults::stops_writes(cfg)),
+        rdb_last_error: Mutex::new(None),
+        aof_refusing: AtomicBool::new(false),
     };
     Ok((store, Arc::new(p)))
-}
-
-/// `kevy-server --check-aof FILE [--fix]`: prints a report, returns the exit code.
-pub fn check_aof_cli(file: &std::path::Path, fix: bool) -> u8 {
-    match check_aof(&OsFs, file, fix) {
-        Ok(r) => {
-            let kind = if r.scan.kevy {
-                "kevy AOF"
-            } else {
-                "RESP AOF without kevy magic"
-            };
-            println!(
-                "{}: {kind}, {} bytes, {} commands",
-                file.display(),
-                r.size,
-                r.scan.commands
-            );
-            match &r.scan.tail {
-                Tail::Clean => {
-                    println!("AOF is valid");
-                    0
-                }
-                Tail::Torn { offset, len } => {
-                    println!("AOF ends in an incomplete frame at offset {offset} ({len} bytes)");
-                    report_fix(&r, fix)
-                }
-                Tail::Corrupt { offset, reason } => {
-                    println!("AOF is damaged: {reason}; the valid prefix ends at offset {offset}");
-                    report_fix(&r, fix)
-                }
-                other => {
-                    println!("AOF ends in an unexpected way: {other:?}");
-                    report_fix(&r, fix)
-                }
-            }
-        }
-        Err(e) => {
-            println!("cannot check {}: {e}", file.display());
-            1
-        }
-    }
-}
-
-fn report_fix(r: &kevy_persist::CheckReport, fix: bool) -> u8 {
-    if fix && r.fixed {
-        println!(
-            "Successfully truncated AOF to {} bytes ({} bytes moved to a quarantine file)",
-            r.scan.valid_len,
-            r.size - r.scan.valid_len
-        );
-        0
-    } else {
-        println!(
-            "Run with --fix to truncate it to {} bytes",
-            r.scan.valid_len
-        );
-        1
-    }
 }
 
 impl Persistence {
@@ -229,29 +184,17 @@ impl Persistence {
         self.aof_on.load(Relaxed) && self.fsync.load(Relaxed) == 0
     }
 
-    /// Called after every batch, locks released, before its replies go out.
+    /// Called after every batch (`everysec`/`no`), locks released, before
+    /// its replies go out: the batch's effects reach the OS first. A failure
+    /// keeps the bytes buffered and refuses later writes (see `faults`).
     pub fn after_batch(&self, touched: &[usize]) {
         if touched.is_empty() || !self.aof_on.load(Relaxed) {
             return;
         }
         let always = self.fsync.load(Relaxed) == 0;
         if let Err(e) = self.engine.sync(touched, always) {
-            self.write_failed(e, always);
+            self.write_failed(e);
         }
-    }
-
-    fn write_failed(&self, e: PersistError, always: bool) {
-        if always {
-            // A reply may not leave for a write that is not durable; the only
-            // safe way out is to stop (as Redis does under appendfsync always).
-            log(&format!(
-                "FATAL: cannot write the AOF under appendfsync always: {e}. Exiting."
-            ));
-            std::process::exit(1);
-        }
-        log(&format!(
-            "error writing the AOF: {e} (a rewrite will be attempted)"
-        ));
     }
 
     /// Cron duties, called `hz` times a second.
@@ -259,12 +202,18 @@ impl Persistence {
         if self.aof_on.load(Relaxed) {
             let pol = self.fsync.load(Relaxed);
             let due = self.last_fsync.lock().elapsed() >= Duration::from_secs(1);
-            if due {
-                *self.last_fsync.lock() = Instant::now();
-                if let Err(e) = self.engine.sync_all(pol != 2) {
-                    self.write_failed(e, pol == 0);
+            // While the log is failing, retry buffered writes every tick so
+            // writes resume as soon as the disk has room again.
+            let failing = self.engine.failed();
+            if due || failing {
+                if due {
+                    *self.last_fsync.lock() = Instant::now();
+                }
+                if let Err(e) = self.engine.sync_all(due && pol != 2) {
+                    self.write_failed(e);
                 }
             }
+            self.check_recovered();
         }
         if self.engine.busy() {
             return;
@@ -275,7 +224,9 @@ impl Persistence {
             .is_none_or(|t| t.elapsed() >= Duration::from_secs(5));
         let aof_on = self.aof_on.load(Relaxed);
         if self.rewrite_scheduled.load(Relaxed)
-            || (aof_on && (self.aof_pending.load(Relaxed) || self.engine.failed()) && retry_ok)
+            || (aof_on
+                && (self.aof_pending.load(Relaxed) || self.engine.needs_checkpoint())
+                && retry_ok)
         {
             self.start_job(store, JobKind::Rewrite, false);
             return;
@@ -330,8 +281,8 @@ impl Persistence {
                 return Started::Scheduled;
             }
             Err(e) => {
-                self.record(kind, false, 0);
                 log(&format!("background {} failed to start: {e}", name(kind)));
+                self.record(kind, Err(e.to_string()), 0);
                 return Started::Failed(e.to_string());
             }
         };
@@ -364,11 +315,13 @@ impl Persistence {
         }
     }
 
-    fn record(&self, kind: JobKind, ok: bool, secs: i64) {
+    fn record(&self, kind: JobKind, res: Result<(), String>, secs: i64) {
+        let ok = res.is_ok();
         match kind {
             JobKind::Save => {
                 self.rdb_ok.store(ok, Relaxed);
                 self.rdb_last_secs.store(secs, Relaxed);
+                self.rdb_failed(res.err());
             }
             JobKind::Rewrite => {
                 self.aof_ok.store(ok, Relaxed);
@@ -406,11 +359,11 @@ impl Persistence {
                         ));
                     }
                 }
-                self.record(kind, true, secs);
+                self.record(kind, Ok(()), secs);
             }
             Err(e) => {
                 log(&format!("background {} failed: {e}", name(kind)));
-                self.record(kind, false, secs);
+                self.record(kind, Err(e.to_string()), secs);
             }
         }
         *self.running.lock() = Running::default();
@@ -426,8 +379,8 @@ impl Persistence {
             .begin(store, aof, publish)
             .map_err(|e| e.to_string())?;
         let r = self.engine.finish(cp);
-        let ok = r.is_ok();
-        self.record(JobKind::Save, ok, t0.elapsed().as_secs() as i64);
+        let res = r.as_ref().map(|_| ()).map_err(|e| e.to_string());
+        self.record(JobKind::Save, res, t0.elapsed().as_secs() as i64);
         match r {
             Ok(_) => {
                 self.lastsave.store(unix_secs(), Relaxed);
@@ -460,9 +413,13 @@ impl Persistence {
             self.fsync.store(policy(cfg.appendfsync), Relaxed);
             if cfg.appendfsync == AppendFsync::Always && self.aof_on.load(Relaxed) {
                 if let Err(e) = self.engine.sync_all(true) {
-                    self.write_failed(e, true);
+                    self.write_failed(e);
                 }
             }
+        }
+        if names.contains(&"save") || names.contains(&"stop-writes-on-bgsave-error") {
+            self.stop_writes_on_rdb_error
+                .store(faults::stops_writes(cfg), Relaxed);
         }
         if names.contains(&"appendonly") {
             let on = self.aof_on.load(Relaxed);
@@ -506,115 +463,6 @@ impl Persistence {
             log("DB saved on disk");
         }
         Ok(())
-    }
-
-    /// The body of INFO persistence.
-    pub fn info(&self, o: &mut String) {
-        let (kind, started) = {
-            let r = self.running.lock();
-            (r.kind, r.started)
-        };
-        let cur = |k: JobKind| {
-            if kind == Some(k) {
-                started.map_or(-1, |s| s.elapsed().as_secs() as i64)
-            } else {
-                -1
-            }
-        };
-        let st = |ok: &AtomicBool| if ok.load(Relaxed) { "ok" } else { "err" };
-        let e = &self.engine;
-        let mut l = |s: String| {
-            o.push_str(&s);
-            o.push_str("\r\n");
-        };
-        l("# Persistence".into());
-        l("loading:0".into());
-        l("async_loading:0".into());
-        // No fork, so no copy-on-write pages: Redis's fork/COW fields are 0.
-        for f in [
-            "current_cow_peak",
-            "current_cow_size",
-            "current_cow_size_age",
-            "current_fork_perc",
-            "current_save_keys_processed",
-            "current_save_keys_total",
-        ] {
-            l(format!("{f}:0"));
-        }
-        l(format!("rdb_changes_since_last_save:{}", e.dirty()));
-        l(format!(
-            "rdb_bgsave_in_progress:{}",
-            (kind == Some(JobKind::Save)) as u8
-        ));
-        l(format!("rdb_last_save_time:{}", self.lastsave()));
-        l(format!("rdb_last_bgsave_status:{}", st(&self.rdb_ok)));
-        l(format!(
-            "rdb_last_bgsave_time_sec:{}",
-            self.rdb_last_secs.load(Relaxed)
-        ));
-        l(format!(
-            "rdb_current_bgsave_time_sec:{}",
-            cur(JobKind::Save)
-        ));
-        l(format!("rdb_saves:{}", self.saves.load(Relaxed)));
-        l("rdb_last_cow_size:0".into());
-        l("rdb_last_load_keys_expired:0".into());
-        l(format!("rdb_last_load_keys_loaded:{}", self.loaded_keys));
-        l(format!("aof_enabled:{}", self.aof_on.load(Relaxed) as u8));
-        l(format!(
-            "aof_rewrite_in_progress:{}",
-            (kind == Some(JobKind::Rewrite)) as u8
-        ));
-        l(format!(
-            "aof_rewrite_scheduled:{}",
-            self.rewrite_scheduled.load(Relaxed) as u8
-        ));
-        l(format!(
-            "aof_last_rewrite_time_sec:{}",
-            self.aof_last_secs.load(Relaxed)
-        ));
-        l(format!(
-            "aof_current_rewrite_time_sec:{}",
-            cur(JobKind::Rewrite)
-        ));
-        l(format!("aof_last_bgrewrite_status:{}", st(&self.aof_ok)));
-        l(format!("aof_rewrites:{}", self.aof_rewrites.load(Relaxed)));
-        l(format!(
-            "aof_rewrites_consecutive_failures:{}",
-            self.aof_failures.load(Relaxed)
-        ));
-        l(format!(
-            "aof_last_write_status:{}",
-            if e.failed() { "err" } else { "ok" }
-        ));
-        for f in [
-            "aof_last_cow_size",
-            "module_fork_in_progress",
-            "module_fork_last_cow_size",
-        ] {
-            l(format!("{f}:0"));
-        }
-        if self.aof_on.load(Relaxed) {
-            l(format!("aof_current_size:{}", e.aof_current_size()));
-            l(format!("aof_base_size:{}", e.aof_base_size()));
-            l(format!(
-                "aof_pending_rewrite:{}",
-                self.rewrite_scheduled.load(Relaxed) as u8
-            ));
-            for f in [
-                "aof_buffer_length",
-                "aof_pending_bio_fsync",
-                "aof_delayed_fsync",
-            ] {
-                l(format!("{f}:0"));
-            }
-        }
-        l(format!(
-            "aof_rewrites_total:{}",
-            self.aof_rewrites.load(Relaxed)
-        ));
-        l(format!("kevy_replay_time_ms:{}", self.replay_ms));
-        let _ = write!(o, "kevy_bytes_quarantined:{}\r\n", self.quarantined);
     }
 }
 
