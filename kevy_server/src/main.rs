@@ -40,7 +40,7 @@ static GLOBAL: alloc::Counting = alloc::Counting;
 pub const REDIS_VERSION: &str = "7.0.15";
 
 /// Redis's reply to a remote client when protected mode refuses it.
-const DENIED: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+const DENIED: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
 
 const ACCEPT_WAKER: Token = Token(usize::MAX);
 const SIGNALS: Token = Token(usize::MAX - 1);
@@ -269,12 +269,31 @@ fn serve(loaded: kevy_config::Loaded) -> Result<(), String> {
     Ok(())
 }
 
+/// Redis's protected-mode notion of a local client: exactly 127.0.0.1 or
+/// ::1 (another 127/8 address, e.g. from a container's veth, is remote).
+fn is_local(ip: std::net::IpAddr) -> bool {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+    match ip {
+        IpAddr::V4(v4) => v4 == Ipv4Addr::LOCALHOST,
+        IpAddr::V6(v6) => {
+            v6 == Ipv6Addr::LOCALHOST || v6.to_ipv4_mapped() == Some(Ipv4Addr::LOCALHOST)
+        }
+    }
+}
+
+/// Protected mode applies while the default user has `nopass` (Redis checks
+/// that flag, whether or not the user is enabled).
+fn default_user_nopass(shared: &Shared) -> bool {
+    shared.acl.sync_requirepass(shared);
+    shared.acl.get("default").is_some_and(|d| d.nopass)
+}
+
 fn accept_ready(shared: &Shared, l: &TcpListener, next: &mut usize) {
     loop {
         match l.accept() {
             Ok((mut sock, addr)) => {
                 let cfg = shared.config.get();
-                if cfg.protected_mode && cfg.requirepass.is_empty() && !addr.ip().is_loopback() {
+                if cfg.protected_mode && !is_local(addr.ip()) && default_user_nopass(shared) {
                     let _ = sock.write(DENIED.as_bytes());
                     shared
                         .stats

@@ -57,3 +57,6 @@ mod config_diff;
 
 #[path = "e2e/diskfull.rs"]
 mod diskfull;
+
+#[path = "e2e/protected.rs"]
+mod protected;
