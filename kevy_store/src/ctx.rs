@@ -251,6 +251,18 @@ impl<'a, 's> Ctx<'a, 's> {
         id
     }
 
+    /// Tells the router that `key` lives on shard `id` (the caller already
+    /// computed it while choosing the locks), sparing a second hash-slot
+    /// computation for the command's first key.
+    #[inline]
+    pub fn prime_route(&mut self, key: &[u8], id: usize) {
+        if key.len() <= 32 {
+            let mut b = [0u8; 32];
+            b[..key.len()].copy_from_slice(key);
+            self.route_cache = (key.len() as u8, b, id);
+        }
+    }
+
     /// The current database of the shard holding `key`, without expiry checks.
     #[inline]
     pub fn raw_db(&mut self, key: &[u8]) -> Result<&mut Db, CmdError> {

@@ -89,18 +89,33 @@ impl Store {
 
     /// The ascending, unique shard ids `cmd` needs for `argv`, into `out`.
     pub fn shards_for(&self, cmd: &StoreCommand, argv: &[Bytes], out: &mut Vec<usize>) {
+        self.shards_and_first_key(cmd, argv, out);
+    }
+
+    /// [`Store::shards_for`], also returning the position in `argv` of the
+    /// command's first key (for [`Ctx::prime_route`]).
+    pub fn shards_and_first_key(
+        &self,
+        cmd: &StoreCommand,
+        argv: &[Bytes],
+        out: &mut Vec<usize>,
+    ) -> Option<usize> {
         out.clear();
         if cmd.meta.flags & flags::ALL_SHARDS != 0 {
             out.extend(0..self.shards.len());
-            return;
+            return None;
         }
         let n = self.shards.len();
-        cmd.meta
-            .for_each_key(argv, |i| out.push(shard_for(&argv[i], n)));
+        let mut first = None;
+        cmd.meta.for_each_key(argv, |i| {
+            first.get_or_insert(i);
+            out.push(shard_for(&argv[i], n))
+        });
         if out.len() > 1 {
             out.sort_unstable();
             out.dedup();
         }
+        first
     }
 
     /// Installs the log for shard `id`.

@@ -236,13 +236,17 @@ impl<'s> Executor<'s> {
         let t0 = Instant::now();
         let reply = match cmd.kind {
             Kind::Store(sc) => {
+                let mut first = None;
                 if !self.pinned {
-                    shared.store.shards_for(sc, argv, &mut self.ids);
+                    first = shared.store.shards_and_first_key(sc, argv, &mut self.ids);
                     shared.store.relock(&mut self.locked, &self.ids);
                     self.touched.extend_from_slice(&self.ids);
                 }
                 let now = *self.now.get_or_insert_with(now_ms);
                 let mut ctx = Ctx::new(&mut self.locked, &mut self.events, sess.db, now);
+                if let (Some(i), [id]) = (first, self.ids.as_slice()) {
+                    ctx.prime_route(&argv[i], *id);
+                }
                 ctx.proto = sess.proto;
                 ctx.may_block = may_block;
                 ctx.notify_mask = self.notify_mask;
