@@ -7,107 +7,16 @@
 //! that was never written may appear. `KEVY_CRASH_ROUNDS` (default 20) sets
 //! the number of kill/restart rounds, `KEVY_CRASH_SEED` the random seed.
 
+#[path = "crash/client.rs"]
+mod client;
+
+use client::{Conn, Rng, R};
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-#[derive(Debug, Clone, PartialEq)]
-enum R {
-    Ok(String),
-    Err(String),
-    Int(i64),
-    Bulk(Option<Vec<u8>>),
-    Arr(Vec<R>),
-}
-
-struct Conn {
-    w: TcpStream,
-    r: BufReader<TcpStream>,
-}
-
-impl Conn {
-    fn connect(port: u16) -> std::io::Result<Conn> {
-        let s = TcpStream::connect(("127.0.0.1", port))?;
-        s.set_read_timeout(Some(Duration::from_secs(20)))?;
-        s.set_nodelay(true)?;
-        Ok(Conn {
-            w: s.try_clone()?,
-            r: BufReader::new(s),
-        })
-    }
-
-    fn call(&mut self, args: &[&str]) -> std::io::Result<R> {
-        let mut b = format!("*{}\r\n", args.len()).into_bytes();
-        for a in args {
-            b.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
-        }
-        self.w.write_all(&b)?;
-        self.read()
-    }
-
-    fn read(&mut self) -> std::io::Result<R> {
-        let mut line = String::new();
-        if self.r.read_line(&mut line)? == 0 {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                "closed",
-            ));
-        }
-        let line = line.trim_end().to_string();
-        let (t, rest) = line.split_at(1);
-        let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, "bad reply");
-        Ok(match t {
-            "+" => R::Ok(rest.into()),
-            "-" => R::Err(rest.into()),
-            ":" => R::Int(rest.parse().map_err(|_| bad())?),
-            "$" => {
-                let n: i64 = rest.parse().map_err(|_| bad())?;
-                if n < 0 {
-                    R::Bulk(None)
-                } else {
-                    let mut v = vec![0u8; n as usize + 2];
-                    self.r.read_exact(&mut v)?;
-                    v.truncate(n as usize);
-                    R::Bulk(Some(v))
-                }
-            }
-            "*" => {
-                let n: i64 = rest.parse().map_err(|_| bad())?;
-                let mut v = Vec::new();
-                for _ in 0..n.max(0) {
-                    v.push(self.read()?);
-                }
-                R::Arr(v)
-            }
-            _ => return Err(bad()),
-        })
-    }
-
-    fn get(&mut self, key: &str) -> Option<String> {
-        match self.call(&["GET", key]) {
-            Ok(R::Bulk(b)) => b.map(|b| String::from_utf8_lossy(&b).into_owned()),
-            other => panic!("GET {key}: {other:?}"),
-        }
-    }
-}
-
-/// xorshift64*: deterministic from the seed.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545F4914F6CDD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
 
 /// What one writer knows: acknowledged effects, and the one operation in
 /// flight when the server died (its effect may or may not be there).
