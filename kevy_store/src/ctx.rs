@@ -308,8 +308,11 @@ impl<'a, 's> Ctx<'a, 's> {
         self.expire_if_needed(key)?;
         let clock = crate::value::lru_clock(self.now_ms);
         let (lfu, now) = (self.lfu, self.now_ms);
+        let keymiss = self.notify_mask & notify::KEY_MISS != 0
+            && self.notify_mask & (notify::KEYSPACE | notify::KEYEVENT) != 0;
         let hits = &mut self.events.hits;
         let misses = &mut self.events.misses;
+        let notifications = &mut self.events.notifications;
         let db = self.db;
         let id = shard_for(key, self.locked.nshards);
         let shard = self
@@ -325,7 +328,18 @@ impl<'a, 's> Ctx<'a, 's> {
                 }
                 *hits += 1;
             }
-            None => *misses += 1,
+            None => {
+                *misses += 1;
+                if keymiss {
+                    // Redis's lookupKeyRead raises `keymiss` (class `m`).
+                    notifications.push(Notification {
+                        db,
+                        class: notify::KEY_MISS,
+                        event: "keymiss",
+                        key: KStr::from_slice(key),
+                    });
+                }
+            }
         }
         Ok(e)
     }
@@ -396,7 +410,12 @@ impl<'a, 's> Ctx<'a, 's> {
                 self.events.modified_keys.push(KStr::from_slice(key));
             }
             self.notify(notify::EXPIRED, "expired", key);
+            self.notify(notify::NEW, "new", key);
             return Ok(None);
+        }
+        if old.is_none() {
+            // Redis's dbAdd raises `new` (class `n`) for every key it creates.
+            self.notify(notify::NEW, "new", key);
         }
         Ok(old)
     }
@@ -413,7 +432,11 @@ impl<'a, 's> Ctx<'a, 's> {
     /// Stores a whole entry (value and expiry) under `key`.
     pub fn set_entry(&mut self, key: &[u8], entry: Entry) -> Result<Option<Entry>, CmdError> {
         self.expire_if_needed(key)?;
-        Ok(self.raw_db(key)?.insert(key, entry))
+        let old = self.raw_db(key)?.insert(key, entry);
+        if old.is_none() {
+            self.notify(notify::NEW, "new", key);
+        }
+        Ok(old)
     }
 
     /// Deletes `key`; returns its entry if it existed (and was live).
@@ -454,6 +477,12 @@ impl<'a, 's> Ctx<'a, 's> {
         if let Ok(s) = self.shard(key) {
             s.touch_watched(db, key);
         }
+    }
+
+    /// Raises `keymiss` for a read lookup of a missing key (for commands
+    /// that look up without [`Ctx::get`], as Redis's lookupKeyRead does).
+    pub fn key_miss(&mut self, key: &[u8]) {
+        self.notify(notify::KEY_MISS, "keymiss", key);
     }
 
     /// Raises a keyspace event if its class is enabled.

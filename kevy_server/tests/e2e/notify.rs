@@ -249,13 +249,68 @@ fn notify_narrow_flags() {
             "LPUSH l 1",
         ],
     );
-    // `m` (keymiss) is not raised by kevy yet: kevy_store's read lookups
-    // count misses but raise no `keymiss` event. Redis publishes
-    // `__keyspace@0__:<key> keymiss` for every read of a missing key.
-    // `n` (new key) is not raised by kevy yet either: Redis publishes
-    // `new` when a write creates a key (`dbAdd`), e.g. `SET a 1` on a
-    // missing `a`.
     family("", &["SET a 1", "DEL a"]);
+}
+
+/// `m`: every read lookup of a missing key raises `keymiss` (writes do not).
+#[test]
+fn notify_keymiss() {
+    family(
+        "KEm",
+        &[
+            "GET nosuch",
+            "SET a 1",
+            "GET a",
+            "MGET a b c",
+            "EXISTS a b",
+            "STRLEN zz",
+            "LRANGE nol 0 -1",
+            "HGET noh f",
+            "SISMEMBER nos m",
+            "ZSCORE noz m",
+            "TYPE nosuch",
+            "TTL nosuch",
+            "PTTL nosuch",
+            "OBJECT ENCODING nosuch",
+            "INCR counter",
+            "LPUSH l x",
+            "SET s v GET",
+            "GETDEL gone",
+            "DEL a",
+        ],
+    );
+}
+
+/// `n`: every key a write creates raises `new`, before the command's own event.
+#[test]
+fn notify_new_keys() {
+    family(
+        "KEAn",
+        &[
+            "SET a 1",
+            "SET a 2",
+            "INCR n",
+            "LPUSH l x",
+            "RPUSH l y",
+            "HSET h f v",
+            "SADD s m",
+            "ZADD z 1 m",
+            "SETBIT b 7 1",
+            "PFADD hll x",
+            "MSET m1 a m2 b",
+            "RENAME a a2",
+            "COPY a2 a3",
+            "LMOVE l l2 LEFT RIGHT",
+            "SUNIONSTORE su s s",
+            "SET tmp 1 PX 1",
+            "@sleep 10",
+            "SET tmp 2",
+            "GETSET gs 1",
+            "APPEND ap x",
+            "SETRANGE sr 2 x",
+            "INCRBYFLOAT fl 1.5",
+        ],
+    );
 }
 
 /// Keys that expire without being touched are reclaimed by the active

@@ -279,6 +279,7 @@ fn ttl_generic(ctx: &mut Ctx<'_, '_>, key: &[u8], show: Show) -> CmdResult {
     let found = ctx.peek(key)?.map(|e| e.expire_at());
     count_lookup(ctx, found.is_some());
     let Some(expiry) = found else {
+        ctx.key_miss(key);
         return Ok(Reply::Int(-2));
     };
     let Some(at) = expiry else {

@@ -160,7 +160,8 @@ impl T {
         let mut locked = self.store.lock_all();
         {
             let mut ctx = crate::ctx::Ctx::new(&mut locked, &mut events, self.db, self.now);
-            ctx.notify_mask = u32::MAX;
+            // "KEA": every class but `new` and `keymiss`, which `A` leaves out.
+            ctx.notify_mask = u32::MAX & !(crate::ctx::notify::NEW | crate::ctx::notify::KEY_MISS);
             crate::store::run(&mut ctx, cmd, &argv);
         }
         events

@@ -271,6 +271,9 @@ fn exists(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     for key in &argv[1..] {
         let hit = ctx.peek(key)?.is_some();
         count_lookup(ctx, hit);
+        if !hit {
+            ctx.key_miss(key);
+        }
         if hit {
             n += 1;
         }
@@ -293,6 +296,9 @@ fn touch(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
 fn type_cmd(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     let name = ctx.peek(&argv[1])?.map(|e| e.value.type_name());
     count_lookup(ctx, name.is_some());
+    if name.is_none() {
+        ctx.key_miss(&argv[1]);
+    }
     let name = name.unwrap_or("none");
     Ok(Reply::simple(name))
 }
