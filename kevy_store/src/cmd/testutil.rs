@@ -161,7 +161,7 @@ impl T {
         {
             let mut ctx = crate::ctx::Ctx::new(&mut locked, &mut events, self.db, self.now);
             // "KEA": every class but `new` and `keymiss`, which `A` leaves out.
-            ctx.notify_mask = u32::MAX & !(crate::ctx::notify::NEW | crate::ctx::notify::KEY_MISS);
+            ctx.notify_mask = !(crate::ctx::notify::NEW | crate::ctx::notify::KEY_MISS);
             crate::store::run(&mut ctx, cmd, &argv);
         }
         events
