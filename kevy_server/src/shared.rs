@@ -100,6 +100,8 @@ pub struct ClientHandle {
     pub killed: AtomicBool,
     /// CLIENT NO-EVICT on.
     pub no_evict: AtomicBool,
+    /// In MONITOR mode (until RESET or disconnection).
+    pub monitoring: AtomicBool,
     /// Kind flags for CLIENT LIST/KILL TYPE (normal, pubsub, master, replica).
     pub kind: AtomicU8,
     /// Bytes in the query buffer right now.

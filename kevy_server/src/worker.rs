@@ -324,6 +324,7 @@ fn adopt(
         lib: Mutex::new((String::new(), String::new())),
         killed: AtomicBool::new(false),
         no_evict: AtomicBool::new(false),
+        monitoring: AtomicBool::new(false),
         kind: AtomicU8::new(0),
         qbuf: AtomicUsize::new(0),
         obuf: AtomicUsize::new(0),

@@ -209,7 +209,7 @@ pub fn client_line(shared: &Shared, h: &ClientHandle) -> String {
     let obuf = h.obuf.load(Ordering::Relaxed);
     let lib = h.lib.lock().clone();
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl={} oll=0 omem={} tot-mem={} events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl={} oll=0 omem={} tot-mem={} events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
         h.id,
         h.addr,
         h.laddr,
@@ -217,6 +217,7 @@ pub fn client_line(shared: &Shared, h: &ClientHandle) -> String {
         h.name.lock(),
         h.created.elapsed().as_secs(),
         h.idle_secs(),
+        if h.monitoring.load(Ordering::Relaxed) { "O" } else { "N" },
         h.db.load(Ordering::Relaxed),
         qbuf,
         16384usize.saturating_sub(qbuf),

@@ -239,5 +239,8 @@ fn reset(env: &mut Env<'_>, _: &[Bytes]) -> Reply {
     env.sess.handle.resp.store(2, Ordering::Relaxed);
     env.sess.handle.name.lock().clear();
     env.sess.handle.no_evict.store(false, Ordering::Relaxed);
+    if env.sess.handle.monitoring.swap(false, Ordering::Relaxed) {
+        super::stop_monitor(env.shared, env.sess.id);
+    }
     Reply::simple("RESET")
 }

@@ -32,6 +32,7 @@ fn monitor(env: &mut Env<'_>, _: &[Bytes]) -> Reply {
         worker: env.sess.handle.worker,
         handle: env.sess.handle.clone(),
     };
+    env.sess.handle.monitoring.store(true, Ordering::Relaxed);
     let mut m = env.shared.monitors.write();
     if !m.iter().any(|s| s.id == sub.id) {
         m.push(sub);
@@ -40,7 +41,7 @@ fn monitor(env: &mut Env<'_>, _: &[Bytes]) -> Reply {
     Reply::ok()
 }
 
-/// Stops monitoring for a closing client.
+/// Stops monitoring for a client that closes or RESETs.
 pub fn stop_monitor(shared: &Shared, id: u64) {
     if shared.monitor_count.load(Ordering::Relaxed) == 0 {
         return;
@@ -81,10 +82,8 @@ pub fn feed(shared: &Shared, sess: &Session, flags: u32, argv: &[Bytes]) {
         line.push(b'"');
     }
     line.extend_from_slice(b"\r\n");
+    // A monitor sees its own commands too (after their replies), as in Redis.
     for s in shared.monitors.read().iter() {
-        if s.id == sess.id {
-            continue;
-        }
         if let Some(w) = shared.workers.get(s.worker) {
             w.send(Msg::Push {
                 id: s.id,

@@ -200,6 +200,17 @@ impl<'s> Executor<'s> {
             cmd.stats.rejected.fetch_add(1, Relaxed);
             return reject(shared, sess, cmd, Reply::error(msg));
         }
+        if sess.handle.monitoring.load(Relaxed) && cmd.meta.flags & KEYSPACE_FLAGS != 0 {
+            // Redis flags a MONITOR client as a replica, which may not
+            // touch the keyspace (its check against CLIENT PAUSE abuse).
+            cmd.stats.rejected.fetch_add(1, Relaxed);
+            return reject(
+                shared,
+                sess,
+                cmd,
+                Reply::error("ERR Replica can't interact with the keyspace"),
+            );
+        }
         if let Some(queue) = sess.multi.as_mut() {
             match cmd.meta.name {
                 "exec" => {
@@ -488,6 +499,12 @@ fn full_name(container: &str, sub: &[u8]) -> String {
         String::from_utf8_lossy(sub).to_lowercase()
     )
 }
+
+/// Commands that read or write the keyspace (`readonly`, `write`,
+/// `may-replicate`): a MONITOR client may not run them.
+const KEYSPACE_FLAGS: u32 = kevy_store::spec::flags::READONLY
+    | kevy_store::spec::flags::WRITE
+    | kevy_store::spec::flags::MAY_REPLICATE;
 
 /// A command refused before it ran (ACL, MISCONF), as Redis's
 /// rejectCommand: inside MULTI it dooms the transaction, and a refused EXEC
