@@ -38,7 +38,23 @@ pub fn run(shared: Arc<Shared>) {
         // Active expiry: at most a quarter of the period, so clients keep
         // most of the shard time even when many keys expire at once.
         let mask = shared.config.get().notify_keyspace_events.0 as u32;
-        let st = active_expire_cycle(&shared.store, now_ms(), period / 4, mask, &mut events);
+        let track = shared.tracking.active();
+        let st = active_expire_cycle(
+            &shared.store,
+            now_ms(),
+            period / 4,
+            mask,
+            track,
+            &mut events,
+        );
+        if !events.modified_keys.is_empty() {
+            // Keys the cycle deleted invalidate client-side caches, as Redis's
+            // active expiry does; the server is the writer (no NOLOOP match).
+            shared
+                .tracking
+                .invalidate_keys(&shared, &events.modified_keys, 0);
+            events.modified_keys.clear();
+        }
         shared
             .stats
             .expired_keys

@@ -25,12 +25,15 @@ pub struct ExpireStats {
 
 /// Runs one cycle over every shard, taking each shard's lock for at most
 /// one round at a time so clients interleave. Side effects land in `events`.
-/// `notify_mask` is `notify-keyspace-events`, for the `expired` events.
+/// `notify_mask` is `notify-keyspace-events`, for the `expired` events;
+/// with `track_keys` the deleted keys are listed in `events.modified_keys`
+/// (for client-side caching invalidations).
 pub fn active_expire_cycle(
     store: &Store,
     now_ms: u64,
     budget: Duration,
     notify_mask: u32,
+    track_keys: bool,
     events: &mut Events,
 ) -> ExpireStats {
     let start = Instant::now();
@@ -56,6 +59,7 @@ pub fn active_expire_cycle(
                 let mut expired = 0u64;
                 let mut ctx = Ctx::new(&mut locked, events, db, now_ms);
                 ctx.notify_mask = notify_mask;
+                ctx.track_keys = track_keys;
                 for k in &keys {
                     if ctx.expire_if_needed(k.bytes()).unwrap_or(false) {
                         expired += 1;
@@ -97,7 +101,8 @@ mod tests {
         let mut total = 0;
         for _ in 0..200 {
             total +=
-                active_expire_cycle(&store, 2000, Duration::from_millis(50), 0, &mut ev).expired;
+                active_expire_cycle(&store, 2000, Duration::from_millis(50), 0, false, &mut ev)
+                    .expired;
         }
         assert_eq!(total, 250);
         let n: usize = store.snapshot().iter().map(|s| s.len()).sum();

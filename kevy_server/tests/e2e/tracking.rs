@@ -207,3 +207,20 @@ fn tracking_redirect_to_resp2_subscriber() {
         getredir(r, &mut c, &inv_id, "inv");
     });
 }
+
+/// A key the active expiry cycle reclaims (nobody touches it) invalidates
+/// the caches that read it, as Redis's active expiry does.
+#[test]
+fn tracking_active_expiry_invalidates() {
+    differential(&["--threads", "2"], |port, r| {
+        let mut c = Conn::connect(port);
+        let mut w = Conn::connect(port);
+        c.hello3();
+        r.cmd(&mut c, "CLIENT TRACKING on");
+        r.cmd(&mut w, "SET gone 1 PX 50");
+        r.cmd(&mut c, "GET gone");
+        // Nobody reads it again: only the active cycle can expire it.
+        r.read(&mut c, "invalidate after active expiry");
+        r.cmd(&mut c, "PING");
+    });
+}

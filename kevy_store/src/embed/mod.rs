@@ -366,8 +366,15 @@ impl Kevy {
     /// many it deleted.
     pub fn active_expire(&self, budget: Duration) -> u64 {
         let mut events = Events::default();
-        crate::expire::active_expire_cycle(&self.store, self.now_ms(), budget, 0, &mut events)
-            .expired
+        crate::expire::active_expire_cycle(
+            &self.store,
+            self.now_ms(),
+            budget,
+            0,
+            false,
+            &mut events,
+        )
+        .expired
     }
 }
 
