@@ -76,21 +76,36 @@ pub fn encode_int(out: &mut Vec<u8>, n: i64) {
     out.extend_from_slice(b"\r\n");
 }
 
-/// Appends a simple string: `+<text>\r\n`. `text` must not contain CR or LF.
+/// Appends `text` and CRLF, with any CR or LF inside `text` replaced by a
+/// space, as Redis's `addReplyErrorFormat` does: text that carries client
+/// bytes (an unknown subcommand's name, say) cannot end the frame early and
+/// make the client read the rest as another reply.
 #[inline]
-pub fn encode_simple(out: &mut Vec<u8>, text: &[u8]) {
-    out.push(b'+');
+fn push_line(out: &mut Vec<u8>, text: &[u8]) {
+    let start = out.len();
     out.extend_from_slice(text);
+    for b in &mut out[start..] {
+        if *b == b'\r' || *b == b'\n' {
+            *b = b' ';
+        }
+    }
     out.extend_from_slice(b"\r\n");
 }
 
+/// Appends a simple string: `+<text>\r\n` (CR and LF in `text` become
+/// spaces).
+#[inline]
+pub fn encode_simple(out: &mut Vec<u8>, text: &[u8]) {
+    out.push(b'+');
+    push_line(out, text);
+}
+
 /// Appends an error: `-<text>\r\n`, where `text` carries its code prefix
-/// (`ERR ...`, `WRONGTYPE ...`) and must not contain CR or LF.
+/// (`ERR ...`, `WRONGTYPE ...`); CR and LF in it become spaces.
 #[inline]
 pub fn encode_error(out: &mut Vec<u8>, text: &[u8]) {
     out.push(b'-');
-    out.extend_from_slice(text);
-    out.extend_from_slice(b"\r\n");
+    push_line(out, text);
 }
 
 /// Appends an array header: `*<len>\r\n`; `len` elements must follow.
@@ -215,8 +230,7 @@ pub fn encode(reply: &Reply, proto: Protocol, out: &mut Vec<u8>) {
             Protocol::Resp2 => encode_bulk(out, digits),
             Protocol::Resp3 => {
                 out.push(b'(');
-                out.extend_from_slice(digits);
-                out.extend_from_slice(b"\r\n");
+                push_line(out, digits);
             }
         },
         Reply::Verbatim(format, text) => match proto {
@@ -260,6 +274,21 @@ mod tests {
 
     fn b(s: &str) -> Reply {
         Reply::bulk(s.as_bytes())
+    }
+
+    /// Client bytes inside a one-line reply cannot split it: CR and LF
+    /// become spaces, as in Redis (the `commands` fuzz target found OBJECT's
+    /// unknown-subcommand error echoing an LF).
+    #[test]
+    fn line_replies_never_hold_crlf() {
+        let err = Reply::Error(Bytes::from_static(b"ERR unknown subcommand 'a\r\nb\n'"));
+        let want = b"-ERR unknown subcommand 'a  b '\r\n";
+        check(err, want, want);
+        check(
+            Reply::Simple(Bytes::from_static(b"O\nK")),
+            b"+O K\r\n",
+            b"+O K\r\n",
+        );
     }
 
     #[test]

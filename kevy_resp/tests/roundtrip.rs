@@ -8,6 +8,12 @@
 #[path = "roundtrip/redis_diff.rs"]
 mod redis_diff;
 
+#[path = "../fuzz/src/lib.rs"]
+mod fuzz_input;
+
+#[path = "roundtrip/fuzz_corpus.rs"]
+mod fuzz_corpus;
+
 mod util {
     use bytes::BytesMut;
     use kevy_resp::{Limits, ProtocolError, RequestParser};

@@ -54,6 +54,8 @@ pub struct Events {
     pub ready_keys: Vec<(usize, KStr)>,
     /// Number of changes applied.
     pub dirty: u64,
+    /// Keys deleted by lazy expiry (each also counted in `dirty`).
+    pub expired: u64,
     /// Successful key lookups by read commands.
     pub hits: u64,
     /// Failed key lookups by read commands.
@@ -291,6 +293,7 @@ impl<'a, 's> Ctx<'a, 's> {
                 shard.log(db, &[b"DEL", key]);
                 shard.touch_watched(db, key);
                 self.events.dirty += 1;
+                self.events.expired += 1;
                 if self.track_keys {
                     self.events.modified_keys.push(KStr::from_slice(key));
                 }
@@ -406,6 +409,7 @@ impl<'a, 's> Ctx<'a, 's> {
             shard.log(dbi, &[b"DEL", key]);
             shard.touch_watched(dbi, key);
             self.events.dirty += 1;
+            self.events.expired += 1;
             if self.track_keys {
                 self.events.modified_keys.push(KStr::from_slice(key));
             }

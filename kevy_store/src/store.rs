@@ -168,7 +168,7 @@ impl Store {
 /// its first key.
 pub fn run(ctx: &mut Ctx<'_, '_>, cmd: &StoreCommand, argv: &[Bytes]) -> Reply {
     ctx.begin_command();
-    let dirty_before = ctx.events.dirty;
+    let (dirty_before, expired_before) = (ctx.events.dirty, ctx.events.expired);
     // A write over several shards logs into several files: bracket it so
     // recovery applies all of it or none (see `end_tx_all`).
     let bracket = cmd.meta.is_write() && !ctx.loading && ctx.locked_count() > 1 && !ctx.in_tx();
@@ -179,7 +179,12 @@ pub fn run(ctx: &mut Ctx<'_, '_>, cmd: &StoreCommand, argv: &[Bytes]) -> Reply {
         Ok(r) => r,
         Err(e) => e.reply(),
     };
-    if cmd.meta.is_write() && ctx.events.dirty > dirty_before && !ctx.propagated() && !ctx.loading {
+    // Lazy expiry logs its own DELs: a command whose only changes were
+    // expired keys it looked at (say, one that then failed) logs nothing
+    // more, or replay would run a command that fails.
+    let own_changes = ctx.events.dirty.saturating_sub(dirty_before)
+        > ctx.events.expired.saturating_sub(expired_before);
+    if cmd.meta.is_write() && own_changes && !ctx.propagated() && !ctx.loading {
         let mut first = None;
         cmd.meta.for_each_key(argv, |i| {
             if first.is_none() {
@@ -257,5 +262,30 @@ impl Store {
         ctx.loading = true;
         ctx.may_block = false;
         run(&mut ctx, cmd, argv)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::cmd::testutil::T;
+
+    /// A write command that fails after lazily expiring the key it looked
+    /// at logs the expiry's DEL and nothing else: logging the command too
+    /// would make recovery replay a command that fails, and refuse to start
+    /// (found by the `commands` fuzz target).
+    #[test]
+    fn failed_write_logs_only_the_expiry() {
+        let mut t = T::new();
+        let rec = t.record();
+        t.check(&[("SET k abc PX 100", "+OK"), ("SET n 1", "+OK")]);
+        t.now += 10_000;
+        t.check(&[
+            ("PFDEBUG k k", "-ERR The specified key does not exist"),
+            ("INCRBY n x", "-ERR value is not an integer or out of range"),
+        ]);
+        assert_eq!(
+            rec.lines(),
+            ["SET k abc PXAT 1700000000100", "SET n 1", "DEL k"]
+        );
     }
 }

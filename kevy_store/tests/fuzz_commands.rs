@@ -3,9 +3,19 @@
 //! a small key space so types collide. A handler that panics on any input is
 //! a bug (the server would answer "ERR internal error"); this catches it in
 //! every test run. `KEVY_FUZZ_ITERS` raises the count for a longer run.
+//!
+//! The `commands` fuzz target (`fuzz/`) shares its body with this file:
+//! every committed corpus input and the transcript seeds below run through
+//! it here too, on stable.
 
 use bytes::Bytes;
 use kevy_store::{all_commands, Store};
+use std::path::Path;
+
+#[path = "../fuzz/src/lib.rs"]
+mod fuzz_input;
+
+use fuzz_input::WORDS;
 
 struct Rng(u64);
 
@@ -20,112 +30,6 @@ impl Rng {
         self.next() % n.max(1)
     }
 }
-
-const WORDS: &[&str] = &[
-    "0",
-    "1",
-    "-1",
-    "2",
-    "10",
-    "-10",
-    "100",
-    "9223372036854775807",
-    "-9223372036854775808",
-    "18446744073709551616",
-    "1.5",
-    "-0.5",
-    "inf",
-    "-inf",
-    "+inf",
-    "nan",
-    "1e400",
-    "0x10",
-    "",
-    " ",
-    "abc",
-    "k1",
-    "k2",
-    "k3",
-    "{t}a",
-    "{t}b",
-    "*",
-    "k*",
-    "[a-z]*",
-    "\\",
-    "NX",
-    "XX",
-    "GT",
-    "LT",
-    "CH",
-    "INCR",
-    "EX",
-    "PX",
-    "EXAT",
-    "PXAT",
-    "KEEPTTL",
-    "GET",
-    "PERSIST",
-    "WITHSCORES",
-    "LIMIT",
-    "BYSCORE",
-    "BYLEX",
-    "REV",
-    "(1",
-    "[a",
-    "(a",
-    "-",
-    "+",
-    "LEFT",
-    "RIGHT",
-    "BEFORE",
-    "AFTER",
-    "COUNT",
-    "MATCH",
-    "TYPE",
-    "string",
-    "list",
-    "RANK",
-    "MAXLEN",
-    "WEIGHTS",
-    "AGGREGATE",
-    "SUM",
-    "MIN",
-    "MAX",
-    "AND",
-    "OR",
-    "XOR",
-    "NOT",
-    "BIT",
-    "BYTE",
-    "u8",
-    "i64",
-    "u63",
-    "i1",
-    "#1",
-    "OVERFLOW",
-    "WRAP",
-    "SAT",
-    "FAIL",
-    "SET",
-    "INCRBY",
-    "LEN",
-    "IDX",
-    "MINMATCHLEN",
-    "WITHMATCHLEN",
-    "DB",
-    "REPLACE",
-    "ASYNC",
-    "SYNC",
-    "ENCODING",
-    "FREQ",
-    "IDLETIME",
-    "REFCOUNT",
-    "HELP",
-    "WITHVALUES",
-    "NOVALUES",
-    "HYLL",
-    "4294967296",
-];
 
 fn arg(r: &mut Rng) -> Bytes {
     match r.below(10) {
@@ -178,5 +82,152 @@ fn random_commands_never_panic() {
             "seed {seed}, iteration {i}: panicked on {}",
             line.join(" ")
         );
+    }
+}
+
+/// Seed transcripts for the fuzz corpus: `(db, clock step ms, argv)`.
+/// `KEVY_FUZZ_SEEDS_DIR=kevy_store/fuzz/corpus/commands` writes them there
+/// (as `seed-<name>`) when they change.
+#[allow(clippy::type_complexity)]
+const SEEDS: &[(&str, &[(usize, u64, &[&str])])] = &[
+    (
+        "strings",
+        &[
+            (0, 0, &["SET", "k1", "abc", "PX", "100"]),
+            (0, 1, &["APPEND", "k1", "def"]),
+            (0, 0, &["SETRANGE", "k2", "5", "x"]),
+            (0, 0, &["INCRBYFLOAT", "k3", "1.5"]),
+            (0, 0, &["GETEX", "k1", "PERSIST"]),
+            (0, 100, &["MSET", "k1", "1", "{t}a", "2"]),
+            (0, 10_000, &["GETDEL", "k2"]),
+        ],
+    ),
+    (
+        "lists",
+        &[
+            (0, 0, &["RPUSH", "k1", "a", "b", "c", "d"]),
+            (0, 0, &["LMOVE", "k1", "k2", "LEFT", "RIGHT"]),
+            (0, 0, &["LINSERT", "k2", "BEFORE", "a", "x"]),
+            (0, 0, &["LPOS", "k1", "c", "RANK", "-1"]),
+            (
+                0,
+                0,
+                &["BLMPOP", "0", "2", "k1", "k2", "LEFT", "COUNT", "2"],
+            ),
+            (1, 0, &["LPUSH", "k3", "1", "2"]),
+        ],
+    ),
+    (
+        "hashes-sets",
+        &[
+            (0, 0, &["HSET", "k1", "a", "1", "b", "2"]),
+            (0, 0, &["HINCRBYFLOAT", "k1", "a", "1.5"]),
+            (0, 0, &["SADD", "k2", "1", "2", "3", "abc"]),
+            (0, 0, &["SPOP", "k2", "2"]),
+            (0, 0, &["SINTERSTORE", "k3", "k2", "{t}a"]),
+            (0, 0, &["SMOVE", "k2", "k3", "abc"]),
+            (0, 0, &["HRANDFIELD", "k1", "-5", "WITHVALUES"]),
+        ],
+    ),
+    (
+        "zsets",
+        &[
+            (0, 0, &["ZADD", "k1", "1", "a", "2", "b", "inf", "c"]),
+            (0, 0, &["ZADD", "k1", "GT", "CH", "INCR", "1", "a"]),
+            (0, 0, &["ZRANGESTORE", "k2", "k1", "(1", "+inf", "BYSCORE"]),
+            (
+                0,
+                0,
+                &["ZUNIONSTORE", "k3", "2", "k1", "k2", "WEIGHTS", "2", "-0.5"],
+            ),
+            (0, 0, &["ZPOPMIN", "k1", "2"]),
+            (0, 0, &["ZRANGEBYLEX", "k3", "-", "[a"]),
+        ],
+    ),
+    (
+        "keys",
+        &[
+            (0, 0, &["SET", "k1", "v", "EX", "10"]),
+            (0, 0, &["RENAME", "k1", "k2"]),
+            (0, 0, &["COPY", "k2", "k3", "DB", "2"]),
+            (0, 0, &["MOVE", "k3", "1"]),
+            (0, 10_000, &["EXPIRE", "k2", "100", "GT"]),
+            (0, 0, &["SWAPDB", "0", "1"]),
+            (0, 0, &["SCAN", "0", "MATCH", "k*", "COUNT", "2"]),
+            (0, 0, &["FLUSHDB", "ASYNC"]),
+        ],
+    ),
+    (
+        "bits",
+        &[
+            (0, 0, &["SETBIT", "k1", "100", "1"]),
+            (
+                0,
+                0,
+                &[
+                    "BITFIELD", "k1", "OVERFLOW", "SAT", "INCRBY", "i64", "#1", "-1",
+                ],
+            ),
+            (0, 0, &["BITOP", "XOR", "k2", "k1", "k3"]),
+            (0, 0, &["BITPOS", "k1", "1", "0", "-1", "BIT"]),
+            (0, 0, &["PFADD", "k3", "a", "b"]),
+            (0, 0, &["LCS", "k1", "k2", "IDX", "WITHMATCHLEN"]),
+        ],
+    ),
+];
+
+#[test]
+fn fuzz_seed_transcripts() {
+    // `decode` picks the command with one byte.
+    assert!(all_commands().count() <= 256, "every command reachable");
+    let dir = std::env::var_os("KEVY_FUZZ_SEEDS_DIR");
+    for (name, steps) in SEEDS {
+        let input = fuzz_input::encode_steps(steps);
+        let decoded = fuzz_input::decode(&input);
+        assert_eq!(decoded.len(), steps.len(), "seed {name}");
+        for ((_, _, argv), (_, _, want)) in decoded.iter().zip(steps.iter()) {
+            let got: Vec<&[u8]> = argv.iter().map(|a| &a[..]).collect();
+            let want: Vec<&[u8]> = want.iter().map(|a| a.as_bytes()).collect();
+            assert!(got[0].eq_ignore_ascii_case(want[0]), "seed {name}");
+            assert_eq!(got[1..], want[1..], "seed {name}");
+        }
+        fuzz_input::run(&input);
+        if let Some(dir) = &dir {
+            std::fs::write(Path::new(dir).join(format!("seed-{name}")), &input)
+                .expect("write a seed");
+        }
+    }
+}
+
+/// Every committed input of the `commands` corpus (the seeds and the
+/// minimised corpus libFuzzer grew) passes the target's checks.
+#[test]
+fn fuzz_corpus_replays() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/commands");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).expect("the corpus directory") {
+        let path = entry.expect("a corpus entry").path();
+        let data = std::fs::read(&path).expect("a corpus file");
+        let res = std::panic::catch_unwind(|| fuzz_input::run(&data));
+        assert!(res.is_ok(), "{} fails", path.display());
+        n += 1;
+    }
+    assert!(n > 0, "no corpus in {}", dir.display());
+}
+
+/// `KEVY_FUZZ_SHOW=<file>` prints the commands a fuzz input decodes to (to
+/// read a crash libFuzzer saved); without it this does nothing.
+#[test]
+fn fuzz_show_input() {
+    let Some(path) = std::env::var_os("KEVY_FUZZ_SHOW") else {
+        return;
+    };
+    let data = std::fs::read(&path).expect("the input file");
+    for (db, step, argv) in fuzz_input::decode(&data) {
+        let line: Vec<String> = argv
+            .iter()
+            .map(|a| format!("{:?}", String::from_utf8_lossy(a)))
+            .collect();
+        println!("db {db} +{step}ms: {}", line.join(" "));
     }
 }

@@ -21,7 +21,7 @@ mod scan;
 mod sets;
 pub(crate) mod strings;
 #[cfg(test)]
-mod testutil;
+pub(crate) mod testutil;
 mod zsets;
 
 /// A command body: parses `argv` (`argv[0]` is the name) and runs it.
