@@ -54,3 +54,6 @@ mod acl;
 
 #[path = "e2e/config_diff.rs"]
 mod config_diff;
+
+#[path = "e2e/stream.rs"]
+mod stream;
