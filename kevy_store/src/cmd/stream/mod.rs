@@ -13,6 +13,8 @@
 
 use crate::types::{HashValue, ListValue, SetValue, ZSetValue};
 pub(crate) mod keys;
+mod random;
+pub(crate) use random::{random_picks, Pool};
 
 use kevy_resp::{
     encode_array_header, encode_bulk, encode_double, encode_map_header, encode_set_header,

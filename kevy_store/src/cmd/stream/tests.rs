@@ -252,3 +252,76 @@ fn keys_streams_the_eager_bytes() {
     let r = run_at(&t, "KEYS k12345*", Protocol::Resp2, true, later);
     assert!(matches!(r, Reply::Array(ref v) if v.len() == 1), "{r:?}");
 }
+
+/// Random picks with repetition: as many as asked, each one a real member
+/// (with its own value or score), the same bytes however the reply is cut.
+#[test]
+fn random_picks_stream() {
+    let t = filled(100);
+    let count = STREAM_MIN_ITEMS + 7;
+    for proto in [Protocol::Resp2, Protocol::Resp3] {
+        for (line, pairs) in [
+            (format!("SRANDMEMBER s -{count}"), false),
+            (format!("HRANDFIELD h -{count}"), false),
+            (format!("HRANDFIELD h -{count} WITHVALUES"), true),
+            (format!("ZRANDMEMBER z -{count}"), false),
+            (format!("ZRANDMEMBER z -{count} WITHSCORES"), true),
+        ] {
+            let Reply::Stream(s) = run(&t, &line, proto, true) else {
+                panic!("{line} did not stream")
+            };
+            let whole = wire(&Reply::Stream(s.clone()), proto, usize::MAX);
+            assert!(
+                wire(&Reply::Stream(s.clone()), proto, 100) == whole,
+                "{line}"
+            );
+            let Reply::Array(items) = s.to_reply() else {
+                panic!("{line}: not an array")
+            };
+            let n = count
+                * if pairs && proto == Protocol::Resp2 {
+                    2
+                } else {
+                    1
+                };
+            assert!(whole.starts_with(format!("*{n}\r\n").as_bytes()), "{line}");
+            // `to_reply` reads the RESP3 form: pairs nest.
+            let flat: Vec<Reply> = if pairs {
+                assert_eq!(items.len(), count, "{line}");
+                items
+                    .into_iter()
+                    .flat_map(|p| match p {
+                        Reply::Array(v) if v.len() == 2 => v,
+                        other => panic!("{line}: not a pair: {other:?}"),
+                    })
+                    .collect()
+            } else {
+                items
+            };
+            assert_eq!(flat.len(), count * if pairs { 2 } else { 1 }, "{line}");
+            let per = if pairs { 2 } else { 1 };
+            for pick in flat.chunks(per) {
+                let Reply::Bulk(m) = &pick[0] else {
+                    panic!("{line}: {pick:?}")
+                };
+                let i: usize = std::str::from_utf8(&m[1..]).unwrap().parse().unwrap();
+                assert!(i < 100, "{line}: {m:?}");
+                if pairs {
+                    let want = if line.starts_with('H') {
+                        Reply::bulk(format!("v{i}").as_bytes())
+                    } else {
+                        Reply::Double(i as f64 / 7.0)
+                    };
+                    let got = match (&pick[1], &want) {
+                        // RESP2 sends a score as a bulk string.
+                        (Reply::Bulk(b), Reply::Double(_)) => {
+                            Reply::Double(std::str::from_utf8(b).unwrap().parse().unwrap())
+                        }
+                        (g, _) => g.clone(),
+                    };
+                    assert_eq!(got, want, "{line}");
+                }
+            }
+        }
+    }
+}
