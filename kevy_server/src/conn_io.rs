@@ -220,10 +220,14 @@ pub(crate) fn flush(conn: &mut Conn) -> bool {
     }
     conn.write_ready = false;
     let mut chunks = 0;
+    let mut wrote = false;
     loop {
         if conn.chunk_pos < conn.chunk.len() {
             match write_some(&mut conn.sock, &conn.chunk[conn.chunk_pos..]) {
-                Ok(Some(n)) => conn.chunk_pos += n,
+                Ok(Some(n)) => {
+                    conn.chunk_pos += n;
+                    wrote = true;
+                }
                 Ok(None) => break,
                 Err(()) => return false,
             }
@@ -232,7 +236,10 @@ pub(crate) fn flush(conn: &mut Conn) -> bool {
         let upto = conn.streams.front().map_or(conn.out.len(), |s| s.at);
         if conn.out_pos < upto {
             match write_some(&mut conn.sock, &conn.out[conn.out_pos..upto]) {
-                Ok(Some(n)) => conn.out_pos += n,
+                Ok(Some(n)) => {
+                    conn.out_pos += n;
+                    wrote = true;
+                }
                 Ok(None) => break,
                 Err(()) => return false,
             }
@@ -251,6 +258,9 @@ pub(crate) fn flush(conn: &mut Conn) -> bool {
         if s.cursor.next_chunk(&mut conn.chunk, STREAM_CHUNK) {
             conn.streams.pop_front();
         }
+    }
+    if wrote {
+        conn.sess.handle.touch_io();
     }
     if conn.chunk_pos == conn.chunk.len() {
         conn.chunk.clear();

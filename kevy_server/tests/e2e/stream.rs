@@ -268,3 +268,29 @@ fn other_streamed_replies_are_complete() {
         (format!("%{N}\r\n").into_bytes(), 2 * N)
     );
 }
+
+/// A client reading a long reply slowly is not idle: `timeout` does not
+/// close it mid-stream (as in Redis, taking output counts as interaction).
+#[test]
+fn a_slow_reader_is_not_idle() {
+    const N: usize = 1_000_000;
+    let s = Server::start(&["--timeout", "1"]);
+    let mut w = s.conn();
+    pipeline(&mut w, &rpush_cmds("big", N, 2000), 50);
+    let want = lrange_bytes(N);
+    let mut slow = s.conn();
+    slow.send(&[b"LRANGE", b"big", b"0", b"-1"]);
+    let mut got = Vec::with_capacity(want.len());
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(3) {
+        got.extend(slow.read_exact(32 * 1024));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        got.len() < want.len() / 2,
+        "the reply should outlast the slow reads"
+    );
+    got.extend(slow.read_exact(want.len() - got.len()));
+    assert!(got == want, "the slow reader got a different reply");
+    slow.expect("PING", "+PONG\r\n");
+}
