@@ -11,6 +11,7 @@
 //! A big set or hash (hashtable encoding, whose order is unspecified) is
 //! walked by entry number rather than in map order.
 
+use crate::kstr::KStr;
 use crate::types::{HashValue, ListValue, SetValue, ZSetValue};
 pub(crate) mod keys;
 mod random;
@@ -88,6 +89,11 @@ pub(crate) fn zset_range(
 /// SMEMBERS of a big set.
 pub(crate) fn set_members(s: &SetValue) -> Reply {
     Reply::Stream(Streamed::new(SetMembers(s.clone())))
+}
+
+/// A computed list of members (SINTER's result) as a set reply.
+pub(crate) fn members(v: Vec<KStr>) -> Reply {
+    Reply::Stream(Streamed::new(Members(v)))
 }
 
 /// What of a hash's pairs a reply lists.
@@ -207,6 +213,26 @@ impl ReplySource for SetMembers {
         fill(at, self.len(), out, budget, |i, out| {
             if let Some(m) = self.0.at(i) {
                 encode_bulk(out, &m);
+            }
+        })
+    }
+}
+
+struct Members(Vec<KStr>);
+
+impl ReplySource for Members {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn header(&self, proto: Protocol, out: &mut Vec<u8>) {
+        encode_set_header(out, self.len(), proto);
+    }
+
+    fn encode_from(&self, at: usize, _: Protocol, out: &mut Vec<u8>, budget: usize) -> usize {
+        fill(at, self.len(), out, budget, |i, out| {
+            if let Some(m) = self.0.get(i) {
+                encode_bulk(out, m);
             }
         })
     }

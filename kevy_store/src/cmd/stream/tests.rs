@@ -120,8 +120,22 @@ fn ordered_replies_stream_the_eager_bytes() {
 #[test]
 fn unordered_replies_stream_the_same_members() {
     let t = filled(STREAM_MIN_ITEMS + 10);
+    let mut sadd = vec![Bytes::from("SADD"), Bytes::from("s2")];
+    sadd.extend((0..STREAM_MIN_ITEMS + 10).map(|i| Bytes::from(format!("m{:06}", i + 5))));
+    t.store.execute(0, &sadd, T0);
+    let mut sadd = vec![Bytes::from("SADD"), Bytes::from("s3")];
+    sadd.extend((0..STREAM_MIN_ITEMS + 10).map(|i| Bytes::from(format!("x{i}"))));
+    t.store.execute(0, &sadd, T0);
     for proto in [Protocol::Resp2, Protocol::Resp3] {
-        for line in ["SMEMBERS s", "HKEYS h", "HVALS h", "HGETALL h"] {
+        for line in [
+            "SMEMBERS s",
+            "HKEYS h",
+            "HVALS h",
+            "HGETALL h",
+            "SINTER s s2",
+            "SUNION s s2",
+            "SDIFF s3 s",
+        ] {
             let eager = run(&t, line, proto, false);
             let Reply::Stream(s) = run(&t, line, proto, true) else {
                 panic!("{line} did not stream")
