@@ -12,6 +12,7 @@
 //! walked by entry number rather than in map order.
 
 use crate::kstr::KStr;
+use crate::types::zset::Item;
 use crate::types::{HashValue, ListValue, SetValue, ZSetValue};
 pub(crate) mod keys;
 mod random;
@@ -84,6 +85,11 @@ pub(crate) fn zset_range(
         rev,
         withscores,
     }))
+}
+
+/// A computed, ordered sorted-set result as `items_reply` would build it.
+pub(crate) fn zset_items(items: Vec<Item>, withscores: bool) -> Reply {
+    Reply::Stream(Streamed::new(Items { items, withscores }))
 }
 
 /// SMEMBERS of a big set.
@@ -186,13 +192,45 @@ impl ReplySource for ZRangeItems {
             self.z.range(self.start + at, self.end, false)
         };
         fill(at, self.len(), out, budget, |_, out| {
-            let Some(it) = items.next() else { return };
-            if self.withscores && proto == Protocol::Resp3 {
-                encode_array_header(out, 2);
+            if let Some(it) = items.next() {
+                encode_item(out, proto, it, self.withscores);
             }
-            encode_bulk(out, &it.member);
-            if self.withscores {
-                encode_double(out, it.score, proto);
+        })
+    }
+}
+
+/// One member (and its score) of a sorted-set reply, as `items_reply`
+/// builds it: `[member, score]` in RESP3, flat in RESP2.
+fn encode_item(out: &mut Vec<u8>, proto: Protocol, it: &Item, withscores: bool) {
+    if withscores && proto == Protocol::Resp3 {
+        encode_array_header(out, 2);
+    }
+    encode_bulk(out, &it.member);
+    if withscores {
+        encode_double(out, it.score, proto);
+    }
+}
+
+/// A computed sorted-set result (ZUNION, ZINTER, ZDIFF), in order.
+struct Items {
+    items: Vec<Item>,
+    withscores: bool,
+}
+
+impl ReplySource for Items {
+    fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    fn header(&self, proto: Protocol, out: &mut Vec<u8>) {
+        let flat = self.withscores && proto == Protocol::Resp2;
+        encode_array_header(out, self.len() * if flat { 2 } else { 1 });
+    }
+
+    fn encode_from(&self, at: usize, proto: Protocol, out: &mut Vec<u8>, budget: usize) -> usize {
+        fill(at, self.len(), out, budget, |i, out| {
+            if let Some(it) = self.items.get(i) {
+                encode_item(out, proto, it, self.withscores);
             }
         })
     }

@@ -92,6 +92,9 @@ fn ordered_replies_stream_the_eager_bytes() {
         "ZRANGE z +inf (2 BYSCORE REV",
         "ZRANGEBYLEX zl - + LIMIT 2 16420",
         "ZREVRANGEBYLEX zl + (m000010",
+        "ZUNION 2 z zl WITHSCORES",
+        "ZINTER 2 z zl WEIGHTS 1 2",
+        "ZDIFF 1 z WITHSCORES",
     ];
     for proto in [Protocol::Resp2, Protocol::Resp3] {
         for line in lines {
