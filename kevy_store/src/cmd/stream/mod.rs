@@ -1,11 +1,15 @@
 //! Streamed replies for the big multi-element readers (LRANGE, the ZRANGE
-//! family, SMEMBERS, HGETALL/HKEYS/HVALS). Past [`STREAM_MIN_ITEMS`] items
-//! (or, for a list, an estimated [`STREAM_MIN_BYTES`]), and only when the
-//! caller can write streams (`Ctx::stream_replies`, set by the server), a
-//! handler returns a [`Reply::Stream`] holding an O(1) clone of the
-//! collection (a frozen snapshot: later writes copy the chunks they touch and
-//! never show through) plus the range, instead of building every element.
-//! The connection then encodes it in bounded chunks as its socket drains.
+//! family, SMEMBERS, HGETALL/HKEYS/HVALS; KEYS in `keys.rs`, random picks in
+//! `random.rs`). Past [`STREAM_MIN_ITEMS`] items (or, for a list, an
+//! estimated [`STREAM_MIN_BYTES`]), and only when the caller can write
+//! streams (`Ctx::stream_replies`, set by the server), a handler returns a
+//! [`Reply::Stream`] holding an O(1) clone of the collection (a frozen
+//! snapshot: later writes copy the chunks they touch and never show
+//! through) plus the range, instead of building every element. The
+//! connection then encodes it in bounded chunks as its socket drains.
+//! Computed results (SINTER/SUNION/SDIFF, ZUNION/ZINTER/ZDIFF) stream from
+//! the result itself: it is in memory anyway, but its copies as a reply
+//! tree and as one encoded buffer are not.
 //!
 //! The bytes are exactly those of the eager reply for lists and sorted sets.
 //! A big set or hash (hashtable encoding, whose order is unspecified) is
