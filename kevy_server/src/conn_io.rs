@@ -45,6 +45,7 @@ pub(crate) fn on_readable(
     let mut eof = false;
     loop {
         let mut drained = conn.input_paused;
+        let before = conn.rbuf.len();
         if !conn.input_paused {
             loop {
                 match conn.sock.read(scratch) {
@@ -75,6 +76,11 @@ pub(crate) fn on_readable(
                     Err(_) => return false,
                 }
             }
+        }
+        if conn.rbuf.len() > before {
+            // As in Redis, any input is interaction: a client uploading a
+            // big pipeline is not idle before its first command runs.
+            conn.sess.handle.touch_io();
         }
         if !process_input(shared, conn, exec, batch) {
             return false;

@@ -121,9 +121,9 @@ impl ClientHandle {
         self.last_cmd.store(cmd, Ordering::Relaxed);
     }
 
-    /// Records that the client took some output at this moment: as in
-    /// Redis, a client reading a long reply is not idle (`timeout`, the
-    /// `idle` of CLIENT LIST).
+    /// Records I/O with the client at this moment: as in Redis, a client
+    /// sending a big request or reading a long reply is not idle
+    /// (`timeout`, the `idle` of CLIENT LIST).
     pub fn touch_io(&self) {
         self.last_interaction
             .store(self.created.elapsed().as_millis() as u64, Ordering::Relaxed);
