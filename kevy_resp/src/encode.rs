@@ -224,6 +224,7 @@ pub fn encode(reply: &Reply, proto: Protocol, out: &mut Vec<u8>) {
                 encode(item, proto, out);
             }
         }
+        Reply::Stream(s) => s.encode_all(proto, out),
         Reply::Double(v) => encode_double(out, *v, proto),
         Reply::Bool(b) => encode_bool(out, *b, proto),
         Reply::BigNumber(digits) => match proto {

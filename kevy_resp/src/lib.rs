@@ -41,6 +41,7 @@ mod parse;
 mod reader;
 mod reply;
 mod scan;
+mod stream;
 
 pub use client::{encode_request, parse_reply, reply_frame_len, ReplyParseError, MAX_REPLY_DEPTH};
 pub use double::{format_double, write_double};
@@ -52,3 +53,4 @@ pub use encode::{
 pub use error::ProtocolError;
 pub use parse::{Limits, RequestParser};
 pub use reply::{Protocol, Reply};
+pub use stream::{encode_deferred, ReplySource, StreamCursor, Streamed};

@@ -2,6 +2,7 @@
 //! version it will be written in: the encoder decides how each variant looks
 //! on the wire in RESP2 and in RESP3.
 
+use crate::stream::Streamed;
 use bytes::Bytes;
 
 /// One reply frame, as a command produces it.
@@ -42,6 +43,9 @@ pub enum Reply {
     Verbatim(&'static str, Bytes),
     /// An out-of-band push (RESP3 `>`); an array in RESP2.
     Push(Vec<Reply>),
+    /// A large aggregate whose items are encoded lazily from a snapshot
+    /// (see [`Streamed`]); on the wire it is the aggregate it stands for.
+    Stream(Streamed),
 }
 
 impl Reply {

@@ -1,6 +1,7 @@
 //! A client connection: its socket, input buffer and resumable parser, its
-//! output buffer, and the `Session` (selected db, protocol, name, ...) that
-//! commands read and change.
+//! output (plain bytes plus the streamed replies whose items go at given
+//! offsets of them), and the `Session` (selected db, protocol, name, ...)
+//! that commands read and change.
 
 use crate::shared::ClientHandle;
 use bytes::BytesMut;
@@ -64,6 +65,19 @@ pub struct Conn {
     pub out: Vec<u8>,
     /// How much of `out` was already written.
     pub out_pos: usize,
+    /// Streamed replies not yet fully written, by ascending offset: each
+    /// one's items are written when `out` has been written up to its `at`,
+    /// before the rest of `out` (the replies and pushes queued after it).
+    pub streams: std::collections::VecDeque<PendingStream>,
+    /// The chunk of the first stream being written (about
+    /// `conn_io::STREAM_CHUNK` bytes), and how much of it was written.
+    pub chunk: Vec<u8>,
+    /// How much of `chunk` was already written.
+    pub chunk_pos: usize,
+    /// The last flush stopped at its chunk budget with the socket still
+    /// writable: the poll must report it writable again (see
+    /// `conn_io::update_interest`).
+    pub write_ready: bool,
     /// Command state.
     pub sess: Session,
     /// WRITABLE interest is registered (a write would have blocked).
@@ -85,10 +99,25 @@ pub struct Conn {
     pub hold: bool,
 }
 
+/// A streamed reply in a connection's output: its items belong at offset
+/// `at` of `Conn::out`.
+pub struct PendingStream {
+    /// Offset in `out` (its header is already before it).
+    pub at: usize,
+    /// What is left of its items.
+    pub cursor: kevy_resp::StreamCursor,
+}
+
 impl Conn {
-    /// Bytes of output still to be written.
+    /// Bytes of output buffered and not yet written (streamed replies count
+    /// only for their current chunk: the rest is not in memory).
     pub fn pending_out(&self) -> usize {
-        self.out.len() - self.out_pos
+        self.out.len() - self.out_pos + self.chunk.len() - self.chunk_pos
+    }
+
+    /// True while anything is left to write, buffered or streamed.
+    pub fn has_output(&self) -> bool {
+        self.pending_out() > 0 || !self.streams.is_empty()
     }
 }
 

@@ -1,7 +1,8 @@
 //! Per-connection I/O for an event loop: draining a readable socket into the
 //! query buffer, parsing and executing every complete command as one batch,
-//! writing replies (one write per batch), output limits, and the CLIENT
-//! PAUSE check. `worker.rs` owns the loop and the connection table.
+//! writing replies (one write per batch; a streamed reply a bounded chunk at
+//! a time, only as the socket drains), output limits, and the CLIENT PAUSE
+//! check. `worker.rs` owns the loop and the connection table.
 
 use crate::conn::Conn;
 use crate::exec::Executor;
@@ -20,6 +21,18 @@ const OUTPUT_HIGH_WATER: usize = 4 << 20;
 /// Commands parsed and run per batch at most.
 const MAX_BATCH: usize = 1024;
 
+/// Bytes of a streamed reply encoded at a time: what a connection holds of
+/// it at most (plus one element).
+pub(crate) const STREAM_CHUNK: usize = 64 * 1024;
+
+/// Chunks one flush writes at most before letting the loop serve other
+/// connections (a fast reader of a huge reply must not starve them).
+const CHUNKS_PER_FLUSH: usize = 16;
+
+/// Streamed replies a connection may have queued before its input is left
+/// unread: each holds a snapshot, so a pipeline of big reads stays bounded.
+pub(crate) const MAX_STREAMS: usize = 8;
+
 /// Reads everything available, executes the complete commands as one batch
 /// and writes the replies. Returns false when the connection must close.
 pub(crate) fn on_readable(
@@ -32,6 +45,7 @@ pub(crate) fn on_readable(
     let mut eof = false;
     loop {
         let mut drained = conn.input_paused;
+        let before = conn.rbuf.len();
         if !conn.input_paused {
             loop {
                 match conn.sock.read(scratch) {
@@ -63,6 +77,11 @@ pub(crate) fn on_readable(
                 }
             }
         }
+        if conn.rbuf.len() > before {
+            // As in Redis, any input is interaction: a client uploading a
+            // big pipeline is not idle before its first command runs.
+            conn.sess.handle.touch_io();
+        }
         if !process_input(shared, conn, exec, batch) {
             return false;
         }
@@ -73,10 +92,10 @@ pub(crate) fn on_readable(
             break;
         }
     }
-    if eof && conn.pending_out() == 0 {
+    if eof && !conn.has_output() {
         return false;
     }
-    !(conn.sess.close_after_reply && conn.pending_out() == 0)
+    !conn.sess.close_after_reply || conn.has_output()
 }
 
 /// Parses and executes every complete command in the input buffer.
@@ -98,7 +117,7 @@ pub(crate) fn process_input(
         if conn.sess.close_after_reply || conn.sess.blocked.is_some() || conn.paused {
             break;
         }
-        if conn.pending_out() > OUTPUT_HIGH_WATER {
+        if conn.pending_out() > OUTPUT_HIGH_WATER || conn.streams.len() >= MAX_STREAMS {
             conn.input_paused = true;
             break;
         }
@@ -131,7 +150,7 @@ pub(crate) fn process_input(
                 conn.paused = true;
                 break;
             }
-            exec.execute(&mut conn.sess, argv, &mut conn.out);
+            exec.execute(&mut conn.sess, argv, &mut conn.out, &mut conn.streams);
             if conn.sess.close_after_reply
                 || conn.sess.blocked.is_some()
                 || conn.sess.handle.killed.load(Ordering::Relaxed)
@@ -177,30 +196,99 @@ pub(crate) fn process_input(
     true
 }
 
-/// Writes as much pending output as the socket takes. False on a write error.
+/// One `write`: Some(bytes written), None when the socket is full, Err on
+/// an error or a closed peer.
+fn write_some(sock: &mut mio::net::TcpStream, buf: &[u8]) -> Result<Option<usize>, ()> {
+    loop {
+        match sock.write(buf) {
+            Ok(0) => return Err(()),
+            Ok(n) => {
+                NET_OUT.with(|c| c.set(c.get() + n as u64));
+                return Ok(Some(n));
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(None),
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(_) => return Err(()),
+        }
+    }
+}
+
+/// Writes as much pending output as the socket takes, in order: `out` up
+/// to the first streamed reply's offset, that reply's items one chunk at a
+/// time (a chunk is encoded only once the previous one is written, so a
+/// slow reader holds one chunk, never the reply), then on. At most
+/// `CHUNKS_PER_FLUSH` chunks per call: `write_ready` then asks for another
+/// turn. False on a write error.
 pub(crate) fn flush(conn: &mut Conn) -> bool {
     if conn.hold {
         // Replies wait for this loop iteration's shared fsync.
         return true;
     }
-    while conn.out_pos < conn.out.len() {
-        match conn.sock.write(&conn.out[conn.out_pos..]) {
-            Ok(0) => return false,
-            Ok(n) => {
-                conn.out_pos += n;
-                NET_OUT.with(|c| c.set(c.get() + n as u64));
+    conn.write_ready = false;
+    let mut chunks = 0;
+    let mut wrote = false;
+    loop {
+        if conn.chunk_pos < conn.chunk.len() {
+            match write_some(&mut conn.sock, &conn.chunk[conn.chunk_pos..]) {
+                Ok(Some(n)) => {
+                    conn.chunk_pos += n;
+                    wrote = true;
+                }
+                Ok(None) => break,
+                Err(()) => return false,
             }
-            Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            Err(_) => return false,
+            continue;
+        }
+        let upto = conn.streams.front().map_or(conn.out.len(), |s| s.at);
+        if conn.out_pos < upto {
+            match write_some(&mut conn.sock, &conn.out[conn.out_pos..upto]) {
+                Ok(Some(n)) => {
+                    conn.out_pos += n;
+                    wrote = true;
+                }
+                Ok(None) => break,
+                Err(()) => return false,
+            }
+            continue;
+        }
+        let Some(s) = conn.streams.front_mut() else {
+            break;
+        };
+        if chunks == CHUNKS_PER_FLUSH {
+            conn.write_ready = true;
+            break;
+        }
+        chunks += 1;
+        conn.chunk.clear();
+        conn.chunk_pos = 0;
+        if s.cursor.next_chunk(&mut conn.chunk, STREAM_CHUNK) {
+            conn.streams.pop_front();
         }
     }
-    if conn.out_pos == conn.out.len() {
-        conn.out.clear();
-        conn.out_pos = 0;
-        if conn.out.capacity() > 1 << 20 {
-            conn.out.shrink_to(64 * 1024);
+    if wrote {
+        conn.sess.handle.touch_io();
+    }
+    if conn.chunk_pos == conn.chunk.len() {
+        conn.chunk.clear();
+        conn.chunk_pos = 0;
+        if conn.chunk.capacity() > 4 * STREAM_CHUNK {
+            // One huge element made it grow: do not keep that.
+            conn.chunk.shrink_to(STREAM_CHUNK);
         }
+    }
+    // Drop the written prefix of `out` once it reaches a stream (or the
+    // end), so offsets stay small: one move of what is queued behind.
+    let upto = conn.streams.front().map_or(conn.out.len(), |s| s.at);
+    if conn.out_pos > 0 && conn.out_pos == upto {
+        let done = conn.out_pos;
+        conn.out.drain(..done);
+        conn.out_pos = 0;
+        for s in conn.streams.iter_mut() {
+            s.at -= done;
+        }
+    }
+    if conn.out.is_empty() && conn.out.capacity() > 1 << 20 {
+        conn.out.shrink_to(64 * 1024);
     }
     conn.sess
         .handle
@@ -209,9 +297,13 @@ pub(crate) fn flush(conn: &mut Conn) -> bool {
     true
 }
 
+/// Sets the poll interest: WRITABLE while output is left. A flush that
+/// stopped at its chunk budget (`write_ready`) re-registers anyway: with
+/// edge-triggered polling only a re-registration reports a socket that is
+/// still writable again.
 pub(crate) fn update_interest(reg: &mio::Registry, conn: &mut Conn, slot: usize) -> bool {
-    let need = conn.pending_out() > 0;
-    if need != conn.want_write {
+    let need = conn.has_output();
+    if need != conn.want_write || (need && conn.write_ready) {
         let interest = if need {
             Interest::READABLE | Interest::WRITABLE
         } else {

@@ -119,9 +119,16 @@ impl ClientHandle {
 
     /// Records a command at this moment.
     pub fn touch(&self, cmd: usize) {
+        self.touch_io();
+        self.last_cmd.store(cmd, Ordering::Relaxed);
+    }
+
+    /// Records I/O with the client at this moment: as in Redis, a client
+    /// sending a big request or reading a long reply is not idle
+    /// (`timeout`, the `idle` of CLIENT LIST).
+    pub fn touch_io(&self) {
         self.last_interaction
             .store(self.created.elapsed().as_millis() as u64, Ordering::Relaxed);
-        self.last_cmd.store(cmd, Ordering::Relaxed);
     }
 }
 

@@ -5,7 +5,9 @@
 //! replies go out with one write.
 
 use crate::conn::{Conn, Session};
-use crate::conn_io::{flush, on_readable, publish_net_out, update_interest, within_output_limits};
+use crate::conn_io::{
+    flush, on_readable, publish_net_out, update_interest, within_output_limits, MAX_STREAMS,
+};
 use crate::exec::Executor;
 use crate::shared::{ClientHandle, Msg, Shared};
 use bytes::BytesMut;
@@ -196,7 +198,7 @@ fn settle(
     batch: &mut Vec<Vec<bytes::Bytes>>,
 ) -> bool {
     let mut alive = true;
-    if conn.input_paused && conn.pending_out() == 0 {
+    if conn.input_paused && conn.pending_out() == 0 && conn.streams.len() < MAX_STREAMS {
         conn.input_paused = false;
         alive = on_readable(shared, conn, exec, scratch, batch);
     }
@@ -346,6 +348,10 @@ fn adopt(
         parser: RequestParser::new(),
         out: Vec::with_capacity(16 * 1024),
         out_pos: 0,
+        streams: Default::default(),
+        chunk: Vec::new(),
+        chunk_pos: 0,
+        write_ready: false,
         sess: Session {
             id,
             db: 0,

@@ -60,3 +60,6 @@ mod diskfull;
 
 #[path = "e2e/protected.rs"]
 mod protected;
+
+#[path = "e2e/stream.rs"]
+mod stream;

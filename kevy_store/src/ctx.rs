@@ -145,6 +145,12 @@ pub struct Ctx<'a, 's> {
     /// False inside MULTI/EXEC and scripts: blocking commands then behave as
     /// if their timeout had passed.
     pub may_block: bool,
+    /// The caller writes [`Reply::Stream`](kevy_resp::Reply::Stream)
+    /// replies chunk by chunk (a server connection): big collection replies
+    /// may then be streamed from a snapshot. False (the default) for the
+    /// embedded store, replays and re-run blocked commands: every reply is
+    /// then built eagerly.
+    pub stream_replies: bool,
     block: Option<BlockRequest>,
     propagated: bool,
     route_cache: (u8, [u8; 32], usize),
@@ -164,6 +170,7 @@ impl<'a, 's> Ctx<'a, 's> {
             track_keys: false,
             lfu: None,
             may_block: true,
+            stream_replies: false,
             block: None,
             propagated: false,
             route_cache: (255, [0; 32], 0),

@@ -8,12 +8,13 @@ use crate::blocking::Waiter;
 
 mod tx;
 use crate::cmd::Env;
-use crate::conn::Session;
+use crate::conn::{PendingStream, Session};
 use crate::shared::{now_ms, Msg, Shared};
 use crate::table::{Cmd, Kind};
 use bytes::Bytes;
-use kevy_resp::{encode, Reply};
+use kevy_resp::{encode, encode_deferred, Reply};
 use kevy_store::{Ctx, Events, Locked};
+use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
@@ -91,8 +92,15 @@ impl<'s> Executor<'s> {
         ex
     }
 
-    /// Runs one parsed command and appends its reply to `out`.
-    pub fn execute(&mut self, sess: &mut Session, argv: &[Bytes], out: &mut Vec<u8>) {
+    /// Runs one parsed command and appends its reply to `out`; the items of
+    /// a streamed reply are left to `streams` (see `conn_io::flush`).
+    pub fn execute(
+        &mut self,
+        sess: &mut Session,
+        argv: &[Bytes],
+        out: &mut Vec<u8>,
+        streams: &mut VecDeque<PendingStream>,
+    ) {
         let reply = self.dispatch(sess, argv);
         if !self.events.ready_keys.is_empty() {
             self.serve_ready();
@@ -118,7 +126,9 @@ impl<'s> Executor<'s> {
         match sess.reply_mode {
             0 => match frames {
                 Some(fr) => fr.iter().for_each(|f| encode(f, sess.proto, out)),
-                None => encode(&reply, sess.proto, out),
+                None => encode_deferred(&reply, sess.proto, out, &mut |at, cursor| {
+                    streams.push_back(PendingStream { at, cursor })
+                }),
             },
             2 => sess.reply_mode = 0,
             _ => {}
@@ -260,6 +270,10 @@ impl<'s> Executor<'s> {
                 }
                 ctx.proto = sess.proto;
                 ctx.may_block = may_block;
+                // Big collection replies become streams over a snapshot,
+                // written as the socket drains (also inside EXEC: the
+                // transaction's reply array holds them in place).
+                ctx.stream_replies = true;
                 ctx.notify_mask = self.notify_mask;
                 ctx.track_keys = shared.tracking.active();
                 ctx.lfu = self.lfu;

@@ -591,6 +591,18 @@ impl Conn {
         }
     }
 
+    /// Exactly the next `n` bytes the server sends, whatever frames they
+    /// hold (for replies too big to parse frame by frame).
+    pub fn read_exact(&mut self, n: usize) -> Vec<u8> {
+        let mut out: Vec<u8> = self.buf.drain(..n.min(self.buf.len())).collect();
+        let start = out.len();
+        out.resize(n, 0);
+        if let Err(e) = self.stream.read_exact(&mut out[start..]) {
+            panic!("reading {n} bytes from port {}: {e}", self.port);
+        }
+        out
+    }
+
     /// Whether the server closes the connection within `timeout` (reading and
     /// discarding anything it still sends before that).
     pub fn is_closed_within(&mut self, timeout: Duration) -> bool {

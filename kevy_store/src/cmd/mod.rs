@@ -19,6 +19,7 @@ mod ldouble;
 mod lists;
 mod scan;
 mod sets;
+mod stream;
 pub(crate) mod strings;
 #[cfg(test)]
 pub(crate) mod testutil;

@@ -55,6 +55,7 @@ fn enc(r: &Reply, out: &mut String) {
         Reply::Bool(b) => {
             let _ = write!(out, ":{}\r\n", *b as i64);
         }
+        Reply::Stream(s) => enc(&s.to_reply(), out),
         #[allow(unreachable_patterns)]
         other => {
             let _ = write!(out, "?{other:?}\r\n");

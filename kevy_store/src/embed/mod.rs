@@ -450,6 +450,7 @@ fn items(r: Reply) -> Result<Vec<Reply>, CmdError> {
         Reply::Array(v) | Reply::Set(v) | Reply::Push(v) => Ok(v),
         Reply::Map(v) => Ok(v.into_iter().flat_map(|(k, x)| [k, x]).collect()),
         Reply::Nil | Reply::NilArray => Ok(Vec::new()),
+        Reply::Stream(s) => items(s.to_reply()),
         r => Err(unexpected(&r)),
     }
 }
@@ -465,6 +466,7 @@ fn bulks(r: Reply) -> Result<Vec<Bytes>, CmdError> {
 fn pairs(r: Reply) -> Result<Vec<(Reply, Reply)>, CmdError> {
     match r {
         Reply::Map(v) => Ok(v),
+        Reply::Stream(s) => pairs(s.to_reply()),
         r => {
             let v = items(r)?;
             if v.iter()

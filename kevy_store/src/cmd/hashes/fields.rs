@@ -3,6 +3,7 @@
 
 use super::super::ldouble::LongDouble;
 use super::{peek, read, write, write_or_create};
+use crate::cmd::stream::{self, HashPart};
 use crate::ctx::{notify, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::kstr::KStr;
@@ -123,18 +124,27 @@ pub(super) fn hstrlen(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
 
 /// `HKEYS key`
 pub(super) fn hkeys(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
+    if let Some(r) = streamed(ctx, &argv[1], HashPart::Fields)? {
+        return Ok(r);
+    }
     let out = read(ctx, &argv[1])?.map(|h| h.iter().map(|(k, _)| bulk(k)).collect());
     Ok(Reply::Array(out.unwrap_or_default()))
 }
 
 /// `HVALS key`
 pub(super) fn hvals(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
+    if let Some(r) = streamed(ctx, &argv[1], HashPart::Values)? {
+        return Ok(r);
+    }
     let out = read(ctx, &argv[1])?.map(|h| h.iter().map(|(_, v)| bulk(v)).collect());
     Ok(Reply::Array(out.unwrap_or_default()))
 }
 
 /// `HGETALL key`: a map in RESP3, a flat array in RESP2.
 pub(super) fn hgetall(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
+    if let Some(r) = streamed(ctx, &argv[1], HashPart::Pairs)? {
+        return Ok(r);
+    }
     let out = read(ctx, &argv[1])?.map(|h| h.iter().map(|(k, v)| (bulk(k), bulk(v))).collect());
     Ok(Reply::Map(out.unwrap_or_default()))
 }
@@ -178,6 +188,14 @@ pub(super) fn hincrbyfloat(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     ctx.notify(notify::HASH, "hincrbyfloat", key);
     ctx.propagate(key, &[b"HSET", key, field, text.as_bytes()]);
     Ok(Reply::Bulk(Bytes::from(text)))
+}
+
+/// A streamed HKEYS/HVALS/HGETALL reply when the hash is big enough.
+fn streamed(ctx: &mut Ctx<'_, '_>, key: &[u8], part: HashPart) -> Result<Option<Reply>, CmdError> {
+    let stream_ok = ctx.stream_replies;
+    Ok(read(ctx, key)?
+        .filter(|h| stream::wanted(stream_ok, h.len()))
+        .map(|h| stream::hash_fields(h, part)))
 }
 
 #[cfg(test)]

@@ -12,8 +12,10 @@ use kevy_resp::{Protocol, Reply};
 use std::collections::HashSet;
 
 /// Longest reply a negative count (repeats allowed) may ask for. Redis has
-/// no limit and streams the reply; kevy builds it in memory first, so a
-/// count like `-9223372036854775807` is refused instead of exhausting memory.
+/// no limit and streams the reply. kevy streams it to a connection too (in
+/// bounded memory, see `cmd::stream`), but the embedded store builds it
+/// eagerly, and a count like `-9223372036854775807` would occupy the
+/// connection for good: such counts are refused.
 pub(crate) const MAX_REPEATED_PICKS: u64 = 1 << 24;
 
 /// A count argument in `-LONG_MAX..=LONG_MAX` (Redis's
@@ -90,6 +92,7 @@ pub(super) fn hrandfield(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
 /// listpack, as Redis). With values, RESP3 nests each pair in an array.
 fn with_count(ctx: &mut Ctx<'_, '_>, key: &[u8], l: i64, withvalues: bool) -> CmdResult {
     let nested = withvalues && ctx.proto == Protocol::Resp3;
+    let stream_ok = ctx.stream_replies;
     let Some(h) = read(ctx, key)? else {
         return Ok(Reply::Array(Vec::new()));
     };
@@ -107,6 +110,14 @@ fn with_count(ctx: &mut Ctx<'_, '_>, key: &[u8], l: i64, withvalues: bool) -> Cm
     if count == 0 || size == 0 {
     } else if l < 0 || count == 1 {
         check_repeated(count)?;
+        if crate::cmd::stream::wanted(stream_ok, count as usize) {
+            let pool = crate::cmd::stream::Pool::Hash(h.clone());
+            return Ok(crate::cmd::stream::random_picks(
+                pool,
+                count as usize,
+                withvalues,
+            ));
+        }
         for _ in 0..count {
             if let Some((k, v)) = h.at(below(size as u64) as usize) {
                 push(k, v);

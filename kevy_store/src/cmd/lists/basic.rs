@@ -122,11 +122,13 @@ pub(super) fn llen(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
 pub(super) fn lrange(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     let start = arg_i64(&argv[2])?;
     let stop = arg_i64(&argv[3])?;
+    let stream_ok = ctx.stream_replies;
     let Some(l) = read_list(ctx, &argv[1])? else {
         return Ok(Reply::Array(Vec::new()));
     };
     Ok(match l.clamp_range(start, stop) {
-        Some(r) => bulks(l.range(r)),
+        Some(r) => crate::cmd::stream::list_range(stream_ok, l, r.clone())
+            .unwrap_or_else(|| bulks(l.range(r))),
         None => Reply::Array(Vec::new()),
     })
 }

@@ -9,6 +9,7 @@
 //! whatever is written meanwhile, and the cursor means the same thing
 //! whatever the shard count.
 
+use super::stream;
 use super::StoreCommand;
 use crate::ctx::Ctx;
 use crate::db::Key;
@@ -128,6 +129,11 @@ fn keys_cmd(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     let pat = &argv[1][..];
     let all = pat == b"*";
     let (db, now, loading) = (ctx.db, ctx.now_ms, ctx.loading);
+    if ctx.stream_replies {
+        if let Some(r) = stream::keys::streamed(ctx, pat)? {
+            return Ok(r);
+        }
+    }
     let mut found: Vec<Key> = Vec::new();
     for shard in ctx.shards_mut() {
         let Some(d) = shard.dbs.get(db) else {

@@ -7,6 +7,7 @@
 //! plus the commands that rebuild the result, on the destination's shard.
 
 use super::read;
+use crate::cmd::stream;
 use crate::ctx::{notify, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::kstr::KStr;
@@ -25,6 +26,15 @@ fn load(ctx: &mut Ctx<'_, '_>, keys: &[Bytes]) -> Result<Vec<Option<Arc<SetValue
 
 fn bulks(s: &SetValue) -> Vec<Reply> {
     s.iter().map(|m| Reply::Bulk(m.to_bytes())).collect()
+}
+
+/// A computed set as a reply: streamed from the result itself when big
+/// (no element copies, no reply tree, no whole encoded reply).
+fn set_reply(stream_ok: bool, s: SetValue) -> Reply {
+    if stream::wanted(stream_ok, s.len()) {
+        return stream::set_members(&s);
+    }
+    Reply::Set(bulks(&s))
 }
 
 /// The members common to every set, in the smallest set's order, stopping
@@ -127,11 +137,12 @@ fn store(ctx: &mut Ctx<'_, '_>, dst: &[u8], result: SetValue, event: &'static st
 /// `SINTER key [key ...]`
 pub(super) fn sinter(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     let sets = load(ctx, &argv[1..])?;
+    let found = intersect(sets, 0);
+    if stream::wanted(ctx.stream_replies, found.len()) {
+        return Ok(stream::members(found));
+    }
     Ok(Reply::Set(
-        intersect(sets, 0)
-            .iter()
-            .map(|m| Reply::Bulk(m.to_bytes()))
-            .collect(),
+        found.iter().map(|m| Reply::Bulk(m.to_bytes())).collect(),
     ))
 }
 
@@ -175,7 +186,7 @@ pub(super) fn sintercard(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
 /// `SUNION key [key ...]`
 pub(super) fn sunion(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     let sets = load(ctx, &argv[1..])?;
-    Ok(Reply::Set(bulks(&union(&sets))))
+    Ok(set_reply(ctx.stream_replies, union(&sets)))
 }
 
 /// `SUNIONSTORE destination key [key ...]`
@@ -187,7 +198,7 @@ pub(super) fn sunionstore(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
 /// `SDIFF key [key ...]`
 pub(super) fn sdiff(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     let sets = load(ctx, &argv[1..])?;
-    Ok(Reply::Set(bulks(&diff(&sets))))
+    Ok(set_reply(ctx.stream_replies, diff(&sets)))
 }
 
 /// `SDIFFSTORE destination key [key ...]`

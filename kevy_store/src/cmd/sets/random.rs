@@ -5,6 +5,7 @@
 
 use super::{peek, read, write};
 use crate::cmd::hashes::random::{arg_count, check_repeated, distinct_positions};
+use crate::cmd::stream;
 use crate::ctx::{notify, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::kstr::KStr;
@@ -114,6 +115,7 @@ pub(super) fn srandmember(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
 
 fn srandmember_count(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     let l = arg_count(&argv[2])?;
+    let stream_ok = ctx.stream_replies;
     let Some(s) = read(ctx, &argv[1])? else {
         return Ok(Reply::Array(Vec::new()));
     };
@@ -123,6 +125,10 @@ fn srandmember_count(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
         Vec::new()
     } else if l < 0 || count == 1 {
         check_repeated(count)?;
+        if stream::wanted(stream_ok, count as usize) {
+            let pool = stream::Pool::Set(SetValue::clone(s.as_ref()));
+            return Ok(stream::random_picks(pool, count as usize, false));
+        }
         (0..count)
             .filter_map(|_| s.at(below(size as u64) as usize))
             .map(|m| bulk(&m))

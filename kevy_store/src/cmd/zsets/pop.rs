@@ -265,6 +265,7 @@ pub(super) fn zrandmember(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
         return Err(CmdError::err("value is out of range"));
     }
     let proto = ctx.proto;
+    let stream_ok = ctx.stream_replies;
     let Some(z) = read(ctx, &argv[1])? else {
         return Ok(Reply::Array(Vec::new()));
     };
@@ -277,6 +278,14 @@ pub(super) fn zrandmember(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     if !uniq || count == 1 {
         if count > RANDMEMBER_MAX {
             return Err(CmdError::err("value is out of range"));
+        }
+        if crate::cmd::stream::wanted(stream_ok, count as usize) {
+            let pool = crate::cmd::stream::Pool::ZSet(z.clone());
+            return Ok(crate::cmd::stream::random_picks(
+                pool,
+                count as usize,
+                withscores,
+            ));
         }
         for _ in 0..count {
             if let Some(it) = z.get(crate::rand::below(size as u64) as usize) {
