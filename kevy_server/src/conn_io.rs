@@ -88,6 +88,12 @@ pub(crate) fn on_readable(
         if !flush(conn) {
             return false;
         }
+        // Replies the socket did not take count against the client's
+        // `client-output-buffer-limit` class, as pushes do (Redis checks on
+        // every reply it queues).
+        if conn.pending_out() > 0 && !within_output_limits(shared, conn) {
+            return false;
+        }
         if drained || conn.input_paused || conn.sess.close_after_reply {
             break;
         }

@@ -63,3 +63,6 @@ mod protected;
 
 #[path = "e2e/stream.rs"]
 mod stream;
+
+#[path = "e2e/limits.rs"]
+mod limits;
