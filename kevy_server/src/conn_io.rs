@@ -199,6 +199,7 @@ pub(crate) fn process_input(
         .handle
         .qbuf
         .store(conn.rbuf.len(), Ordering::Relaxed);
+    crate::cmd::publish_state(&conn.sess);
     true
 }
 

@@ -9,7 +9,9 @@ use kevy_store::Store;
 use mio::Waker;
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{
+    AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
+};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -102,6 +104,16 @@ pub struct ClientHandle {
     pub no_evict: AtomicBool,
     /// In MONITOR mode (until RESET or disconnection).
     pub monitoring: AtomicBool,
+    /// Channel, pattern and shard-channel subscriptions (for CLIENT LIST).
+    pub subs: AtomicU32,
+    /// Pattern subscriptions.
+    pub psubs: AtomicU32,
+    /// Shard-channel subscriptions.
+    pub ssubs: AtomicU32,
+    /// Commands queued in MULTI, -1 outside one.
+    pub multi: AtomicI64,
+    /// CLIENT LIST flag bits (see `cmd::client_info`).
+    pub state_flags: AtomicU8,
     /// Kind flags for CLIENT LIST/KILL TYPE (normal, pubsub, master, replica).
     pub kind: AtomicU8,
     /// Bytes in the query buffer right now.

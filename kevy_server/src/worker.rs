@@ -18,7 +18,9 @@ use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::io::ErrorKind;
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{
+    AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
+};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -327,6 +329,11 @@ fn adopt(
         killed: AtomicBool::new(false),
         no_evict: AtomicBool::new(false),
         monitoring: AtomicBool::new(false),
+        subs: AtomicU32::new(0),
+        psubs: AtomicU32::new(0),
+        ssubs: AtomicU32::new(0),
+        multi: AtomicI64::new(-1),
+        state_flags: AtomicU8::new(0),
         kind: AtomicU8::new(0),
         qbuf: AtomicUsize::new(0),
         obuf: AtomicUsize::new(0),

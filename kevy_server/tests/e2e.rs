@@ -66,3 +66,6 @@ mod stream;
 
 #[path = "e2e/limits.rs"]
 mod limits;
+
+#[path = "e2e/client_list.rs"]
+mod client_list;

@@ -1,6 +1,7 @@
 //! CLIENT and its subcommands: ID, SETNAME, GETNAME, LIST, INFO, KILL,
 //! SETINFO, NO-EVICT, REPLY, HELP.
 
+use super::client_info::{client_line, publish_state};
 use super::{eq, help_reply, sub_arity, unknown_subcommand, Env, ServerCommand};
 use crate::shared::{ClientHandle, Shared};
 use bytes::Bytes;
@@ -108,6 +109,7 @@ fn client(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
         },
         "setinfo" if n == 4 => setinfo(env, &argv[2], &argv[3]),
         "info" if n == 2 => {
+            publish_state(env.sess);
             let line = client_line(env.shared, &env.sess.handle) + "\n";
             Reply::Verbatim("txt", Bytes::from(line))
         }
@@ -190,54 +192,13 @@ fn kind_name(h: &ClientHandle) -> &'static str {
     }
 }
 
-/// One CLIENT LIST line, with Redis's fields in Redis's order.
-pub fn client_line(shared: &Shared, h: &ClientHandle) -> String {
-    let full = h.last_full_name.lock().clone();
-    let cmd = shared
-        .commands
-        .get(h.last_cmd.load(Ordering::Relaxed))
-        .map_or("NULL".to_string(), |c| {
-            if full.starts_with(c.meta.name)
-                && full.as_bytes().get(c.meta.name.len()) == Some(&b'|')
-            {
-                full.clone()
-            } else {
-                c.meta.name.to_string()
-            }
-        });
-    let qbuf = h.qbuf.load(Ordering::Relaxed);
-    let obuf = h.obuf.load(Ordering::Relaxed);
-    let lib = h.lib.lock().clone();
-    format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl={} oll=0 omem={} tot-mem={} events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
-        h.id,
-        h.addr,
-        h.laddr,
-        h.fd,
-        h.name.lock(),
-        h.created.elapsed().as_secs(),
-        h.idle_secs(),
-        if h.monitoring.load(Ordering::Relaxed) { "O" } else { "N" },
-        h.db.load(Ordering::Relaxed),
-        qbuf,
-        16384usize.saturating_sub(qbuf),
-        obuf,
-        obuf,
-        qbuf + obuf + 32 * 1024,
-        cmd,
-        crate::acl::user_name(h),
-        h.resp.load(Ordering::Relaxed),
-        lib.0,
-        lib.1,
-    )
-}
-
 fn snapshot_clients(shared: &Shared) -> Vec<Arc<ClientHandle>> {
     shared.clients.lock().values().cloned().collect()
 }
 
 /// `CLIENT LIST [TYPE type] [ID id [id ...]]`
 fn list(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
+    publish_state(env.sess);
     let mut ty: Option<String> = None;
     let mut ids: Option<Vec<u64>> = None;
     let mut i = 2;

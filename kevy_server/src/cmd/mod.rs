@@ -10,6 +10,7 @@ use kevy_store::spec::CommandMeta;
 
 mod acl;
 mod client;
+mod client_info;
 mod command;
 mod config;
 mod connection;
@@ -22,7 +23,7 @@ mod server;
 mod slowlog;
 mod tx;
 
-pub use client::client_line;
+pub use client_info::{client_line, publish_state};
 pub use monitor::{feed as monitor_feed, stop_monitor};
 pub use pubsub::{allowed_in_subscribed_mode, in_subscribed_mode, unsubscribe_all};
 pub use tx::unwatch_all;
