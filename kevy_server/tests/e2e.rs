@@ -2,9 +2,9 @@
 //! sockets. `diff` runs the command scripts of `tests/scripts/` against kevy
 //! and the real redis-server and compares replies byte for byte; the other
 //! modules test what a script cannot express (malformed input, concurrency,
-//! process lifecycle, INFO's shape). Shared helpers live in `e2e/util.rs`.
+//! process lifecycle, INFO's shape). Shared helpers live in `e2e/util/` (processes, the raw client, the script runner).
 
-#[path = "e2e/util.rs"]
+#[path = "e2e/util/mod.rs"]
 mod util;
 
 #[path = "e2e/diff.rs"]
