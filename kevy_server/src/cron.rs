@@ -39,6 +39,7 @@ pub fn run(shared: Arc<Shared>) {
         // most of the shard time even when many keys expire at once.
         let mask = shared.config.get().notify_keyspace_events.0 as u32;
         let track = shared.tracking.active();
+        let cycle_start = Instant::now();
         let st = active_expire_cycle(
             &shared.store,
             now_ms(),
@@ -59,6 +60,12 @@ pub fn run(shared: Arc<Shared>) {
             .stats
             .expired_keys
             .fetch_add(st.expired, Ordering::Relaxed);
+        shared.latency_monitor.record(
+            "expire-cycle",
+            cycle_start.elapsed().as_millis() as u64,
+            shared.config.get().latency_monitor_threshold,
+            now_ms() / 1000,
+        );
         crate::pubsub::publish_notifications(&shared, mask, &mut events.notifications);
         events.ready_keys.clear();
         events.dirty = 0;

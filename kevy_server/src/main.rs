@@ -14,6 +14,7 @@ mod conn;
 mod conn_io;
 mod cron;
 mod exec;
+mod latency;
 mod memory;
 mod persist;
 mod pubsub;
@@ -153,6 +154,7 @@ fn serve(loaded: kevy_config::Loaded) -> Result<(), String> {
         commands,
         acl,
         slowlog: Default::default(),
+        latency_monitor: Default::default(),
         latencies: Default::default(),
         latency_by_index,
         blocking: Default::default(),

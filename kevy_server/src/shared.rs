@@ -211,6 +211,8 @@ pub struct Shared {
     pub pubsub: crate::pubsub::PubSub,
     /// The slow log.
     pub slowlog: crate::slowlog::SlowLog,
+    /// The latency monitor (`latency-monitor-threshold`).
+    pub latency_monitor: crate::latency::Monitor,
     /// Latency histograms by command name (INFO latencystats).
     pub latencies: crate::slowlog::Latencies,
     /// Per-command-index shortcut into `latencies`.

@@ -15,10 +15,12 @@ mod command;
 mod config;
 mod connection;
 mod info;
+mod latency;
 mod memory;
 mod monitor;
 mod persistence;
 mod pubsub;
+mod replication;
 mod server;
 mod slowlog;
 mod tx;
@@ -56,6 +58,8 @@ pub fn all() -> impl Iterator<Item = &'static ServerCommand> {
         memory::COMMANDS,
         persistence::COMMANDS,
         pubsub::COMMANDS,
+        replication::COMMANDS,
+        latency::COMMANDS,
         monitor::COMMANDS,
         server::COMMANDS,
         slowlog::COMMANDS,

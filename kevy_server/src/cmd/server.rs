@@ -1,6 +1,8 @@
-//! Server control: TIME, SHUTDOWN.
+//! Server control: TIME, SHUTDOWN, and the module/LOLWUT commands of a
+//! server without modules (MODULE LIST is empty; loading is refused with
+//! the error Redis gives while `enable-module-command` is off).
 
-use super::{eq, Env, ServerCommand};
+use super::{eq, help_reply, sub_arity, unknown_subcommand, Env, ServerCommand};
 use crate::shared::now_us;
 use bytes::Bytes;
 use kevy_resp::Reply;
@@ -47,7 +49,69 @@ pub(crate) static COMMANDS: &[ServerCommand] = &[
         ),
         run: shutdown,
     },
+    ServerCommand {
+        meta: meta("module", -2, 0, "A container for module commands.", "4.0.0"),
+        run: module,
+    },
+    ServerCommand {
+        meta: meta(
+            "lolwut",
+            -1,
+            READONLY | FAST,
+            "Displays computer art and the Redis version",
+            "5.0.0",
+        ),
+        run: lolwut,
+    },
 ];
+
+const MODULE_HELP: &[&str] = &[
+    "LIST",
+    "    Return a list of loaded modules.",
+    "LOAD <path> [<arg> ...]",
+    "    Load a module library from <path>, passing to it any optional arguments.",
+    "LOADEX <path> [[CONFIG NAME VALUE] [CONFIG NAME VALUE]] [ARGS ...]",
+    "    Load a module library from <path>, while passing it module configurations and optional arguments.",
+    "UNLOAD <name>",
+    "    Unload a module.",
+];
+
+/// `MODULE LIST|LOAD|LOADEX|UNLOAD|HELP`: kevy loads no modules.
+fn module(_: &mut Env<'_>, argv: &[Bytes]) -> Reply {
+    let sub = &argv[1];
+    let n = argv.len();
+    if eq(sub, "help") && n == 2 {
+        help_reply("module", MODULE_HELP)
+    } else if eq(sub, "list") && n == 2 {
+        Reply::Array(Vec::new())
+    } else if (eq(sub, "load") || eq(sub, "loadex")) && n >= 3 || eq(sub, "unload") && n == 3 {
+        Reply::error("ERR MODULE command not allowed. If the enable-module-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.")
+    } else if ["help", "list", "load", "loadex", "unload"]
+        .iter()
+        .any(|s| eq(sub, s))
+    {
+        sub_arity("module", sub)
+    } else {
+        unknown_subcommand("module", sub)
+    }
+}
+
+/// `LOLWUT [VERSION v]`: Redis 7.0 draws no art for its own version and
+/// prints the version line; kevy prints that line for every version.
+fn lolwut(_: &mut Env<'_>, argv: &[Bytes]) -> Reply {
+    let mut i = 1;
+    while i < argv.len() {
+        if eq(&argv[i], "version") && i + 1 < argv.len() {
+            if kevy_store::parse_i64(&argv[i + 1]).is_none() {
+                return Reply::error("ERR value is not an integer or out of range");
+            }
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    Reply::Verbatim("txt", Bytes::from_static(b"Redis ver. 7.0.15\n"))
+}
 
 /// `TIME`
 fn time(_: &mut Env<'_>, _: &[Bytes]) -> Reply {

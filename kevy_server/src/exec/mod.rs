@@ -58,6 +58,8 @@ pub struct Executor<'s> {
     slowlog_threshold: i64,
     /// `slowlog-max-len`.
     slowlog_max_len: usize,
+    /// `latency-monitor-threshold` (ms; 0: off).
+    latency_threshold: u64,
     /// `maxmemory` as of the start of the batch (0: no limit, no check).
     maxmemory: u64,
     /// The batch's clock (Unix ms), read once by the first data command.
@@ -87,6 +89,7 @@ impl<'s> Executor<'s> {
             latency_tracking: false,
             slowlog_threshold: -1,
             slowlog_max_len: 128,
+            latency_threshold: 0,
         };
         ex.refresh_config();
         ex
@@ -329,6 +332,14 @@ impl<'s> Executor<'s> {
                 h.record(ns);
             }
         }
+        let ms = ns / 1_000_000;
+        if self.latency_threshold > 0 && ms >= self.latency_threshold {
+            let fast = cmd.meta.flags & kevy_store::spec::flags::FAST != 0;
+            let event = if fast { "fast-command" } else { "command" };
+            shared
+                .latency_monitor
+                .record(event, ms, self.latency_threshold, now_ms() / 1000);
+        }
         let micros = ns / 1000;
         if self.slowlog_threshold >= 0
             && micros >= self.slowlog_threshold as u64
@@ -444,6 +455,7 @@ impl<'s> Executor<'s> {
         self.latency_tracking = cfg.latency_tracking;
         self.slowlog_threshold = cfg.slowlog_log_slower_than;
         self.slowlog_max_len = cfg.slowlog_max_len as usize;
+        self.latency_threshold = cfg.latency_monitor_threshold;
         self.lfu = matches!(cfg.maxmemory_policy, P::AllkeysLfu | P::VolatileLfu).then(|| {
             kevy_store::LfuParams {
                 log_factor: cfg.lfu_log_factor,

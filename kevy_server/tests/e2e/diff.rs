@@ -28,6 +28,8 @@ scripts!(
 );
 
 scripts!(hashes);
+
+scripts!(admin);
 scripts!(sets);
 scripts!(bitmaps);
 scripts!(hll);
