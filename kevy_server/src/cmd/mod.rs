@@ -11,6 +11,7 @@ use kevy_store::spec::CommandMeta;
 mod acl;
 mod client;
 mod client_info;
+mod cluster;
 mod command;
 mod config;
 mod connection;
@@ -52,6 +53,7 @@ pub fn all() -> impl Iterator<Item = &'static ServerCommand> {
         connection::COMMANDS,
         acl::COMMANDS,
         client::COMMANDS,
+        cluster::COMMANDS,
         command::COMMANDS,
         config::COMMANDS,
         info::COMMANDS,
