@@ -87,9 +87,9 @@ impl<const N: usize> SmallStr<N> {
     #[inline]
     pub fn flags(&self) -> u8 {
         match &self.0 {
-            Repr::Inline { flags, .. } | Repr::Heap { flags, .. } | Repr::Growable { flags, .. } => {
-                *flags
-            }
+            Repr::Inline { flags, .. }
+            | Repr::Heap { flags, .. }
+            | Repr::Growable { flags, .. } => *flags,
         }
     }
 
@@ -97,9 +97,9 @@ impl<const N: usize> SmallStr<N> {
     #[inline]
     pub fn set_flags(&mut self, f: u8) {
         match &mut self.0 {
-            Repr::Inline { flags, .. } | Repr::Heap { flags, .. } | Repr::Growable { flags, .. } => {
-                *flags = f
-            }
+            Repr::Inline { flags, .. }
+            | Repr::Heap { flags, .. }
+            | Repr::Growable { flags, .. } => *flags = f,
         }
     }
 

@@ -230,9 +230,7 @@ fn atomic_batch_is_all_or_nothing_for_readers() {
                     .snapshot()
                     .iter()
                     .map(|(_, _, e)| match &e.value {
-                        Value::Str(s) => {
-                            std::str::from_utf8(s).unwrap().parse::<i64>().unwrap()
-                        }
+                        Value::Str(s) => std::str::from_utf8(s).unwrap().parse::<i64>().unwrap(),
                         _ => 0,
                     })
                     .sum();

@@ -77,11 +77,7 @@ pub(super) fn setrange(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     if cur.is_some() {
         replace_raw(ctx, key, s)?;
     } else {
-        ctx.set(
-            key,
-            Value::str_with(s, STR_RAW),
-            false,
-        )?;
+        ctx.set(key, Value::str_with(s, STR_RAW), false)?;
     }
     ctx.modified(key);
     ctx.notify(notify::STRING, "setrange", key);
@@ -170,11 +166,7 @@ pub(super) fn incrbyfloat(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
         .add(&by)
         .ok_or_else(|| CmdError::err("increment would produce NaN or Infinity"))?;
     let text = sum.to_human();
-    ctx.set(
-        key,
-        Value::str_with(text.as_bytes(), STR_NOINT),
-        true,
-    )?;
+    ctx.set(key, Value::str_with(text.as_bytes(), STR_NOINT), true)?;
     ctx.modified(key);
     ctx.notify(notify::STRING, "incrbyfloat", key);
     ctx.propagate(key, &[b"SET", key, text.as_bytes(), b"KEEPTTL"]);
