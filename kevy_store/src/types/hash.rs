@@ -388,6 +388,39 @@ mod tests {
     }
 
     #[test]
+    fn indexed_scan_moves_forward_and_random_picks_cover_all() {
+        let mut t: Indexed<u32> = Indexed::default();
+        for i in 0..5000 {
+            t.insert(KStr::from(format!("member:{i}").as_str()), i);
+        }
+        let mut seen = Vec::new();
+        let mut cursor = 0;
+        loop {
+            let next = t.scan(cursor, 1, |_, v| seen.push(*v));
+            assert!(
+                next == 0 || next > cursor,
+                "cursor went from {cursor} to {next}"
+            );
+            cursor = next;
+            if cursor == 0 {
+                break;
+            }
+        }
+        seen.sort_unstable();
+        assert_eq!(seen, (0..5000).collect::<Vec<_>>());
+        let mut by_rank: Vec<u32> = (0..t.len()).map(|i| *t.at(i).unwrap().1).collect();
+        by_rank.sort_unstable();
+        assert_eq!(by_rank, seen);
+        assert_eq!(t.get(b"member:42"), Some(&42));
+        *t.get_mut(b"member:42").unwrap() = 7;
+        assert_eq!(
+            (t.remove(b"member:42"), t.remove(b"member:42")),
+            (Some(7), None)
+        );
+        assert_eq!(t.len(), 4999);
+    }
+
+    #[test]
     fn clone_is_independent_and_restore_keeps_order() {
         let mut a = HashValue::default();
         for i in 0..600 {
