@@ -3,7 +3,7 @@
 //! longer ones share one reference-counted buffer, so cloning a map node
 //! during copy-on-write never copies string bytes. Two sizes are used:
 //! [`KStr`] (24 bytes, inline up to 21) for keys and members, and [`VStr`]
-//! (40 bytes, inline up to 37) for string values and hash values, which
+//! (40 bytes, inline up to 37) for string values, which
 //! spares the separate allocation of a typical short value. Each also keeps
 //! one byte of flags for its owner (`Value` records the string's encoding
 //! there), which costs no space: it sits beside the enum tag.
