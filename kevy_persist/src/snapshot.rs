@@ -109,7 +109,7 @@ pub fn write_snapshot(
             w.payload
                 .extend_from_slice(&e.expire_at().unwrap_or(0).to_le_bytes());
             match &e.value {
-                Value::Str { s, .. } => {
+                Value::Str(s) => {
                     w.payload.push(TYPE_STRING);
                     put_bytes(&mut w.payload, k.bytes());
                     put_bytes(&mut w.payload, s);

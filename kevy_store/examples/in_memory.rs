@@ -58,7 +58,7 @@ fn main() -> Result<(), CmdError> {
     rows.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
     for (db, key, entry) in rows {
         let shown = match &entry.value {
-            Value::Str { s, .. } => format!("{:?}", String::from_utf8_lossy(s)),
+            Value::Str(s) => format!("{:?}", String::from_utf8_lossy(s)),
             other => other.type_name().to_string(),
         };
         let ttl = entry

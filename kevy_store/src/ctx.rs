@@ -5,7 +5,7 @@
 //! deterministic form of the write for the shard's log.
 
 use crate::db::Db;
-use crate::kstr::KStr;
+use crate::kstr::{KStr, VStr};
 use crate::shard::Shard;
 use crate::value::{Entry, Value};
 use crate::{error::CmdError, hash::key_slot};
@@ -374,11 +374,11 @@ impl<'a, 's> Ctx<'a, 's> {
     }
 
     /// The string under `key`; `WrongType` if it holds another type.
-    pub fn get_str(&mut self, key: &[u8]) -> Result<Option<&KStr>, CmdError> {
+    pub fn get_str(&mut self, key: &[u8]) -> Result<Option<&VStr>, CmdError> {
         match self.get(key)? {
             None => Ok(None),
             Some(Entry {
-                value: Value::Str { s, .. },
+                value: Value::Str(s),
                 ..
             }) => Ok(Some(s)),
             #[allow(unreachable_patterns)]

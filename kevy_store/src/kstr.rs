@@ -1,59 +1,115 @@
-//! `KStr`: the compact, cheaply clonable byte string that holds every key and
-//! string value. Short strings live inline (no allocation); longer ones share
-//! one reference-counted buffer, so cloning a map node during copy-on-write
-//! never copies string bytes.
+//! `SmallStr`: the compact, cheaply clonable byte string that holds every
+//! key, member and string value. Short strings live inline (no allocation);
+//! longer ones share one reference-counted buffer, so cloning a map node
+//! during copy-on-write never copies string bytes. Two sizes are used:
+//! [`KStr`] (24 bytes, inline up to 21) for keys and members, and [`VStr`]
+//! (40 bytes, inline up to 37) for string values, which
+//! spares the separate allocation of a typical short value. Each also keeps
+//! one byte of flags for its owner (`Value` records the string's encoding
+//! there), which costs no space: it sits beside the enum tag.
 
 use std::borrow::Borrow;
 use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
 
-/// Longest string stored inline, without a heap allocation.
-pub const INLINE_CAP: usize = 22;
+/// A key or member: 24 bytes, inline up to 21 bytes.
+pub type KStr = SmallStr<21>;
+
+/// A string value: 40 bytes, inline up to 37 bytes (a 32-byte value needs
+/// no allocation of its own).
+pub type VStr = SmallStr<37>;
 
 #[derive(Clone)]
-enum Repr {
+enum Repr<const N: usize> {
     Inline {
         len: u8,
-        data: [u8; INLINE_CAP],
+        flags: u8,
+        data: [u8; N],
     },
-    Heap(Arc<[u8]>),
+    Heap {
+        flags: u8,
+        a: Arc<[u8]>,
+    },
     /// A string that grows in place (SETBIT, BITFIELD past the end): spare
     /// capacity makes repeated growth amortized O(1), as Redis's sds does.
-    Growable(Arc<Vec<u8>>),
+    Growable {
+        flags: u8,
+        a: Arc<Vec<u8>>,
+    },
 }
 
-/// An immutable byte string: 24 bytes, inline up to `INLINE_CAP` bytes.
+/// An immutable byte string, inline up to `N` bytes (`N` + 3 bytes in
+/// all: `N` = 21 and 37 give 24 and 40), plus a byte of flags.
 #[derive(Clone)]
-pub struct KStr(Repr);
+pub struct SmallStr<const N: usize>(Repr<N>);
 
-impl KStr {
+impl<const N: usize> SmallStr<N> {
+    /// Longest string stored inline, without a heap allocation.
+    pub const INLINE_CAP: usize = N;
+
     /// Copies `b` into a new string.
-    pub fn from_slice(b: &[u8]) -> KStr {
-        if b.len() <= INLINE_CAP {
-            let mut data = [0u8; INLINE_CAP];
+    pub fn from_slice(b: &[u8]) -> Self {
+        if b.len() <= N {
+            let mut data = [0u8; N];
             data[..b.len()].copy_from_slice(b);
-            KStr(Repr::Inline {
+            SmallStr(Repr::Inline {
                 len: b.len() as u8,
+                flags: 0,
                 data,
             })
         } else {
-            KStr(Repr::Heap(Arc::from(b)))
+            SmallStr(Repr::Heap {
+                flags: 0,
+                a: Arc::from(b),
+            })
+        }
+    }
+
+    /// The same bytes in a string of another inline size (shares the
+    /// buffer when it is on the heap and too long to go inline).
+    pub fn convert<const M: usize>(&self) -> SmallStr<M> {
+        match &self.0 {
+            Repr::Heap { a, .. } if a.len() > M => SmallStr(Repr::Heap {
+                flags: 0,
+                a: a.clone(),
+            }),
+            _ => SmallStr::from_slice(self.as_bytes()),
         }
     }
 
     /// The empty string.
-    pub fn empty() -> KStr {
-        KStr::from_slice(b"")
+    pub fn empty() -> Self {
+        Self::from_slice(b"")
+    }
+
+    /// The owner's flag byte (0 for a new string).
+    #[inline]
+    pub fn flags(&self) -> u8 {
+        match &self.0 {
+            Repr::Inline { flags, .. }
+            | Repr::Heap { flags, .. }
+            | Repr::Growable { flags, .. } => *flags,
+        }
+    }
+
+    /// Sets the owner's flag byte.
+    #[inline]
+    pub fn set_flags(&mut self, f: u8) {
+        match &mut self.0 {
+            Repr::Inline { flags, .. }
+            | Repr::Heap { flags, .. }
+            | Repr::Growable { flags, .. } => *flags = f,
+        }
     }
 
     /// The bytes.
     #[inline]
     pub fn as_bytes(&self) -> &[u8] {
         match &self.0 {
-            Repr::Inline { len, data } => &data[..*len as usize],
-            Repr::Heap(a) => a,
-            Repr::Growable(v) => v,
+            Repr::Inline { len, data, .. } => &data[..*len as usize],
+            Repr::Heap { a, .. } => a,
+            Repr::Growable { a, .. } => a,
         }
     }
 
@@ -62,17 +118,17 @@ impl KStr {
     pub fn to_bytes(&self) -> bytes::Bytes {
         match &self.0 {
             Repr::Inline { .. } => bytes::Bytes::copy_from_slice(self.as_bytes()),
-            Repr::Heap(a) => bytes::Bytes::from_owner(ArcBytes(a.clone())),
-            Repr::Growable(v) => bytes::Bytes::from_owner(ArcVecBytes(v.clone())),
+            Repr::Heap { a, .. } => bytes::Bytes::from_owner(ArcBytes(a.clone())),
+            Repr::Growable { a, .. } => bytes::Bytes::from_owner(ArcVecBytes(a.clone())),
         }
     }
 
-    /// Heap bytes owned by this string beyond its own 24 bytes.
+    /// Heap bytes owned by this string beyond its own size.
     pub fn heap_size(&self) -> usize {
         match &self.0 {
             Repr::Inline { .. } => 0,
-            Repr::Heap(a) => a.len() + 16,
-            Repr::Growable(v) => v.capacity() + 40,
+            Repr::Heap { a, .. } => a.len() + 16,
+            Repr::Growable { a, .. } => a.capacity() + 40,
         }
     }
 }
@@ -93,7 +149,7 @@ impl AsRef<[u8]> for ArcBytes {
     }
 }
 
-impl Deref for KStr {
+impl<const N: usize> Deref for SmallStr<N> {
     type Target = [u8];
     #[inline]
     fn deref(&self) -> &[u8] {
@@ -101,83 +157,93 @@ impl Deref for KStr {
     }
 }
 
-impl AsRef<[u8]> for KStr {
+impl<const N: usize> AsRef<[u8]> for SmallStr<N> {
     fn as_ref(&self) -> &[u8] {
         self.as_bytes()
     }
 }
 
-impl Borrow<[u8]> for KStr {
+impl<const N: usize> Borrow<[u8]> for SmallStr<N> {
     fn borrow(&self) -> &[u8] {
         self.as_bytes()
     }
 }
 
-impl PartialEq for KStr {
-    fn eq(&self, other: &KStr) -> bool {
+impl<const N: usize> PartialEq for SmallStr<N> {
+    fn eq(&self, other: &Self) -> bool {
         self.as_bytes() == other.as_bytes()
     }
 }
 
-impl Eq for KStr {}
+impl<const N: usize> Eq for SmallStr<N> {}
 
-impl PartialOrd for KStr {
-    fn partial_cmp(&self, other: &KStr) -> Option<std::cmp::Ordering> {
+impl<const N: usize> PartialOrd for SmallStr<N> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
         Some(self.cmp(other))
     }
 }
 
-impl Ord for KStr {
-    fn cmp(&self, other: &KStr) -> std::cmp::Ordering {
+impl<const N: usize> Ord for SmallStr<N> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
         self.as_bytes().cmp(other.as_bytes())
     }
 }
 
-impl std::hash::Hash for KStr {
+impl<const N: usize> std::hash::Hash for SmallStr<N> {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         self.as_bytes().hash(state)
     }
 }
 
-impl From<&[u8]> for KStr {
-    fn from(b: &[u8]) -> KStr {
-        KStr::from_slice(b)
+impl<const N: usize> From<&[u8]> for SmallStr<N> {
+    fn from(b: &[u8]) -> Self {
+        Self::from_slice(b)
     }
 }
 
-impl From<&str> for KStr {
-    fn from(s: &str) -> KStr {
-        KStr::from_slice(s.as_bytes())
+impl<const N: usize> From<&str> for SmallStr<N> {
+    fn from(s: &str) -> Self {
+        Self::from_slice(s.as_bytes())
     }
 }
 
-impl From<Vec<u8>> for KStr {
-    fn from(v: Vec<u8>) -> KStr {
-        if v.len() <= INLINE_CAP {
-            KStr::from_slice(&v)
+impl<const N: usize> From<Vec<u8>> for SmallStr<N> {
+    fn from(v: Vec<u8>) -> Self {
+        if v.len() <= N {
+            Self::from_slice(&v)
         } else {
-            KStr(Repr::Heap(Arc::from(v)))
+            SmallStr(Repr::Heap {
+                flags: 0,
+                a: Arc::from(v),
+            })
         }
     }
 }
 
-impl fmt::Debug for KStr {
+impl<const N: usize> fmt::Debug for SmallStr<N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:?}", String::from_utf8_lossy(self.as_bytes()))
     }
 }
 
-impl KStr {
+impl<const N: usize> SmallStr<N> {
     /// The bytes for modification in place (SETBIT, BITFIELD, PFADD on a
     /// dense HyperLogLog). A heap buffer that is shared (a snapshot or
     /// another clone holds it) is copied first: copy-on-write, so a
     /// frozen view never sees the change.
     pub(crate) fn make_mut(&mut self) -> &mut [u8] {
         match &mut self.0 {
-            Repr::Inline { len, data } => &mut data[..*len as usize],
-            Repr::Heap(a) => Arc::make_mut(a),
-            Repr::Growable(v) => Arc::make_mut(v).as_mut_slice(),
+            Repr::Inline { len, data, .. } => &mut data[..*len as usize],
+            Repr::Heap { a, .. } => Arc::make_mut(a),
+            Repr::Growable { a, .. } => Arc::make_mut(a).as_mut_slice(),
         }
+    }
+
+    /// Replaces the bytes, keeping the flags.
+    pub(crate) fn set_bytes(&mut self, v: Vec<u8>) {
+        let f = self.flags();
+        *self = SmallStr::from(v);
+        self.set_flags(f);
     }
 
     /// Extends the string with zero bytes to `len` (no-op if it is already
@@ -188,17 +254,20 @@ impl KStr {
         if len <= self.len() {
             return;
         }
-        if let Repr::Inline { len: l, data } = &mut self.0 {
-            if len <= INLINE_CAP {
+        if let Repr::Inline { len: l, data, .. } = &mut self.0 {
+            if len <= N {
                 data[*l as usize..len].fill(0);
                 *l = len as u8;
                 return;
             }
         }
-        if !matches!(self.0, Repr::Growable(_)) {
-            self.0 = Repr::Growable(Arc::new(self.as_bytes().to_vec()));
+        if !matches!(self.0, Repr::Growable { .. }) {
+            self.0 = Repr::Growable {
+                flags: self.flags(),
+                a: Arc::new(self.as_bytes().to_vec()),
+            };
         }
-        if let Repr::Growable(a) = &mut self.0 {
+        if let Repr::Growable { a, .. } = &mut self.0 {
             let v = Arc::make_mut(a);
             if v.capacity() < len {
                 let room = if len < 1 << 20 {
@@ -220,12 +289,18 @@ mod tests {
     #[test]
     fn size_and_roundtrip() {
         assert_eq!(std::mem::size_of::<KStr>(), 24);
-        for n in [0, 1, 22, 23, 100] {
+        assert_eq!(std::mem::size_of::<VStr>(), 40);
+        for n in [0, 1, 21, 22, 37, 38, 100] {
             let v: Vec<u8> = (0..n as u8).collect();
             let k = KStr::from_slice(&v);
             assert_eq!(k.as_bytes(), &v[..]);
             assert_eq!(&k.to_bytes()[..], &v[..]);
             assert_eq!(KStr::from(v.clone()), k);
+            let mut w: VStr = k.convert();
+            assert_eq!(w.as_bytes(), &v[..]);
+            w.set_flags(3);
+            w.grow_zeroed(n + 40);
+            assert_eq!((w.flags(), &w[..n]), (3, &v[..]));
         }
     }
 

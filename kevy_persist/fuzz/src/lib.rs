@@ -177,7 +177,7 @@ fn assert_same(a: &Store, b: &Store, expiries: bool, what: &str) {
     assert_eq!(keys(&a), keys(&b), "{what}: other keys");
     for ((k, (ea, va)), (_, (eb, vb))) in a.iter().zip(&b) {
         let same = match (va, vb) {
-            (Value::Str { s: x, .. }, Value::Str { s: y, .. }) => x[..] == y[..],
+            (Value::Str(x), Value::Str(y)) => x[..] == y[..],
             _ => va == vb,
         };
         assert!(same, "{what}: {k:?} differs: {va:?} vs {vb:?}");

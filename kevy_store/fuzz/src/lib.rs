@@ -260,7 +260,7 @@ fn live_keys(store: &Store, now: u64) -> BTreeMap<(usize, Vec<u8>), (u64, Value)
 /// Values equal as a client sees them (a string's encoding flags aside).
 fn same_value(a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Value::Str { s: x, .. }, Value::Str { s: y, .. }) => x[..] == y[..],
+        (Value::Str(x), Value::Str(y)) => x[..] == y[..],
         _ => a == b,
     }
 }

@@ -230,9 +230,7 @@ fn atomic_batch_is_all_or_nothing_for_readers() {
                     .snapshot()
                     .iter()
                     .map(|(_, _, e)| match &e.value {
-                        Value::Str { s, .. } => {
-                            std::str::from_utf8(s).unwrap().parse::<i64>().unwrap()
-                        }
+                        Value::Str(s) => std::str::from_utf8(s).unwrap().parse::<i64>().unwrap(),
                         _ => 0,
                     })
                     .sum();
@@ -281,7 +279,7 @@ fn snapshot_is_frozen_and_iterable() {
         ]
     );
     match snap.get(0, "a").map(|e| &e.value) {
-        Some(Value::Str { s, .. }) => assert_eq!(&s[..], b"1"),
+        Some(Value::Str(s)) => assert_eq!(&s[..], b"1"),
         other => panic!("{other:?}"),
     }
     assert!(snap.get(0, "b").is_none());

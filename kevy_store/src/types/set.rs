@@ -86,7 +86,10 @@ impl SetValue {
     pub fn heap_size(&self) -> usize {
         match &self.repr {
             Repr::Intset(v) => v.capacity() * 8,
-            Repr::Table(t) => t.iter().map(|(m, _)| 72 + 2 * m.heap_size()).sum(),
+            Repr::Table(t) => t
+                .iter()
+                .map(|(m, _)| Indexed::<()>::SLOT_BYTES + m.heap_size())
+                .sum(),
         }
     }
 

@@ -5,7 +5,7 @@
 use super::{bit_offset, edit_bits, read_str};
 use crate::ctx::{notify, Ctx};
 use crate::error::{CmdError, CmdResult};
-use crate::kstr::KStr;
+use crate::kstr::VStr;
 use crate::num::{arg_i64, parse_i64};
 use bytes::Bytes;
 use kevy_resp::Reply;
@@ -235,7 +235,7 @@ fn run(ctx: &mut Ctx<'_, '_>, argv: &[Bytes], read_only: bool) -> CmdResult {
     let key = &argv[1][..];
     let bf = Bitfield::parse(&argv[2..])?;
     let Some(maxbit) = bf.max_write_bit else {
-        let s = read_str(ctx, key)?.unwrap_or_else(KStr::empty);
+        let s = read_str(ctx, key)?.unwrap_or_else(VStr::empty);
         return Ok(Reply::Array(bf.ops.iter().map(|op| get(&s, op)).collect()));
     };
     if read_only {

@@ -6,7 +6,7 @@
 use super::{raw_str, read_str};
 use crate::ctx::{notify, shard_for, Ctx};
 use crate::error::{CmdError, CmdResult};
-use crate::kstr::KStr;
+use crate::kstr::VStr;
 use bytes::Bytes;
 use kevy_resp::Reply;
 
@@ -20,8 +20,8 @@ enum BitOp {
 }
 
 /// Combines `srcs` with `op`; shorter strings read as zero-padded.
-fn bitop_apply(op: BitOp, srcs: &[Option<KStr>], maxlen: usize) -> Vec<u8> {
-    let empty = KStr::empty();
+fn bitop_apply(op: BitOp, srcs: &[Option<VStr>], maxlen: usize) -> Vec<u8> {
+    let empty = VStr::empty();
     let first = srcs[0].as_ref().unwrap_or(&empty);
     let mut res = vec![0u8; maxlen];
     res[..first.len()].copy_from_slice(first);

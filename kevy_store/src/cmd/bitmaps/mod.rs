@@ -11,10 +11,10 @@ use super::strings::PROTO_MAX_BULK_LEN;
 use super::StoreCommand;
 use crate::ctx::{notify, Ctx};
 use crate::error::{CmdError, CmdResult};
-use crate::kstr::KStr;
+use crate::kstr::VStr;
 use crate::num::{arg_i64, parse_i64};
 use crate::spec::{acl, flags::*, CommandMeta, Keys};
-use crate::value::{lru_clock, Entry, Value};
+use crate::value::{lru_clock, Entry, Value, STR_RAW};
 use bytes::Bytes;
 use kevy_resp::Reply;
 
@@ -122,11 +122,7 @@ pub(crate) static COMMANDS: &[StoreCommand] = &[
 
 /// A string value as Redis creates it for bit commands (`raw` encoding).
 fn raw_str(v: Vec<u8>) -> Value {
-    Value::Str {
-        s: KStr::from(v),
-        raw: true,
-        noint: false,
-    }
+    Value::str_with(v, STR_RAW)
 }
 
 /// Redis's `getBitOffsetFromArgument`: a bit offset, or with `hash` a
@@ -166,10 +162,10 @@ fn edit_bits<R>(
         }
         Some(e) => {
             e.touch(clock);
-            let Value::Str { s, raw, .. } = &mut e.value else {
+            let Value::Str(s) = &mut e.value else {
                 return Err(CmdError::WrongType);
             };
-            *raw = true;
+            s.set_flags(s.flags() | STR_RAW);
             let grown = s.len() < need;
             s.grow_zeroed(need);
             Ok((edit(s.make_mut()), grown))
@@ -179,11 +175,11 @@ fn edit_bits<R>(
 
 /// The string under `key` for a read (counted as a hit or miss); a cheap
 /// clone, so the caller may go on using the context.
-fn read_str(ctx: &mut Ctx<'_, '_>, key: &[u8]) -> Result<Option<KStr>, CmdError> {
+fn read_str(ctx: &mut Ctx<'_, '_>, key: &[u8]) -> Result<Option<VStr>, CmdError> {
     match ctx.get(key)? {
         None => Ok(None),
         Some(Entry {
-            value: Value::Str { s, .. },
+            value: Value::Str(s),
             ..
         }) => Ok(Some(s.clone())),
         Some(_) => Err(CmdError::WrongType),

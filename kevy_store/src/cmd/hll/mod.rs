@@ -10,9 +10,9 @@ mod sparse;
 use super::StoreCommand;
 use crate::ctx::{notify, shard_for, Ctx};
 use crate::error::{CmdError, CmdResult};
-use crate::kstr::KStr;
+use crate::kstr::VStr;
 use crate::spec::{acl, flags::*, CommandMeta, Keys};
-use crate::value::{lru_clock, Entry, Value};
+use crate::value::{lru_clock, Entry, Value, STR_RAW};
 use bytes::Bytes;
 use dense::{DENSE, DENSE_SIZE, ENCODING_AT, HDR_SIZE, REGISTERS, SPARSE};
 use kevy_resp::Reply;
@@ -97,11 +97,7 @@ pub(crate) static COMMANDS: &[StoreCommand] = &[
 
 /// A string value as Redis creates it for a HyperLogLog (`raw` encoding).
 fn raw_str(v: Vec<u8>) -> Value {
-    Value::Str {
-        s: KStr::from(v),
-        raw: true,
-        noint: false,
-    }
+    Value::str_with(v, STR_RAW)
 }
 
 /// Redis's reply for a string that is not a HyperLogLog.
@@ -116,8 +112,8 @@ fn corrupt() -> CmdError {
 
 /// Redis's `isHLLObjectOrReply`: a string with the `HYLL` magic, a known
 /// encoding, and the exact length when dense.
-fn check(v: &Value) -> Result<&KStr, CmdError> {
-    let Value::Str { s, .. } = v else {
+fn check(v: &Value) -> Result<&VStr, CmdError> {
+    let Value::Str(s) = v else {
         return Err(CmdError::WrongType);
     };
     if s.len() < HDR_SIZE || &s[..4] != b"HYLL" || s[ENCODING_AT] > SPARSE {
@@ -145,11 +141,11 @@ fn lookup_write<'c>(
 
 /// Checks an entry looked up for writing and marks it `raw`, as Redis's
 /// `dbUnshareStringValue` does; returns the string.
-fn check_mut(e: &mut Entry) -> Result<&mut KStr, CmdError> {
+fn check_mut(e: &mut Entry) -> Result<&mut VStr, CmdError> {
     check(&e.value)?;
     match &mut e.value {
-        Value::Str { s, raw, .. } => {
-            *raw = true;
+        Value::Str(s) => {
+            s.set_flags(s.flags() | STR_RAW);
             Ok(s)
         }
         _ => Err(CmdError::WrongType),
@@ -208,7 +204,7 @@ fn pfadd(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
                     dense::invalidate_cache(&mut v[..HDR_SIZE]);
                 }
                 if updated || res.is_err() {
-                    *s = KStr::from(v);
+                    s.set_bytes(v);
                 }
                 (updated, res)
             }
@@ -328,7 +324,8 @@ fn pfdebug(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     let lower = sub.to_ascii_lowercase();
     let mut converted = false;
     if matches!(&lower[..], b"getreg" | b"todense") && s[ENCODING_AT] == SPARSE {
-        *s = KStr::from(sparse::to_dense(s).map_err(|_| corrupt())?);
+        let dense = sparse::to_dense(s).map_err(|_| corrupt())?;
+        s.set_bytes(dense);
         converted = true;
     }
     let reply = match &lower[..] {

@@ -6,7 +6,7 @@
 use super::StoreCommand;
 use crate::ctx::{notify, shard_for, Ctx};
 use crate::error::{CmdError, CmdResult};
-use crate::kstr::KStr;
+use crate::kstr::VStr;
 use crate::num::arg_i64;
 use crate::spec::{acl, flags::*, CommandMeta, Keys};
 use crate::value::{lru_clock, Entry, Value};
@@ -162,7 +162,7 @@ pub(crate) static COMMANDS: &[StoreCommand] = &[
 /// MOVE reaches the destination shard's log, which never sees the source key.
 pub(crate) fn restore_form(key: &[u8], entry: &Entry) -> Vec<Vec<Vec<u8>>> {
     let at = entry.expire_at().map(|t| t.to_string().into_bytes());
-    if let Value::Str { s, .. } = &entry.value {
+    if let Value::Str(s) = &entry.value {
         // One SET replaces any type and carries the expiry.
         let mut set = vec![b"SET".to_vec(), key.to_vec(), s.to_vec()];
         if let Some(at) = at {
@@ -204,11 +204,11 @@ pub(crate) fn lookup_write<'c>(
 
 /// The string under `key` for a write command (see [`lookup_write`]);
 /// `WrongType` if it holds another type.
-pub(crate) fn write_str(ctx: &mut Ctx<'_, '_>, key: &[u8]) -> Result<Option<KStr>, CmdError> {
+pub(crate) fn write_str(ctx: &mut Ctx<'_, '_>, key: &[u8]) -> Result<Option<VStr>, CmdError> {
     match lookup_write(ctx, key)? {
         None => Ok(None),
         Some(Entry {
-            value: Value::Str { s, .. },
+            value: Value::Str(s),
             ..
         }) => Ok(Some(s.clone())),
         Some(_) => Err(CmdError::WrongType),
@@ -546,7 +546,7 @@ fn object_answer(e: &Entry, sub: &str, now: u64, lfu: Option<crate::lfu::LfuPara
     Ok(match sub {
         "encoding" => Reply::bulk(e.value.encoding().as_bytes()),
         "refcount" => Reply::Int(match &e.value {
-            Value::Str { s, .. }
+            Value::Str(s)
                 if e.value.encoding() == "int"
                     && crate::num::parse_i64(s).is_some_and(|v| (0..10000).contains(&v)) =>
             {

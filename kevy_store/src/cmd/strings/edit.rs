@@ -25,11 +25,7 @@ pub(super) fn check_len(offset: u64, len: usize) -> Result<(), CmdError> {
 /// marked `raw` as Redis marks strings it has unshared for editing.
 pub(super) fn replace_raw(ctx: &mut Ctx<'_, '_>, key: &[u8], s: Vec<u8>) -> Result<(), CmdError> {
     if let Some(e) = ctx.get_mut(key)? {
-        e.value = Value::Str {
-            s: KStr::from(s),
-            raw: true,
-            noint: false,
-        };
+        e.value = Value::str_with(s, STR_RAW);
     }
     Ok(())
 }
@@ -81,15 +77,7 @@ pub(super) fn setrange(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     if cur.is_some() {
         replace_raw(ctx, key, s)?;
     } else {
-        ctx.set(
-            key,
-            Value::Str {
-                s: KStr::from(s),
-                raw: true,
-                noint: false,
-            },
-            false,
-        )?;
+        ctx.set(key, Value::str_with(s, STR_RAW), false)?;
     }
     ctx.modified(key);
     ctx.notify(notify::STRING, "setrange", key);
@@ -178,15 +166,7 @@ pub(super) fn incrbyfloat(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
         .add(&by)
         .ok_or_else(|| CmdError::err("increment would produce NaN or Infinity"))?;
     let text = sum.to_human();
-    ctx.set(
-        key,
-        Value::Str {
-            s: KStr::from(text.as_bytes()),
-            raw: false,
-            noint: true,
-        },
-        true,
-    )?;
+    ctx.set(key, Value::str_with(text.as_bytes(), STR_NOINT), true)?;
     ctx.modified(key);
     ctx.notify(notify::STRING, "incrbyfloat", key);
     ctx.propagate(key, &[b"SET", key, text.as_bytes(), b"KEEPTTL"]);

@@ -7,10 +7,10 @@ use super::ldouble::LongDouble;
 use super::StoreCommand;
 use crate::ctx::{notify, Ctx};
 use crate::error::{CmdError, CmdResult};
-use crate::kstr::KStr;
+use crate::kstr::VStr;
 use crate::num::{arg_i64, parse_i64};
 use crate::spec::{acl, flags::*, CommandMeta, Keys};
-use crate::value::Value;
+use crate::value::{Value, STR_NOINT, STR_RAW};
 use bytes::Bytes;
 use kevy_resp::Reply;
 
@@ -412,13 +412,13 @@ fn ext_unit(opt: &[u8]) -> Option<Unit> {
     .map(|(_, u)| u)
 }
 
-/// The string under `key`, cloned out of the map (cheap: `KStr` shares
+/// The string under `key`, cloned out of the map (cheap: `VStr` shares
 /// long buffers). `WrongType` if `key` holds another type.
-fn get_string(ctx: &mut Ctx<'_, '_>, key: &[u8]) -> Result<Option<KStr>, CmdError> {
+fn get_string(ctx: &mut Ctx<'_, '_>, key: &[u8]) -> Result<Option<VStr>, CmdError> {
     Ok(ctx.get_str(key)?.cloned())
 }
 
-fn bulk_or_nil(s: Option<KStr>) -> Reply {
+fn bulk_or_nil(s: Option<VStr>) -> Reply {
     match s {
         Some(s) => Reply::Bulk(s.to_bytes()),
         None => Reply::Nil,

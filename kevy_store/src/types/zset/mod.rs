@@ -1,5 +1,5 @@
 //! `ZSetValue`: a sorted set as a member → score map (an [`Indexed`]
-//! persistent map: O(1)-ish score lookups and ZSCAN cursors that survive
+//! persistent map: O(log n) score lookups and ZSCAN cursors that survive
 //! writes) plus the members ordered by (score, member) in a persistent
 //! order-statistic B+tree ([`OsTree`]), so ranks, rank selection and range
 //! bounds are O(log n) and a clone (a snapshot) is O(1) for both halves.
@@ -12,7 +12,7 @@
 
 mod tree;
 
-pub use tree::{cmp_key, Item, Iter, OsTree};
+pub use tree::{cmp_key, Item, Iter, OsTree, TreeItem};
 
 use super::hash::Indexed;
 use super::Argv;
@@ -103,7 +103,9 @@ impl ZSetValue {
 
     /// Approximate heap bytes.
     pub fn heap_size(&self) -> usize {
-        self.scores.iter().map(|(m, _)| 80 + m.heap_size()).sum()
+        // The tree's item and the index's slot, each with node slack.
+        let per = Indexed::<f64>::SLOT_BYTES + std::mem::size_of::<Item>() * 4 / 3;
+        self.scores.iter().map(|(m, _)| per + m.heap_size()).sum()
     }
 
     /// The score of `member`.

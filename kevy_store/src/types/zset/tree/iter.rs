@@ -5,17 +5,17 @@
 use super::{Inner, Item, Node};
 
 /// Iterator over a rank range, forward or backward.
-pub struct Iter<'a> {
-    pub(super) stack: Vec<(&'a Inner, usize)>,
-    pub(super) leaf: &'a [Item],
+pub struct Iter<'a, T = Item> {
+    pub(super) stack: Vec<(&'a Inner<T>, usize)>,
+    pub(super) leaf: &'a [T],
     /// Forward: index of the next item; backward: one past it.
     pub(super) pos: usize,
     pub(super) remaining: usize,
     pub(super) rev: bool,
 }
 
-impl<'a> Iter<'a> {
-    pub(super) fn empty() -> Iter<'a> {
+impl<'a, T> Iter<'a, T> {
+    pub(super) fn empty() -> Iter<'a, T> {
         Iter {
             stack: Vec::new(),
             leaf: &[],
@@ -38,7 +38,7 @@ impl<'a> Iter<'a> {
             };
             if let Some(n) = next {
                 self.stack.push((inn, n));
-                let mut node: &'a Node = &inn.kids[n];
+                let mut node: &'a Node<T> = &inn.kids[n];
                 loop {
                     match node {
                         Node::Leaf(items) => {
@@ -58,10 +58,10 @@ impl<'a> Iter<'a> {
     }
 }
 
-impl<'a> Iterator for Iter<'a> {
-    type Item = &'a Item;
+impl<'a, T> Iterator for Iter<'a, T> {
+    type Item = &'a T;
 
-    fn next(&mut self) -> Option<&'a Item> {
+    fn next(&mut self) -> Option<&'a T> {
         if self.remaining == 0 {
             return None;
         }

@@ -1,4 +1,7 @@
-//! `OsTree`: a persistent order-statistic B+tree of `(score, member)` items.
+//! `OsTree`: a persistent order-statistic B+tree of items ordered by
+//! [`TreeItem::cmp_item`]: `(score, member)` pairs for a sorted set, and
+//! `(hash, key)`-ordered slots for the large encodings of hashes, sets and a
+//! sorted set's member index (`types::hash::Indexed`).
 //!
 //! Leaves hold the items in order; inner nodes hold their children behind
 //! `Arc`s, the item count of every child, and separator keys. Cloning the tree
@@ -37,6 +40,19 @@ pub struct Item {
     pub member: KStr,
 }
 
+/// An item of an [`OsTree`]: a total order over items.
+pub trait TreeItem: Clone {
+    /// Compares two items.
+    fn cmp_item(&self, o: &Self) -> Ordering;
+}
+
+impl TreeItem for Item {
+    #[inline]
+    fn cmp_item(&self, o: &Item) -> Ordering {
+        cmp_key(self.score, &self.member, o.score, &o.member)
+    }
+}
+
 /// Orders `(score, member)` pairs as Redis does: by score with `<`/`>` (so
 /// `-0` and `0` tie), then by member bytes.
 #[inline]
@@ -51,20 +67,20 @@ pub fn cmp_key(s1: f64, m1: &[u8], s2: f64, m2: &[u8]) -> Ordering {
 }
 
 #[derive(Clone)]
-enum Node {
-    Leaf(Vec<Item>),
-    Inner(Inner),
+enum Node<T> {
+    Leaf(Vec<T>),
+    Inner(Inner<T>),
 }
 
 #[derive(Clone)]
-struct Inner {
-    seps: Vec<Item>,
-    kids: Vec<Arc<Node>>,
+struct Inner<T> {
+    seps: Vec<T>,
+    kids: Vec<Arc<Node<T>>>,
     counts: Vec<usize>,
     len: usize,
 }
 
-impl Node {
+impl<T> Node<T> {
     /// Number of items below this node.
     fn count(&self) -> usize {
         match self {
@@ -82,7 +98,7 @@ impl Node {
     }
 }
 
-impl Inner {
+impl<T: TreeItem> Inner<T> {
     /// The child holding rank `r` and the rank of that child's first item.
     #[inline]
     fn child_at(&self, mut r: usize) -> (usize, usize) {
@@ -109,7 +125,7 @@ impl Inner {
 
     /// Splits an over-full node in two halves; returns the separator and the
     /// right half.
-    fn split(&mut self) -> (Item, Inner) {
+    fn split(&mut self) -> (T, Inner<T>) {
         let mid = self.kids.len() / 2;
         let kids = self.kids.split_off(mid);
         let counts = self.counts.split_off(mid);
@@ -168,7 +184,7 @@ impl Inner {
 
     /// Inserts `node` as the right neighbour of child `i`, moving its items'
     /// count out of child `i`'s.
-    fn insert_kid(&mut self, i: usize, sep: Item, node: Node) {
+    fn insert_kid(&mut self, i: usize, sep: T, node: Node<T>) {
         let c = node.count();
         self.counts[i] -= c;
         self.counts.insert(i + 1, c);
@@ -177,21 +193,21 @@ impl Inner {
     }
 }
 
-/// A persistent order-statistic tree of `(score, member)` items.
+/// A persistent order-statistic tree, by default of `(score, member)` items.
 #[derive(Clone)]
-pub struct OsTree {
-    root: Arc<Node>,
+pub struct OsTree<T = Item> {
+    root: Arc<Node<T>>,
 }
 
-impl Default for OsTree {
-    fn default() -> OsTree {
+impl<T> Default for OsTree<T> {
+    fn default() -> OsTree<T> {
         OsTree {
             root: Arc::new(Node::Leaf(Vec::new())),
         }
     }
 }
 
-impl std::fmt::Debug for OsTree {
+impl std::fmt::Debug for OsTree<Item> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_list()
             .entries(self.iter(0, self.len()).map(|it| (it.score, &it.member)))
@@ -199,7 +215,32 @@ impl std::fmt::Debug for OsTree {
     }
 }
 
-impl OsTree {
+impl OsTree<Item> {
+    /// Inserts an item that is not in the tree yet.
+    pub fn insert(&mut self, score: f64, member: KStr) {
+        self.insert_item(Item { score, member })
+    }
+
+    /// Removes the item `(score, member)` and returns it. (A miss may still
+    /// copy the path a snapshot shares: callers look the member up first.)
+    pub fn remove(&mut self, score: f64, member: &[u8]) -> Option<Item> {
+        self.remove_by(|it| cmp_key(it.score, &it.member, score, member))
+    }
+
+    /// The 0-based rank of `(score, member)`, if present.
+    pub fn rank(&self, score: f64, member: &[u8]) -> Option<usize> {
+        self.rank_by(|it| cmp_key(it.score, &it.member, score, member))
+    }
+
+    /// The number of items for which `pred` holds, where `pred` holds for a
+    /// prefix of the order (true, ..., true, false, ...): the rank of the
+    /// first item past a bound.
+    pub fn partition_point(&self, pred: impl Fn(f64, &[u8]) -> bool) -> usize {
+        self.partition_by(|it| pred(it.score, &it.member))
+    }
+}
+
+impl<T: TreeItem> OsTree<T> {
     /// Number of items.
     pub fn len(&self) -> usize {
         self.root.count()
@@ -210,9 +251,9 @@ impl OsTree {
         self.len() == 0
     }
 
-    /// Builds a tree from items already sorted by [`cmp_key`] and unique, in O(n).
-    pub fn from_sorted(items: Vec<Item>) -> OsTree {
-        let mut level: Vec<Node> = chunks(items, FILL).into_iter().map(Node::Leaf).collect();
+    /// Builds a tree from items already sorted and unique, in O(n).
+    pub fn from_sorted(items: Vec<T>) -> OsTree<T> {
+        let mut level: Vec<Node<T>> = chunks(items, FILL).into_iter().map(Node::Leaf).collect();
         while level.len() > 1 {
             level = chunks(level, FILL)
                 .into_iter()
@@ -238,8 +279,8 @@ impl OsTree {
     }
 
     /// Inserts an item that is not in the tree yet.
-    pub fn insert(&mut self, score: f64, member: KStr) {
-        if let Some((sep, right)) = insert(&mut self.root, Item { score, member }) {
+    pub fn insert_item(&mut self, item: T) {
+        if let Some((sep, right)) = insert(&mut self.root, item) {
             let left = std::mem::replace(&mut self.root, Arc::new(Node::Leaf(Vec::new())));
             let counts = vec![left.count(), right.count()];
             let len = counts[0] + counts[1];
@@ -252,16 +293,17 @@ impl OsTree {
         }
     }
 
-    /// Removes the item `(score, member)` and returns it. (A miss may still
-    /// copy the path a snapshot shares: callers look the member up first.)
-    pub fn remove(&mut self, score: f64, member: &[u8]) -> Option<Item> {
-        let it = remove_key(&mut self.root, score, member);
+    /// Removes the item for which `cmp` (the item against the one sought)
+    /// says `Equal`, and returns it. (A miss may still copy the path a
+    /// snapshot shares: callers look the item up first.)
+    pub fn remove_by(&mut self, cmp: impl Fn(&T) -> Ordering) -> Option<T> {
+        let it = remove_key(&mut self.root, &cmp);
         self.shrink_root();
         it
     }
 
     /// Removes and returns the item at rank `r`.
-    pub fn remove_at(&mut self, r: usize) -> Option<Item> {
+    pub fn remove_at(&mut self, r: usize) -> Option<T> {
         if r >= self.len() {
             return None;
         }
@@ -280,22 +322,17 @@ impl OsTree {
         }
     }
 
-    /// The 0-based rank of `(score, member)`, if present.
-    pub fn rank(&self, score: f64, member: &[u8]) -> Option<usize> {
+    /// The 0-based rank of the item for which `cmp` says `Equal`, if present.
+    pub fn rank_by(&self, cmp: impl Fn(&T) -> Ordering) -> Option<usize> {
         let mut node = &*self.root;
         let mut base = 0;
         loop {
             match node {
                 Node::Leaf(items) => {
-                    return items
-                        .binary_search_by(|it| cmp_key(it.score, &it.member, score, member))
-                        .ok()
-                        .map(|p| base + p);
+                    return items.binary_search_by(&cmp).ok().map(|p| base + p);
                 }
                 Node::Inner(inn) => {
-                    let i = inn
-                        .seps
-                        .partition_point(|s| cmp_key(s.score, &s.member, score, member).is_le());
+                    let i = inn.seps.partition_point(|s| cmp(s).is_le());
                     base += inn.counts[..i].iter().sum::<usize>();
                     node = &inn.kids[i];
                 }
@@ -303,19 +340,48 @@ impl OsTree {
         }
     }
 
+    /// The item for which `cmp` says `Equal`, if present.
+    pub fn find_by(&self, cmp: impl Fn(&T) -> Ordering) -> Option<&T> {
+        let mut node = &*self.root;
+        loop {
+            match node {
+                Node::Leaf(items) => return items.binary_search_by(&cmp).ok().map(|p| &items[p]),
+                Node::Inner(inn) => node = &inn.kids[inn.seps.partition_point(|s| cmp(s).is_le())],
+            }
+        }
+    }
+
+    /// The item for which `cmp` says `Equal`, for modification in place
+    /// (the caller must not change its position in the order). Copies the
+    /// path a snapshot shares, also on a miss.
+    pub fn find_mut_by(&mut self, cmp: impl Fn(&T) -> Ordering) -> Option<&mut T> {
+        let mut node = Arc::make_mut(&mut self.root);
+        loop {
+            match node {
+                Node::Leaf(items) => {
+                    return match items.binary_search_by(&cmp) {
+                        Ok(p) => items.get_mut(p),
+                        Err(_) => None,
+                    }
+                }
+                Node::Inner(inn) => {
+                    let i = inn.seps.partition_point(|s| cmp(s).is_le());
+                    node = Arc::make_mut(&mut inn.kids[i]);
+                }
+            }
+        }
+    }
+
     /// The number of items for which `pred` holds, where `pred` holds for a
-    /// prefix of the order (true, ..., true, false, ...): the rank of the
-    /// first item past a bound.
-    pub fn partition_point(&self, pred: impl Fn(f64, &[u8]) -> bool) -> usize {
+    /// prefix of the order (true, ..., true, false, ...).
+    pub fn partition_by(&self, pred: impl Fn(&T) -> bool) -> usize {
         let mut node = &*self.root;
         let mut base = 0;
         loop {
             match node {
-                Node::Leaf(items) => {
-                    return base + items.partition_point(|it| pred(it.score, &it.member))
-                }
+                Node::Leaf(items) => return base + items.partition_point(&pred),
                 Node::Inner(inn) => {
-                    let i = inn.seps.partition_point(|s| pred(s.score, &s.member));
+                    let i = inn.seps.partition_point(&pred);
                     base += inn.counts[..i].iter().sum::<usize>();
                     node = &inn.kids[i];
                 }
@@ -324,7 +390,7 @@ impl OsTree {
     }
 
     /// The item at rank `r`.
-    pub fn get(&self, r: usize) -> Option<&Item> {
+    pub fn get(&self, r: usize) -> Option<&T> {
         if r >= self.len() {
             return None;
         }
@@ -343,7 +409,7 @@ impl OsTree {
     }
 
     /// The items of ranks `start..end` in order (clamped to the tree).
-    pub fn iter(&self, start: usize, end: usize) -> Iter<'_> {
+    pub fn iter(&self, start: usize, end: usize) -> Iter<'_, T> {
         let end = end.min(self.len());
         if start >= end {
             return Iter::empty();
@@ -359,7 +425,7 @@ impl OsTree {
     }
 
     /// The items of ranks `start..end` from the last to the first.
-    pub fn iter_rev(&self, start: usize, end: usize) -> Iter<'_> {
+    pub fn iter_rev(&self, start: usize, end: usize) -> Iter<'_, T> {
         let end = end.min(self.len());
         if start >= end {
             return Iter::empty();
@@ -375,7 +441,8 @@ impl OsTree {
     }
 
     /// The path to rank `r` (< len): inner frames, the leaf and the index in it.
-    fn descend(&self, mut r: usize) -> (Vec<(&Inner, usize)>, &[Item], usize) {
+    #[allow(clippy::type_complexity)]
+    fn descend(&self, mut r: usize) -> (Vec<(&Inner<T>, usize)>, &[T], usize) {
         let mut stack = Vec::new();
         let mut node = &*self.root;
         loop {
@@ -394,7 +461,12 @@ impl OsTree {
     /// Checks every structural invariant (tests only).
     #[cfg(test)]
     pub(crate) fn check(&self) {
-        fn walk(n: &Node, root: bool, depth: usize, leaf_depth: &mut Option<usize>) -> usize {
+        fn walk<T: TreeItem>(
+            n: &Node<T>,
+            root: bool,
+            depth: usize,
+            leaf_depth: &mut Option<usize>,
+        ) -> usize {
             if !root {
                 assert!(n.width() >= MIN && n.width() <= MAX, "width {}", n.width());
             }
@@ -405,7 +477,7 @@ impl OsTree {
                         None => *leaf_depth = Some(depth),
                     }
                     for w in v.windows(2) {
-                        assert!(cmp_key(w[0].score, &w[0].member, w[1].score, &w[1].member).is_lt());
+                        assert!(w[0].cmp_item(&w[1]).is_lt());
                     }
                     v.len()
                 }
@@ -429,7 +501,7 @@ impl OsTree {
     }
 }
 
-fn first_item(n: &Node) -> Option<Item> {
+fn first_item<T: Clone>(n: &Node<T>) -> Option<T> {
     match n {
         Node::Leaf(v) => v.first().cloned(),
         Node::Inner(i) => i.kids.first().and_then(|k| first_item(k)),
@@ -452,24 +524,40 @@ fn chunks<T>(v: Vec<T>, fill: usize) -> Vec<Vec<T>> {
     out
 }
 
-fn insert(node: &mut Arc<Node>, item: Item) -> Option<(Item, Node)> {
+/// Spare room a node keeps when it has to grow: about 1/8 of its length,
+/// where `Vec`'s doubling would leave a leaf half empty (a leaf copied for a
+/// snapshot, or split, has no spare room at all). This keeps the bytes per
+/// item close to the item's size, at the price of a reallocation every few
+/// inserts into the same leaf.
+#[inline]
+fn slack(len: usize) -> usize {
+    len / 8 + 2
+}
+
+/// Makes room for one more entry, growing by [`slack`] rather than doubling.
+#[inline]
+fn grow<T>(v: &mut Vec<T>) {
+    if v.len() == v.capacity() {
+        v.reserve_exact(slack(v.len()));
+    }
+}
+
+fn insert<T: TreeItem>(node: &mut Arc<Node<T>>, item: T) -> Option<(T, Node<T>)> {
     match Arc::make_mut(node) {
         Node::Leaf(items) => {
-            let pos = items.partition_point(|it| {
-                cmp_key(it.score, &it.member, item.score, &item.member).is_lt()
-            });
+            let pos = items.partition_point(|it| it.cmp_item(&item).is_lt());
+            grow(items);
             items.insert(pos, item);
             if items.len() > MAX {
                 let right = items.split_off(items.len() / 2);
+                items.shrink_to(items.len() + slack(items.len()));
                 let sep = right[0].clone();
                 return Some((sep, Node::Leaf(right)));
             }
             None
         }
         Node::Inner(inn) => {
-            let i = inn
-                .seps
-                .partition_point(|s| cmp_key(s.score, &s.member, item.score, &item.member).is_le());
+            let i = inn.seps.partition_point(|s| s.cmp_item(&item).is_le());
             inn.len += 1;
             inn.counts[i] += 1;
             if let Some((sep, right)) = insert(&mut inn.kids[i], item) {
@@ -484,20 +572,16 @@ fn insert(node: &mut Arc<Node>, item: Item) -> Option<(Item, Node)> {
     }
 }
 
-/// Removes `(score, member)` below `node`; rebalances on the way back up.
-fn remove_key(node: &mut Arc<Node>, score: f64, member: &[u8]) -> Option<Item> {
+/// Removes the item `cmp` finds below `node`; rebalances on the way back up.
+fn remove_key<T: TreeItem>(node: &mut Arc<Node<T>>, cmp: &impl Fn(&T) -> Ordering) -> Option<T> {
     match Arc::make_mut(node) {
         Node::Leaf(items) => {
-            let i = items
-                .binary_search_by(|it| cmp_key(it.score, &it.member, score, member))
-                .ok()?;
+            let i = items.binary_search_by(cmp).ok()?;
             Some(items.remove(i))
         }
         Node::Inner(inn) => {
-            let i = inn
-                .seps
-                .partition_point(|s| cmp_key(s.score, &s.member, score, member).is_le());
-            let it = remove_key(&mut inn.kids[i], score, member)?;
+            let i = inn.seps.partition_point(|s| cmp(s).is_le());
+            let it = remove_key(&mut inn.kids[i], cmp)?;
             inn.after_remove(i);
             Some(it)
         }
@@ -505,7 +589,7 @@ fn remove_key(node: &mut Arc<Node>, score: f64, member: &[u8]) -> Option<Item> {
 }
 
 /// Removes the item of rank `r` below `node`; rebalances on the way back up.
-fn remove_rank(node: &mut Arc<Node>, r: usize) -> Option<Item> {
+fn remove_rank<T: TreeItem>(node: &mut Arc<Node<T>>, r: usize) -> Option<T> {
     match Arc::make_mut(node) {
         Node::Leaf(items) => (r < items.len()).then(|| items.remove(r)),
         Node::Inner(inn) => {
