@@ -35,3 +35,4 @@ scripts!(zsets);
 scripts!(lists);
 scripts!(lists_blocking);
 scripts!(memory);
+scripts!(sort);
