@@ -225,6 +225,7 @@ fn sort_ro(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     run(ctx, argv, true)
 }
 
+/// Both commands: parse, load, weigh, sort, cut, then reply or store.
 fn run(ctx: &mut Ctx<'_, '_>, argv: &[Bytes], readonly: bool) -> CmdResult {
     let mut a = SortArgs::parse(argv, readonly)?;
     let (mut elems, is_set) = load(ctx, &argv[1])?;

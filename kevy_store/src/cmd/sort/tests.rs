@@ -105,3 +105,64 @@ fn sorted_set_order_and_keys() {
     let argv = crate::cmd::testutil::split("SORT a BY x LIMIT 0 store GET y STORE b ALPHA");
     assert_eq!(meta.map(|m| m.key_positions(&argv)), Some(vec![1, 10]));
 }
+
+/// Random option soups over every source type never panic and always
+/// answer (an array, an integer or an error).
+#[test]
+fn random_options_never_panic() {
+    const OPTS: &[&str] = &[
+        "ASC",
+        "DESC",
+        "ALPHA",
+        "LIMIT",
+        "BY",
+        "GET",
+        "STORE",
+        "nosort",
+        "#",
+        "w_*",
+        "h_*->f",
+        "*->",
+        "*",
+        "-1",
+        "0",
+        "2",
+        "9223372036854775807",
+        "-9223372036854775808",
+        "d",
+        "l",
+    ];
+    let mut t = T::new();
+    for line in [
+        "RPUSH l 3 1 b 2",
+        "SADD s 5 x 1",
+        "SADD si 4 2",
+        "ZADD z 2 a 1 b",
+        "SET str v",
+        "MSET w_1 1 w_b x w_2 -3",
+        "HSET h_1 f 9",
+    ] {
+        t.run(line);
+    }
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for _ in 0..3000 {
+        let mut line = String::from(["SORT", "SORT_RO"][(x & 1) as usize]);
+        line.push(' ');
+        line.push_str(["l", "s", "si", "z", "str", "nokey", "d"][(x >> 1) as usize % 7]);
+        for _ in 0..(x >> 4) % 7 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            line.push(' ');
+            line.push_str(OPTS[(x >> 8) as usize % OPTS.len()]);
+        }
+        let r = t.run(&line);
+        assert!(
+            matches!(r.as_bytes().first(), Some(b'*' | b':' | b'-')),
+            "{line}: {r}"
+        );
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+    }
+}

@@ -7,7 +7,7 @@
 //! snapshot: later writes copy the chunks they touch and never show
 //! through) plus the range, instead of building every element. The
 //! connection then encodes it in bounded chunks as its socket drains.
-//! Computed results (SINTER/SUNION/SDIFF, ZUNION/ZINTER/ZDIFF) stream from
+//! Computed results (SINTER/SUNION/SDIFF, ZUNION/ZINTER/ZDIFF, SORT) stream from
 //! the result itself: it is in memory anyway, but its copies as a reply
 //! tree and as one encoded buffer are not.
 //!
