@@ -37,3 +37,4 @@ scripts!(zsets);
 scripts!(lists);
 scripts!(lists_blocking);
 scripts!(memory);
+scripts!(sort);

@@ -351,3 +351,26 @@ fn notify_resp3_self_subscriber() {
         r.cmd(&mut c, "PING");
     });
 }
+
+/// SORT ... STORE raises `sortstore` (`del` for an empty result over an
+/// existing key, nothing over a missing one); its BY/GET lookups and the
+/// sorted key are reads, which raise `keymiss` when missing.
+#[test]
+fn notify_sort() {
+    family(
+        "KEAmn",
+        &[
+            "RPUSH l 2 1 3",
+            "SET w_1 5",
+            "SORT l BY w_* STORE d",
+            "SORT l STORE d",
+            "SORT l GET o_* GET # LIMIT 0 1",
+            "SORT_RO l BY nosort GET w_*",
+            "SORT nosuch STORE d",
+            "SORT nosuch STORE d",
+            "SADD s b a",
+            "SORT s BY nosort STORE s",
+            "SORT l BY x_* STORE l",
+        ],
+    );
+}

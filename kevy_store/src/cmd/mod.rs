@@ -19,6 +19,7 @@ mod ldouble;
 mod lists;
 mod scan;
 mod sets;
+mod sort;
 mod stream;
 pub(crate) mod strings;
 #[cfg(test)]
@@ -36,7 +37,7 @@ pub struct StoreCommand {
     pub run: Handler,
 }
 
-fn families() -> [&'static [StoreCommand]; 11] {
+fn families() -> [&'static [StoreCommand]; 12] {
     [
         strings::COMMANDS,
         keys::COMMANDS,
@@ -49,6 +50,7 @@ fn families() -> [&'static [StoreCommand]; 11] {
         hll::COMMANDS,
         expire::COMMANDS,
         scan::COMMANDS,
+        sort::COMMANDS,
     ]
 }
 

@@ -7,7 +7,7 @@
 //! snapshot: later writes copy the chunks they touch and never show
 //! through) plus the range, instead of building every element. The
 //! connection then encodes it in bounded chunks as its socket drains.
-//! Computed results (SINTER/SUNION/SDIFF, ZUNION/ZINTER/ZDIFF) stream from
+//! Computed results (SINTER/SUNION/SDIFF, ZUNION/ZINTER/ZDIFF, SORT) stream from
 //! the result itself: it is in memory anyway, but its copies as a reply
 //! tree and as one encoded buffer are not.
 //!
@@ -23,8 +23,8 @@ mod random;
 pub(crate) use random::{random_picks, Pool};
 
 use kevy_resp::{
-    encode_array_header, encode_bulk, encode_double, encode_map_header, encode_set_header,
-    Protocol, Reply, ReplySource, Streamed,
+    encode_array_header, encode_bulk, encode_double, encode_map_header, encode_nil,
+    encode_set_header, Protocol, Reply, ReplySource, Streamed,
 };
 
 /// Replies with at least this many items are streamed.
@@ -104,6 +104,11 @@ pub(crate) fn set_members(s: &SetValue) -> Reply {
 /// A computed list of members (SINTER's result) as a set reply.
 pub(crate) fn members(v: Vec<KStr>) -> Reply {
     Reply::Stream(Streamed::new(Members(v)))
+}
+
+/// A computed array of bulk strings and nils (SORT's result).
+pub(crate) fn bulks(v: Vec<Option<KStr>>) -> Reply {
+    Reply::Stream(Streamed::new(Bulks(v)))
 }
 
 /// What of a hash's pairs a reply lists.
@@ -276,6 +281,25 @@ impl ReplySource for Members {
             if let Some(m) = self.0.get(i) {
                 encode_bulk(out, m);
             }
+        })
+    }
+}
+
+struct Bulks(Vec<Option<KStr>>);
+
+impl ReplySource for Bulks {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn header(&self, _: Protocol, out: &mut Vec<u8>) {
+        encode_array_header(out, self.len());
+    }
+
+    fn encode_from(&self, at: usize, proto: Protocol, out: &mut Vec<u8>, budget: usize) -> usize {
+        fill(at, self.len(), out, budget, |i, out| match self.0.get(i) {
+            Some(Some(m)) => encode_bulk(out, m),
+            _ => encode_nil(out, proto),
         })
     }
 }

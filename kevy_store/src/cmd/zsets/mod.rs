@@ -13,7 +13,7 @@ pub(crate) mod parse;
 mod pop;
 mod range;
 mod scan;
-mod strtod;
+pub(crate) mod strtod;
 
 use super::StoreCommand;
 use crate::ctx::{notify, Ctx};
