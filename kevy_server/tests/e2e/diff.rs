@@ -32,6 +32,7 @@ scripts!(sets);
 scripts!(bitmaps);
 scripts!(hll);
 scripts!(zsets);
+scripts!(geo);
 scripts!(lists);
 scripts!(lists_blocking);
 scripts!(memory);

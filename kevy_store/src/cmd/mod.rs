@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 
 mod bitmaps;
 mod expire;
+mod geo;
 mod hashes;
 mod hll;
 pub(crate) mod keys;
@@ -36,7 +37,7 @@ pub struct StoreCommand {
     pub run: Handler,
 }
 
-fn families() -> [&'static [StoreCommand]; 11] {
+fn families() -> [&'static [StoreCommand]; 12] {
     [
         strings::COMMANDS,
         keys::COMMANDS,
@@ -45,6 +46,7 @@ fn families() -> [&'static [StoreCommand]; 11] {
         hashes::COMMANDS,
         sets::COMMANDS,
         zsets::COMMANDS,
+        geo::COMMANDS,
         bitmaps::COMMANDS,
         hll::COMMANDS,
         expire::COMMANDS,

@@ -1,0 +1,351 @@
+//! GEOSEARCH, GEOSEARCHSTORE, GEORADIUS, GEORADIUSBYMEMBER and their `_RO`
+//! forms: one parser and one search, as Redis's `georadiusGeneric`, with its
+//! argument order, error precedence and reply shapes. Candidates come from
+//! the up to 9 cells `hash::search_cells` picks, each a `[min, max)` score
+//! range of the sorted set, then are filtered by exact distance.
+
+use super::hash::{self, Shape, ShapeKind};
+use super::{c_double, coord_reply, distance_reply, is, load, lon_lat, unit};
+use crate::ctx::Ctx;
+use crate::error::{CmdError, CmdResult};
+use crate::kstr::KStr;
+use crate::types::zset::{cmp_key, Item};
+use crate::types::ZSetValue;
+use bytes::Bytes;
+use kevy_resp::Reply;
+
+/// Where the search centre comes from.
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    /// GEORADIUS: `key longitude latitude radius unit`.
+    Coords,
+    /// GEORADIUSBYMEMBER: `key member radius unit`.
+    Member,
+    /// GEOSEARCH (and GEOSEARCHSTORE): FROMMEMBER/FROMLONLAT options.
+    Search,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Sort {
+    None,
+    Asc,
+    Desc,
+}
+
+/// One point found inside the shape (`geoPoint`).
+struct Point {
+    xy: [f64; 2],
+    /// Metres from the centre.
+    dist: f64,
+    score: f64,
+    member: KStr,
+}
+
+/// `extractDistanceOrReply`: a radius and its unit.
+fn radius_arg(r: &[u8], u: &[u8]) -> Result<(f64, f64), CmdError> {
+    let r = c_double(r).ok_or_else(|| CmdError::err("need numeric radius"))?;
+    if r < 0.0 {
+        return Err(CmdError::err("radius cannot be negative"));
+    }
+    Ok((r, unit(u)?))
+}
+
+/// `extractBoxOrReply`: width, height and their unit.
+fn box_arg(w: &[u8], h: &[u8], u: &[u8]) -> Result<(f64, f64, f64), CmdError> {
+    let w = c_double(w).ok_or_else(|| CmdError::err("need numeric width"))?;
+    let h = c_double(h).ok_or_else(|| CmdError::err("need numeric height"))?;
+    if h < 0.0 || w < 0.0 {
+        return Err(CmdError::err("height or width cannot be negative"));
+    }
+    Ok((w, h, unit(u)?))
+}
+
+/// `longLatFromMember`: the position of a member.
+fn member_xy(z: &ZSetValue, m: &[u8]) -> Result<[f64; 2], CmdError> {
+    z.score(m)
+        .and_then(hash::score_to_xy)
+        .ok_or_else(|| CmdError::err("could not decode requested zset member"))
+}
+
+/// GEORADIUS and GEORADIUSBYMEMBER key positions (`georadiusGetKeys`): the
+/// source, plus the key after the last STORE or STOREDIST from argument 5.
+pub(super) fn georadius_keys(argv: &[Bytes]) -> Vec<usize> {
+    let mut stored = None;
+    let mut i = 5;
+    while i < argv.len() {
+        if (is(&argv[i], "store") || is(&argv[i], "storedist")) && i + 1 < argv.len() {
+            stored = Some(i + 1);
+            i += 1;
+        }
+        i += 1;
+    }
+    let mut keys = vec![1];
+    keys.extend(stored);
+    keys
+}
+
+/// Redis's `georadiusGeneric`: `name` is the command's name for errors,
+/// `src_at` the source key's position.
+fn generic(
+    ctx: &mut Ctx<'_, '_>,
+    argv: &[Bytes],
+    name: &str,
+    mode: Mode,
+    nostore: bool,
+    searchstore: bool,
+) -> CmdResult {
+    let src_at = if searchstore { 2 } else { 1 };
+    let z = load(ctx, &argv[src_at])?;
+    let mut xy = [0.0f64; 2];
+    let mut conversion = 1.0;
+    let mut kind = ShapeKind::Radius(0.0);
+    let mut storekey: Option<&[u8]> = None;
+    let base = match mode {
+        Mode::Coords => {
+            xy = lon_lat(&argv[2], &argv[3])?;
+            let (r, c) = radius_arg(&argv[4], &argv[5])?;
+            (kind, conversion) = (ShapeKind::Radius(r), c);
+            6
+        }
+        Mode::Member => {
+            if let Some(z) = &z {
+                xy = member_xy(z, &argv[2])?;
+                let (r, c) = radius_arg(&argv[3], &argv[4])?;
+                (kind, conversion) = (ShapeKind::Radius(r), c);
+            }
+            5
+        }
+        Mode::Search if searchstore => {
+            storekey = Some(&argv[1]);
+            3
+        }
+        Mode::Search => 2,
+    };
+    let search = mode == Mode::Search;
+    let (mut withdist, mut withhash, mut withcoord, mut storedist) = (false, false, false, false);
+    let (mut frommember, mut fromloc, mut byradius, mut bybox) = (false, false, false, false);
+    let mut sort = Sort::None;
+    let mut any = false;
+    let mut count: i64 = 0;
+    let opts = argv.get(base..).unwrap_or_default();
+    let remaining = opts.len();
+    let mut i = 0;
+    while i < remaining {
+        let a = &opts[i];
+        if is(a, "withdist") {
+            withdist = true;
+        } else if is(a, "withhash") {
+            withhash = true;
+        } else if is(a, "withcoord") {
+            withcoord = true;
+        } else if is(a, "any") {
+            any = true;
+        } else if is(a, "asc") {
+            sort = Sort::Asc;
+        } else if is(a, "desc") {
+            sort = Sort::Desc;
+        } else if is(a, "count") && i + 1 < remaining {
+            count = crate::num::arg_i64(&opts[i + 1])?;
+            if count <= 0 {
+                return Err(CmdError::err("COUNT must be > 0"));
+            }
+            i += 1;
+        } else if (is(a, "store") || is(a, "storedist")) && i + 1 < remaining && !nostore && !search
+        {
+            storekey = Some(&opts[i + 1]);
+            storedist = is(a, "storedist");
+            i += 1;
+        } else if is(a, "storedist") && searchstore {
+            storedist = true;
+        } else if is(a, "frommember") && i + 1 < remaining && search && !fromloc {
+            if let Some(z) = &z {
+                xy = member_xy(z, &opts[i + 1])?;
+            }
+            frommember = true;
+            i += 1;
+        } else if is(a, "fromlonlat") && i + 2 < remaining && search && !frommember {
+            xy = lon_lat(&opts[i + 1], &opts[i + 2])?;
+            fromloc = true;
+            i += 2;
+        } else if is(a, "byradius") && i + 2 < remaining && search && !bybox {
+            let (r, c) = radius_arg(&opts[i + 1], &opts[i + 2])?;
+            (kind, conversion) = (ShapeKind::Radius(r), c);
+            byradius = true;
+            i += 2;
+        } else if is(a, "bybox") && i + 3 < remaining && search && !byradius {
+            let (w, h, c) = box_arg(&opts[i + 1], &opts[i + 2], &opts[i + 3])?;
+            (kind, conversion) = (ShapeKind::Box(w, h), c);
+            bybox = true;
+            i += 3;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        i += 1;
+    }
+    if storekey.is_some() && (withdist || withhash || withcoord) {
+        let what = if searchstore {
+            "GEOSEARCHSTORE"
+        } else {
+            "STORE option in GEORADIUS"
+        };
+        return Err(CmdError::err(format!(
+            "{what} is not compatible with WITHDIST, WITHHASH and WITHCOORD options"
+        )));
+    }
+    if search && !(frommember || fromloc) {
+        return Err(CmdError::err(format!(
+            "exactly one of FROMMEMBER or FROMLONLAT can be specified for {name}"
+        )));
+    }
+    if search && !(byradius || bybox) {
+        return Err(CmdError::err(format!(
+            "exactly one of BYRADIUS and BYBOX can be specified for {name}"
+        )));
+    }
+    if any && count == 0 {
+        return Err(CmdError::err("the ANY argument requires COUNT argument"));
+    }
+    let event = if search {
+        "geosearchstore"
+    } else {
+        "georadiusstore"
+    };
+    let Some(z) = z else {
+        return match storekey {
+            Some(dst) => super::super::zsets::store_result(ctx, dst, ZSetValue::new(), event),
+            None => Ok(Reply::Array(Vec::new())),
+        };
+    };
+    if count != 0 && sort == Sort::None && !any {
+        sort = Sort::Asc;
+    }
+    let shape = Shape {
+        xy,
+        conversion,
+        kind,
+    };
+    let limit = if any { count as u64 } else { 0 };
+    let mut found = find(&z, &shape, limit);
+    if found.is_empty() && storekey.is_none() {
+        return Ok(Reply::Array(Vec::new()));
+    }
+    // glibc's qsort is a stable merge sort here. Redis sorts only the first
+    // COUNT places with its own partial quicksort when COUNT cuts the
+    // result; equal distances may then come in another order.
+    match sort {
+        Sort::None => {}
+        Sort::Asc => found.sort_by(|a, b| a.dist.total_cmp(&b.dist)),
+        Sort::Desc => found.sort_by(|a, b| b.dist.total_cmp(&a.dist)),
+    }
+    if count > 0 && (count as u64) < found.len() as u64 {
+        found.truncate(count as usize);
+    }
+    if let Some(dst) = storekey {
+        let mut items: Vec<Item> = found
+            .into_iter()
+            .map(|p| Item {
+                score: if storedist {
+                    p.dist / conversion
+                } else {
+                    p.score
+                },
+                member: p.member,
+            })
+            .collect();
+        items.sort_by(|a, b| cmp_key(a.score, &a.member, b.score, &b.member));
+        return super::super::zsets::store_result(ctx, dst, ZSetValue::from_sorted(items), event);
+    }
+    let options = withdist as usize + withhash as usize + withcoord as usize;
+    let out = found
+        .into_iter()
+        .map(|p| {
+            let m = Reply::Bulk(p.member.to_bytes());
+            if options == 0 {
+                return m;
+            }
+            let mut v = Vec::with_capacity(options + 1);
+            v.push(m);
+            if withdist {
+                v.push(distance_reply(p.dist / conversion));
+            }
+            if withhash {
+                v.push(Reply::Int(p.score as i64));
+            }
+            if withcoord {
+                v.push(Reply::Array(vec![
+                    coord_reply(p.xy[0]),
+                    coord_reply(p.xy[1]),
+                ]));
+            }
+            Reply::Array(v)
+        })
+        .collect();
+    Ok(Reply::Array(out))
+}
+
+/// `membersOfAllNeighbors`: every member of the candidate cells inside the
+/// shape, cell by cell in score order; with `limit` (COUNT ANY), stops once
+/// that many are found.
+fn find(z: &ZSetValue, shape: &Shape, limit: u64) -> Vec<Point> {
+    let mut out: Vec<Point> = Vec::new();
+    let cells = hash::search_cells(shape);
+    for (min, max) in hash::score_ranges(&cells) {
+        if limit != 0 && out.len() as u64 >= limit {
+            break;
+        }
+        let start = z.partition_point(|s, _| s < min);
+        for it in z.range(start, z.len(), false) {
+            if it.score >= max {
+                break;
+            }
+            let Some(xy) = hash::score_to_xy(it.score) else {
+                continue;
+            };
+            let Some(dist) = shape.contains(xy) else {
+                continue;
+            };
+            out.push(Point {
+                xy,
+                dist,
+                score: it.score,
+                member: it.member.clone(),
+            });
+            if limit != 0 && out.len() as u64 >= limit {
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// `GEOSEARCH key FROMMEMBER member|FROMLONLAT lon lat BYRADIUS r unit|BYBOX
+/// w h unit [ASC|DESC] [COUNT n [ANY]] [WITHCOORD] [WITHDIST] [WITHHASH]`
+pub(super) fn geosearch(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
+    generic(ctx, argv, "geosearch", Mode::Search, true, false)
+}
+
+/// `GEOSEARCHSTORE destination source ... [STOREDIST]`
+pub(super) fn geosearchstore(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
+    generic(ctx, argv, "geosearchstore", Mode::Search, true, true)
+}
+
+/// `GEORADIUS key lon lat radius unit [WITH...] [COUNT n [ANY]] [ASC|DESC]
+/// [STORE key|STOREDIST key]`
+pub(super) fn georadius(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
+    generic(ctx, argv, "georadius", Mode::Coords, false, false)
+}
+
+/// `GEORADIUS_RO key lon lat radius unit [WITH...] [COUNT n [ANY]] [ASC|DESC]`
+pub(super) fn georadius_ro(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
+    generic(ctx, argv, "georadius_ro", Mode::Coords, true, false)
+}
+
+/// `GEORADIUSBYMEMBER key member radius unit [...] [STORE key|STOREDIST key]`
+pub(super) fn georadiusbymember(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
+    generic(ctx, argv, "georadiusbymember", Mode::Member, false, false)
+}
+
+/// `GEORADIUSBYMEMBER_RO key member radius unit [...]`
+pub(super) fn georadiusbymember_ro(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
+    generic(ctx, argv, "georadiusbymember_ro", Mode::Member, true, false)
+}
