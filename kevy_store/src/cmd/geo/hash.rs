@@ -271,7 +271,8 @@ impl Shape {
             ShapeKind::Radius(r) => {
                 let d = distance(x1, y1, x2, y2);
                 // C's `distance > radius` test: a NaN distance is inside.
-                (!(d > r * self.conversion)).then_some(d)
+                let outside = d > r * self.conversion;
+                (!outside).then_some(d)
             }
             ShapeKind::Box(w, h) => {
                 let (w, h) = (w * self.conversion, h * self.conversion);

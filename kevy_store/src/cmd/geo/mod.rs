@@ -40,11 +40,17 @@ macro_rules! geocmd {
     };
 }
 
-const RADIUS_STORE_KEYS: Keys = Keys::Custom {
+const RADIUS_KEYS: Keys = Keys::Custom {
     first: 1,
     last: 1,
     step: 1,
     find: search::georadius_keys,
+};
+const BYMEMBER_KEYS: Keys = Keys::Custom {
+    first: 1,
+    last: 1,
+    step: 1,
+    find: search::georadiusbymember_keys,
 };
 const SEARCH: &str = "O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area around the shape provided as the filter and M is the number of items inside the shape";
 const RADIUS: &str = "O(N+log(M)) where N is the number of elements inside the bounding box of the circular area delimited by center and radius and M is the number of items inside the index.";
@@ -68,12 +74,12 @@ pub(crate) static COMMANDS: &[StoreCommand] = &[
     geocmd!("geosearchstore", -8, WRITE | DENYOOM, Keys::TWO, "6.2.0", search::geosearchstore,
         "Query a sorted set representing a geospatial index to fetch members inside an area of a box or a circle, and store the result in another key.",
         SEARCH),
-    geocmd!("georadius", -6, WRITE | DENYOOM | MOVABLE_KEYS, RADIUS_STORE_KEYS, "3.2.0", search::georadius,
+    geocmd!("georadius", -6, WRITE | DENYOOM | MOVABLE_KEYS, RADIUS_KEYS, "3.2.0", search::georadius,
         "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a point",
         RADIUS),
     geocmd!("georadius_ro", -6, READONLY, Keys::ONE, "3.2.10", search::georadius_ro,
         "A read-only variant for GEORADIUS", RADIUS),
-    geocmd!("georadiusbymember", -5, WRITE | DENYOOM | MOVABLE_KEYS, RADIUS_STORE_KEYS, "3.2.0",
+    geocmd!("georadiusbymember", -5, WRITE | DENYOOM | MOVABLE_KEYS, BYMEMBER_KEYS, "3.2.0",
         search::georadiusbymember,
         "Query a sorted set representing a geospatial index to fetch members matching a given maximum distance from a member",
         RADIUS),

@@ -67,9 +67,19 @@ fn member_xy(z: &ZSetValue, m: &[u8]) -> Result<[f64; 2], CmdError> {
         .ok_or_else(|| CmdError::err("could not decode requested zset member"))
 }
 
-/// GEORADIUS and GEORADIUSBYMEMBER key positions (`georadiusGetKeys`): the
-/// source, plus the key after the last STORE or STOREDIST from argument 5.
-pub(super) fn georadius_keys(argv: &[Bytes]) -> Vec<usize> {
+/// GEORADIUS and GEORADIUSBYMEMBER key positions. Redis 7.0 reports those
+/// of its key specs: the source, then the key after the first STORE and the
+/// one after the first STOREDIST, searched from the options (`startfrom`)
+/// up to the next-to-last argument. The command itself stores into the key
+/// after the last of them (`georadiusGetKeys`'s walk from argument 5), which
+/// is added if the specs missed it, so the dispatcher locks it.
+fn radius_keys(argv: &[Bytes], startfrom: usize) -> Vec<usize> {
+    let mut keys = vec![1];
+    for kw in ["store", "storedist"] {
+        if let Some(i) = (startfrom..argv.len().saturating_sub(1)).find(|&i| is(&argv[i], kw)) {
+            keys.push(i + 1);
+        }
+    }
     let mut stored = None;
     let mut i = 5;
     while i < argv.len() {
@@ -79,9 +89,20 @@ pub(super) fn georadius_keys(argv: &[Bytes]) -> Vec<usize> {
         }
         i += 1;
     }
-    let mut keys = vec![1];
-    keys.extend(stored);
+    if let Some(s) = stored.filter(|s| !keys.contains(s)) {
+        keys.push(s);
+    }
     keys
+}
+
+/// GEORADIUS: options from argument 6.
+pub(super) fn georadius_keys(argv: &[Bytes]) -> Vec<usize> {
+    radius_keys(argv, 6)
+}
+
+/// GEORADIUSBYMEMBER: options from argument 5.
+pub(super) fn georadiusbymember_keys(argv: &[Bytes]) -> Vec<usize> {
+    radius_keys(argv, 5)
 }
 
 /// Redis's `georadiusGeneric`: `name` is the command's name for errors,
