@@ -6,6 +6,7 @@
 //! score-range scans.
 
 mod hash;
+mod pqsort;
 mod search;
 
 use super::ldouble::LongDouble;

@@ -5,6 +5,7 @@
 //! range of the sorted set, then are filtered by exact distance.
 
 use super::hash::{self, Shape, ShapeKind};
+use super::pqsort::pqsort;
 use super::{c_double, coord_reply, distance_reply, is, load, lon_lat, unit};
 use crate::ctx::Ctx;
 use crate::error::{CmdError, CmdResult};
@@ -250,17 +251,37 @@ fn generic(
     if found.is_empty() && storekey.is_none() {
         return Ok(Reply::Array(Vec::new()));
     }
-    // glibc's qsort is a stable merge sort here. Redis sorts only the first
-    // COUNT places with its own partial quicksort when COUNT cuts the
-    // result; equal distances may then come in another order.
-    match sort {
-        Sort::None => {}
-        Sort::Asc => found.sort_by(|a, b| a.dist.total_cmp(&b.dist)),
-        Sort::Desc => found.sort_by(|a, b| b.dist.total_cmp(&a.dist)),
+    let returned = if count == 0 || (found.len() as u64) < count as u64 {
+        found.len()
+    } else {
+        count as usize
+    };
+    if sort != Sort::None {
+        // `sort_gp_asc`/`sort_gp_desc`: C comparators on the distance.
+        let sign = if sort == Sort::Asc { 1 } else { -1 };
+        let cmp = |a: &Point, b: &Point| {
+            sign * if a.dist > b.dist {
+                1
+            } else if a.dist == b.dist {
+                0
+            } else {
+                -1
+            }
+        };
+        if returned == found.len() {
+            // glibc's qsort: a stable merge sort for arrays like these.
+            // `total_cmp` agrees with the C comparator on all but NaN,
+            // which it orders without upsetting the sort.
+            if sort == Sort::Asc {
+                found.sort_by(|a, b| a.dist.total_cmp(&b.dist));
+            } else {
+                found.sort_by(|a, b| b.dist.total_cmp(&a.dist));
+            }
+        } else {
+            pqsort(&mut found, &cmp, 0, returned - 1);
+        }
     }
-    if count > 0 && (count as u64) < found.len() as u64 {
-        found.truncate(count as usize);
-    }
+    found.truncate(returned);
     if let Some(dst) = storekey {
         let mut items: Vec<Item> = found
             .into_iter()
