@@ -270,6 +270,91 @@ mod tests {
         assert_eq!(c_fixed6(f64::INFINITY), "inf");
     }
 
+    /// Random geo commands over a few keys (some holding odd scores or
+    /// another type): no input may panic a handler.
+    #[test]
+    fn random_geo_commands_never_panic() {
+        const WORDS: &[&str] = &[
+            "g",
+            "g2",
+            "s",
+            "z",
+            "m",
+            "a",
+            "b",
+            "0",
+            "1",
+            "-1",
+            "180",
+            "-180",
+            "85.05112878",
+            "-85.05112878",
+            "90",
+            "1e308",
+            "1e-300",
+            "inf",
+            "-inf",
+            "nan",
+            "0.0001",
+            "20000",
+            "5e6",
+            "km",
+            "m",
+            "mi",
+            "ft",
+            "x",
+            "NX",
+            "XX",
+            "CH",
+            "WITHDIST",
+            "WITHHASH",
+            "WITHCOORD",
+            "ASC",
+            "DESC",
+            "COUNT",
+            "ANY",
+            "STORE",
+            "STOREDIST",
+            "FROMMEMBER",
+            "FROMLONLAT",
+            "BYRADIUS",
+            "BYBOX",
+        ];
+        const CMDS: &[&str] = &[
+            "GEOADD",
+            "GEOPOS",
+            "GEODIST",
+            "GEOHASH",
+            "GEOSEARCH",
+            "GEOSEARCHSTORE",
+            "GEORADIUS",
+            "GEORADIUS_RO",
+            "GEORADIUSBYMEMBER",
+            "GEORADIUSBYMEMBER_RO",
+        ];
+        let mut t = crate::cmd::testutil::T::new();
+        t.run("SET s str");
+        t.run("ZADD z -1 a inf b 1e300 c nan-is-refused 0 4503599627370495 m");
+        t.run("GEOADD g 0 0 a 180 85.05112878 b -180 -85.05112878 m 13.36 38.11 c");
+        let mut seed = 0x9e3779b97f4a7c15u64;
+        let mut next = move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        for _ in 0..20_000 {
+            let mut argv = vec![Bytes::from_static(CMDS[next(CMDS.len())].as_bytes())];
+            for _ in 0..next(14) {
+                argv.push(Bytes::from_static(WORDS[next(WORDS.len())].as_bytes()));
+            }
+            let (r, _) = t.store.execute(0, &argv, t.now);
+            if let Reply::Error(e) = &r {
+                assert!(!e.starts_with(b"ERR internal"), "{argv:?}: {r:?}");
+            }
+        }
+    }
+
     #[test]
     fn options_read_as_c_strings() {
         assert!(is(b"KM\0junk", "km"));
