@@ -13,7 +13,7 @@ use crate::kstr::KStr;
 use crate::types::zset::{cmp_key, Item};
 use crate::types::ZSetValue;
 use bytes::Bytes;
-use kevy_resp::Reply;
+use kevy_resp::{encode, encode_array_header, Protocol, Reply, ReplySource, Streamed};
 
 /// Where the search centre comes from.
 #[derive(Clone, Copy, PartialEq)]
@@ -297,32 +297,80 @@ fn generic(
         items.sort_by(|a, b| cmp_key(a.score, &a.member, b.score, &b.member));
         return super::super::zsets::store_result(ctx, dst, ZSetValue::from_sorted(items), event);
     }
-    let options = withdist as usize + withhash as usize + withcoord as usize;
-    let out = found
-        .into_iter()
-        .map(|p| {
-            let m = Reply::Bulk(p.member.to_bytes());
-            if options == 0 {
-                return m;
+    let out = GeoItems {
+        points: found,
+        conversion,
+        withdist,
+        withhash,
+        withcoord,
+    };
+    if crate::cmd::stream::wanted(ctx.stream_replies, out.points.len()) {
+        return Ok(Reply::Stream(Streamed::new(out)));
+    }
+    Ok(Reply::Array(
+        (0..out.points.len()).map(|i| out.item(i)).collect(),
+    ))
+}
+
+/// A search's reply: the members, each with the options asked for.
+struct GeoItems {
+    points: Vec<Point>,
+    conversion: f64,
+    withdist: bool,
+    withhash: bool,
+    withcoord: bool,
+}
+
+impl GeoItems {
+    /// Item `i`: the member alone, or `[member, dist?, hash?, [lon, lat]?]`.
+    fn item(&self, i: usize) -> Reply {
+        let Some(p) = self.points.get(i) else {
+            return Reply::Nil;
+        };
+        let m = Reply::Bulk(p.member.to_bytes());
+        if !(self.withdist || self.withhash || self.withcoord) {
+            return m;
+        }
+        let mut v = Vec::with_capacity(4);
+        v.push(m);
+        if self.withdist {
+            v.push(distance_reply(p.dist / self.conversion));
+        }
+        if self.withhash {
+            v.push(Reply::Int(p.score as i64));
+        }
+        if self.withcoord {
+            v.push(Reply::Array(vec![
+                coord_reply(p.xy[0]),
+                coord_reply(p.xy[1]),
+            ]));
+        }
+        Reply::Array(v)
+    }
+}
+
+/// Past `STREAM_MIN_ITEMS` results the reply is encoded a chunk at a time.
+impl ReplySource for GeoItems {
+    fn len(&self) -> usize {
+        self.points.len()
+    }
+
+    fn header(&self, _: Protocol, out: &mut Vec<u8>) {
+        encode_array_header(out, self.len());
+    }
+
+    fn encode_from(&self, at: usize, proto: Protocol, out: &mut Vec<u8>, budget: usize) -> usize {
+        let start = out.len();
+        let mut i = at;
+        while i < self.len() {
+            encode(&self.item(i), proto, out);
+            i += 1;
+            if out.len() - start >= budget {
+                break;
             }
-            let mut v = Vec::with_capacity(options + 1);
-            v.push(m);
-            if withdist {
-                v.push(distance_reply(p.dist / conversion));
-            }
-            if withhash {
-                v.push(Reply::Int(p.score as i64));
-            }
-            if withcoord {
-                v.push(Reply::Array(vec![
-                    coord_reply(p.xy[0]),
-                    coord_reply(p.xy[1]),
-                ]));
-            }
-            Reply::Array(v)
-        })
-        .collect();
-    Ok(Reply::Array(out))
+        }
+        i
+    }
 }
 
 /// `membersOfAllNeighbors`: every member of the candidate cells inside the
@@ -390,4 +438,53 @@ pub(super) fn georadiusbymember(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdRes
 /// `GEORADIUSBYMEMBER_RO key member radius unit [...]`
 pub(super) fn georadiusbymember_ro(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     generic(ctx, argv, "georadiusbymember_ro", Mode::Member, true, false)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::cmd::testutil::{split, T, T0};
+    use crate::ctx::{Ctx, Events};
+    use bytes::Bytes;
+    use kevy_resp::{encode, Protocol, Reply};
+
+    fn run(t: &T, line: &str, proto: Protocol, stream_ok: bool) -> Reply {
+        let argv = split(line);
+        let Some(cmd) = crate::cmd::lookup(&argv[0]) else {
+            panic!("unknown command {line}")
+        };
+        let mut events = Events::default();
+        let mut locked = t.store.lock_all();
+        let mut ctx = Ctx::new(&mut locked, &mut events, 0, T0);
+        ctx.proto = proto;
+        ctx.stream_replies = stream_ok;
+        crate::store::run(&mut ctx, cmd, &argv)
+    }
+
+    #[test]
+    fn big_results_stream_the_eager_bytes() {
+        let t = T::new();
+        let mut argv = vec![Bytes::from("GEOADD"), Bytes::from("g")];
+        for i in 0..17_000u32 {
+            argv.push(Bytes::from(format!("{}", 2.0 + (i % 130) as f64 * 0.001)));
+            argv.push(Bytes::from(format!("{}", 48.0 + (i / 130) as f64 * 0.001)));
+            argv.push(Bytes::from(format!("m{i}")));
+        }
+        assert_eq!(t.store.execute(0, &argv, t.now).0, Reply::Int(17_000));
+        for (line, proto) in [
+            ("GEOSEARCH g FROMLONLAT 2.06 48.06 BYRADIUS 100 km", Protocol::Resp2),
+            (
+                "GEOSEARCH g FROMLONLAT 2.06 48.06 BYBOX 200 200 km ASC WITHDIST WITHHASH WITHCOORD",
+                Protocol::Resp3,
+            ),
+            ("GEORADIUS g 2.06 48.06 100 km DESC COUNT 16500", Protocol::Resp2),
+        ] {
+            let streamed = run(&t, line, proto, true);
+            assert!(matches!(streamed, Reply::Stream(_)), "{line}");
+            let eager = run(&t, line, proto, false);
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            encode(&streamed, proto, &mut a);
+            encode(&eager, proto, &mut b);
+            assert!(a == b, "{line}");
+        }
+    }
 }
