@@ -7,7 +7,7 @@ use bytes::Bytes;
 
 /// One reply frame, as a command produces it.
 ///
-/// Variants that only exist in RESP3 (`Map`, `Set`, `Double`, `Bool`,
+/// Variants that only exist in RESP3 (`Map`, `Set`, `Double`, `DoubleText`, `Bool`,
 /// `BigNumber`, `Verbatim`, `Push`) are downgraded by the encoder to the shapes
 /// Redis uses for RESP2 clients, so a command builds one value for both.
 #[derive(Debug, Clone, PartialEq)]
