@@ -226,6 +226,13 @@ pub fn encode(reply: &Reply, proto: Protocol, out: &mut Vec<u8>) {
         }
         Reply::Stream(s) => s.encode_all(proto, out),
         Reply::Double(v) => encode_double(out, *v, proto),
+        Reply::DoubleText(text) => match proto {
+            Protocol::Resp2 => encode_bulk(out, text),
+            Protocol::Resp3 => {
+                out.push(b',');
+                push_line(out, text);
+            }
+        },
         Reply::Bool(b) => encode_bool(out, *b, proto),
         Reply::BigNumber(digits) => match proto {
             Protocol::Resp2 => encode_bulk(out, digits),
@@ -341,6 +348,11 @@ mod tests {
             b",1.1000000000000001\r\n",
         );
         check(Reply::Double(3.0), b"$1\r\n3\r\n", b",3\r\n");
+        check(
+            Reply::DoubleText(Bytes::from_static(b"13.5000001")),
+            b"$10\r\n13.5000001\r\n",
+            b",13.5000001\r\n",
+        );
         check(Reply::Double(f64::INFINITY), b"$3\r\ninf\r\n", b",inf\r\n");
         check(
             Reply::Double(f64::NEG_INFINITY),

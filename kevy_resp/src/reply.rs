@@ -7,7 +7,7 @@ use bytes::Bytes;
 
 /// One reply frame, as a command produces it.
 ///
-/// Variants that only exist in RESP3 (`Map`, `Set`, `Double`, `Bool`,
+/// Variants that only exist in RESP3 (`Map`, `Set`, `Double`, `DoubleText`, `Bool`,
 /// `BigNumber`, `Verbatim`, `Push`) are downgraded by the encoder to the shapes
 /// Redis uses for RESP2 clients, so a command builds one value for both.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +34,9 @@ pub enum Reply {
     Set(Vec<Reply>),
     /// A double (RESP3 `,`); a bulk string in RESP2, formatted as Redis does.
     Double(f64),
+    /// A double Redis formats its own way (GEOPOS's `%.17Lf` with trailing
+    /// zeros trimmed): RESP3 `,` with this text, a bulk string in RESP2.
+    DoubleText(Bytes),
     /// A boolean (RESP3 `#`); the integer 1 or 0 in RESP2.
     Bool(bool),
     /// A big number (RESP3 `(`), digits with an optional sign; a bulk string in RESP2.

@@ -34,6 +34,7 @@ scripts!(sets);
 scripts!(bitmaps);
 scripts!(hll);
 scripts!(zsets);
+scripts!(geo);
 scripts!(lists);
 scripts!(lists_blocking);
 scripts!(memory);

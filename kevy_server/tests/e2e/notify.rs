@@ -227,6 +227,27 @@ fn notify_zsets() {
     );
 }
 
+/// GEOADD is ZADD underneath (`zadd`); the STORE forms raise
+/// `georadiusstore`/`geosearchstore`, or `del` when the result is empty.
+#[test]
+fn notify_geo() {
+    family(
+        "KEA",
+        &[
+            "GEOADD g 13.361389 38.115556 Palermo 15.087269 37.502669 Catania",
+            "GEOADD g XX 13.361389 38.115556 Palermo",
+            "GEOADD g CH 13.4 38.1 Palermo",
+            "GEORADIUS g 15 37 200 km STORE d1",
+            "GEORADIUSBYMEMBER g Palermo 300 km STOREDIST d2",
+            "GEOSEARCHSTORE d3 g FROMLONLAT 15 37 BYRADIUS 200 km",
+            "GEOSEARCHSTORE d3 g FROMLONLAT 0 0 BYRADIUS 1 km",
+            "GEORADIUS nosuch 0 0 1 km STORE d1",
+            "GEOSEARCH g FROMLONLAT 15 37 BYRADIUS 200 km",
+            "GEOPOS g Palermo",
+        ],
+    );
+}
+
 /// Narrower flag sets: only the named classes, on only the named channel kind.
 #[test]
 fn notify_narrow_flags() {

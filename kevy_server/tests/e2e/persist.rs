@@ -311,3 +311,45 @@ fn persist_auto_rewrite_follows_runtime_config() {
     assert!(base < 8 * 1024, "aof_base_size {base} after the rewrite");
     c.expect("CONFIG SET auto-aof-rewrite-percentage 0", "+OK\r\n");
 }
+
+/// GEOADD replays as itself; the STORE forms log DEL + ZADD of their result
+/// (on the destination's shard), so a restart with another shard count
+/// rebuilds the same sorted sets, also after the source changed.
+#[test]
+fn persist_geo_store_results_replay() {
+    if selftest() {
+        return;
+    }
+    let mut s = Server::start(&[AOF_ALWAYS, &["--threads", "2"]].concat());
+    let mut c = s.conn();
+    c.expect(
+        "GEOADD g 13.361389 38.115556 Palermo 15.087269 37.502669 Catania",
+        ":2\r\n",
+    );
+    c.expect("GEORADIUS g 15 37 200 km STORE d1", ":2\r\n");
+    c.expect("GEORADIUSBYMEMBER g Palermo 300 km STOREDIST d2", ":2\r\n");
+    c.expect(
+        "GEOSEARCHSTORE d3 g FROMLONLAT 15 37 BYBOX 400 400 km COUNT 1 STOREDIST",
+        ":1\r\n",
+    );
+    c.expect("SET d4 x", "+OK\r\n");
+    c.expect("GEOSEARCHSTORE d4 g FROMLONLAT 0 0 BYRADIUS 1 km", ":0\r\n");
+    c.expect("ZREM g Catania", ":1\r\n");
+    let keys = ["g", "d1", "d2", "d3"];
+    let before: Vec<String> = keys
+        .iter()
+        .map(|k| c.cmd_str(&format!("ZRANGE {k} 0 -1 WITHSCORES")))
+        .collect();
+    s.kill();
+    s.restart(&[AOF_ALWAYS, &["--threads", "3"]].concat());
+    let mut c = s.conn();
+    for (k, want) in keys.iter().zip(&before) {
+        assert_eq!(
+            &c.cmd_str(&format!("ZRANGE {k} 0 -1 WITHSCORES")),
+            want,
+            "{k}"
+        );
+    }
+    c.expect("EXISTS d4", ":0\r\n");
+    c.expect("ZCARD d1", ":2\r\n");
+}

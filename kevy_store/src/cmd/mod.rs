@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 
 mod bitmaps;
 mod expire;
+mod geo;
 mod hashes;
 mod hll;
 pub(crate) mod keys;
@@ -37,7 +38,7 @@ pub struct StoreCommand {
     pub run: Handler,
 }
 
-fn families() -> [&'static [StoreCommand]; 12] {
+fn families() -> [&'static [StoreCommand]; 13] {
     [
         strings::COMMANDS,
         keys::COMMANDS,
@@ -50,7 +51,10 @@ fn families() -> [&'static [StoreCommand]; 12] {
         hll::COMMANDS,
         expire::COMMANDS,
         scan::COMMANDS,
+        // New families go last, so the fuzz corpus (which picks commands by
+        // table index) keeps naming the commands it was recorded with.
         sort::COMMANDS,
+        geo::COMMANDS,
     ]
 }
 

@@ -35,7 +35,9 @@ fn enc(r: &Reply, out: &mut String) {
         Reply::Int(n) => {
             let _ = write!(out, ":{n}\r\n");
         }
-        Reply::Bulk(b) | Reply::BigNumber(b) | Reply::Verbatim(_, b) => bulk(b, out),
+        Reply::Bulk(b) | Reply::BigNumber(b) | Reply::Verbatim(_, b) | Reply::DoubleText(b) => {
+            bulk(b, out)
+        }
         Reply::Nil => out.push_str("$-1\r\n"),
         Reply::NilArray => out.push_str("*-1\r\n"),
         Reply::Array(v) | Reply::Set(v) | Reply::Push(v) => {

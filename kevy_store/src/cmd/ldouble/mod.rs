@@ -36,6 +36,31 @@ impl LongDouble {
         inf: false,
     };
 
+    /// The exact extended-precision value of a double (C's `(long double)d`).
+    pub(crate) fn from_f64(d: f64) -> LongDouble {
+        let neg = d.is_sign_negative();
+        if d.is_infinite() {
+            return LongDouble {
+                neg,
+                mant: 0,
+                exp: 0,
+                inf: true,
+            };
+        }
+        let bits = d.to_bits();
+        let field = ((bits >> 52) & 0x7ff) as i64;
+        let frac = bits & ((1u64 << 52) - 1);
+        let (mant, exp) = if field == 0 {
+            (frac, -1074)
+        } else {
+            (frac | 1 << 52, field - 1075)
+        };
+        round(neg, Big::from_u64(mant), exp, false).unwrap_or(LongDouble {
+            neg,
+            ..LongDouble::ZERO
+        })
+    }
+
     /// Parses a whole string as Redis's `getLongDoubleFromObject` accepts it:
     /// `strtold` syntax (decimal or hex, `inf`, `infinity`), no leading
     /// space, nothing left over, NaN refused, and results that overflow or
@@ -352,6 +377,15 @@ mod tests {
         for (a, b, want) in cases {
             assert_eq!(incr(a, b).as_deref(), Some(want), "{a} + {b}");
         }
+    }
+
+    #[test]
+    fn from_doubles() {
+        let h = |d: f64| LongDouble::from_f64(d).to_human();
+        assert_eq!(h(13.361389338970184), "13.36138933897018433");
+        assert_eq!(h(180.0), "180");
+        assert_eq!(h(-0.0), "0");
+        assert_eq!(h(f64::NEG_INFINITY), "-inf");
     }
 
     #[test]

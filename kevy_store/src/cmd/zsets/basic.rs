@@ -156,7 +156,7 @@ fn zadd_generic(ctx: &mut Ctx<'_, '_>, key: &[u8], a: ZAdd<'_>) -> CmdResult {
     })
 }
 
-pub(super) fn zadd(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
+pub(crate) fn zadd(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     let a = ZAdd::parse(argv)?;
     zadd_generic(ctx, &argv[1], a)
 }

@@ -15,6 +15,8 @@ mod range;
 mod scan;
 pub(crate) mod strtod;
 
+pub(crate) use basic::zadd;
+
 use super::StoreCommand;
 use crate::ctx::{notify, Ctx};
 use crate::error::CmdError;
@@ -297,7 +299,7 @@ pub(super) fn push_item(out: &mut Vec<Reply>, proto: Protocol, it: &Item, withsc
 /// replaces it (dropping its TTL) when non-empty, deletes it when empty.
 /// Logs `DEL dst` plus the result's restore commands to `dst`'s shard.
 /// Returns the reply (the result's size).
-pub(super) fn store_result(
+pub(crate) fn store_result(
     ctx: &mut Ctx<'_, '_>,
     dst: &[u8],
     z: ZSetValue,
