@@ -145,6 +145,7 @@ pub type Step = (usize, u64, Vec<Bytes>);
 /// ms). Per argument, one tag byte: below `WORDS.len()` a word; up to
 /// 0xEF a small integer (`tag - 150`); else raw bytes, the next byte
 /// giving their count (mod 64). Decoding stops where the bytes run out.
+/// PFSELFTEST is decoded but left out.
 pub fn decode(data: &[u8]) -> Vec<Step> {
     let names: Vec<&'static str> = all_commands().map(|c| c.meta.name).collect();
     let mut it = data.iter().copied();
@@ -168,7 +169,11 @@ pub fn decode(data: &[u8]) -> Vec<Step> {
         }
         let db = usize::from(shape >> 4 & 3);
         let step = [0, 1, 100, 10_000][usize::from(shape >> 6)];
-        out.push((db, step, argv));
+        // PFSELFTEST takes no input and spends milliseconds in Redis's HLL
+        // self-test: picked often, it slowed the fuzzer fiftyfold.
+        if *name != "pfselftest" {
+            out.push((db, step, argv));
+        }
     }
     out
 }

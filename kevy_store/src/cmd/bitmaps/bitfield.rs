@@ -268,6 +268,15 @@ fn run(ctx: &mut Ctx<'_, '_>, argv: &[Bytes], read_only: bool) -> CmdResult {
         ctx.modified(key);
         ctx.events.dirty += changes as u64 - 1;
         ctx.notify(notify::STRING, "setbit", key);
+    } else if grown {
+        // The string was created or padded with zeros although nothing was
+        // stored. Redis signals the key without counting a change, and so
+        // never propagates it; kevy logs the command (it replays to the same
+        // padding), or a restart would lose a key clients saw.
+        ctx.signal_modified(key);
+        ctx.notify(notify::STRING, "setbit", key);
+        let parts: Vec<&[u8]> = argv.iter().map(|a| &a[..]).collect();
+        ctx.propagate(key, &parts);
     } else {
         ctx.suppress_propagation();
     }
