@@ -6,12 +6,14 @@
 use crate::acl::is_container;
 use crate::blocking::Waiter;
 
+mod gate;
 mod tx;
 use crate::cmd::Env;
 use crate::conn::{PendingStream, Session};
 use crate::shared::{now_ms, Msg, Shared};
-use crate::table::{Cmd, Kind};
+use crate::table::Kind;
 use bytes::Bytes;
+use gate::{misconf, reject, KEYSPACE_FLAGS};
 use kevy_resp::{encode, encode_deferred, Reply};
 use kevy_store::{Ctx, Events, Locked};
 use std::collections::VecDeque;
@@ -524,56 +526,4 @@ fn full_name(container: &str, sub: &[u8]) -> String {
         container,
         String::from_utf8_lossy(sub).to_lowercase()
     )
-}
-
-/// Commands that read or write the keyspace (`readonly`, `write`,
-/// `may-replicate`): a MONITOR client may not run them.
-const KEYSPACE_FLAGS: u32 = kevy_store::spec::flags::READONLY
-    | kevy_store::spec::flags::WRITE
-    | kevy_store::spec::flags::MAY_REPLICATE;
-
-/// A command refused before it ran (ACL, MISCONF), as Redis's
-/// rejectCommand: inside MULTI it dooms the transaction, and a refused EXEC
-/// aborts it, saying why.
-fn reject(shared: &Shared, sess: &mut Session, cmd: &Cmd, r: Reply) -> Reply {
-    if sess.multi.is_none() {
-        return r;
-    }
-    sess.multi_dirty = true;
-    if cmd.meta.name != "exec" {
-        return r;
-    }
-    sess.multi = None;
-    sess.multi_dirty = false;
-    crate::cmd::unwatch_all(shared, sess);
-    match &r {
-        Reply::Error(e) => Reply::error(format!(
-            "EXECABORT Transaction discarded because of: {}",
-            String::from_utf8_lossy(e)
-        )),
-        _ => r,
-    }
-}
-
-/// MISCONF: while the AOF cannot be written, or a snapshot failed with
-/// `stop-writes-on-bgsave-error yes`, write commands, PING and an EXEC of a
-/// transaction with writes are refused (the commands Redis refuses).
-fn misconf(shared: &Shared, sess: &Session, cmd: &Cmd) -> Option<String> {
-    use kevy_store::spec::flags::WRITE;
-    let name = cmd.meta.name;
-    let writes = cmd.meta.flags & WRITE != 0
-        || name == "ping"
-        || (name == "exec"
-            && sess.multi.as_ref().is_some_and(|q| {
-                q.iter().any(|argv| {
-                    argv.first()
-                        .and_then(|n| shared.commands.lookup(n))
-                        .is_some_and(|(_, c)| c.meta.flags & WRITE != 0)
-                })
-            }));
-    if writes {
-        shared.persist.write_denied()
-    } else {
-        None
-    }
 }
