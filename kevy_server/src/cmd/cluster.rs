@@ -8,7 +8,7 @@
 use super::{sub_arity, unknown_subcommand, Env, ServerCommand};
 use bytes::Bytes;
 use kevy_resp::Reply;
-use kevy_store::spec::{acl, flags::*, CommandMeta, Keys};
+use kevy_store::spec::{acl, flags::*, CommandMeta};
 
 const DISABLED: &str = "ERR This instance has cluster support disabled";
 
@@ -20,17 +20,7 @@ const fn meta(
     summary: &'static str,
     since: &'static str,
 ) -> CommandMeta {
-    CommandMeta {
-        name,
-        arity,
-        flags,
-        acl,
-        keys: Keys::None,
-        group: "cluster",
-        summary,
-        since,
-        complexity: "O(1)",
-    }
+    super::keyless_meta(name, arity, flags, acl, "cluster", summary, since)
 }
 
 pub(crate) static COMMANDS: &[ServerCommand] = &[

@@ -47,6 +47,30 @@ pub struct ServerCommand {
     pub run: fn(&mut Env<'_>, &[Bytes]) -> Reply,
 }
 
+/// The metadata of a server command without key arguments (the shape most
+/// server commands share; `complexity` is O(1)).
+pub(crate) const fn keyless_meta(
+    name: &'static str,
+    arity: i16,
+    flags: u32,
+    acl: u64,
+    group: &'static str,
+    summary: &'static str,
+    since: &'static str,
+) -> CommandMeta {
+    CommandMeta {
+        name,
+        arity,
+        flags,
+        acl,
+        keys: kevy_store::spec::Keys::None,
+        group,
+        summary,
+        since,
+        complexity: "O(1)",
+    }
+}
+
 /// Every server command.
 pub fn all() -> impl Iterator<Item = &'static ServerCommand> {
     [

@@ -6,7 +6,7 @@
 use super::{eq, Env, ServerCommand};
 use bytes::Bytes;
 use kevy_resp::Reply;
-use kevy_store::spec::{acl, flags::*, CommandMeta, Keys};
+use kevy_store::spec::{acl, flags::*, CommandMeta};
 
 const fn meta(
     name: &'static str,
@@ -16,17 +16,7 @@ const fn meta(
     summary: &'static str,
     since: &'static str,
 ) -> CommandMeta {
-    CommandMeta {
-        name,
-        arity,
-        flags,
-        acl,
-        keys: Keys::None,
-        group: "replication",
-        summary,
-        since,
-        complexity: "O(1)",
-    }
+    super::keyless_meta(name, arity, flags, acl, "replication", summary, since)
 }
 
 pub(crate) static COMMANDS: &[ServerCommand] = &[
