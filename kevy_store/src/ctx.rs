@@ -490,6 +490,20 @@ impl<'a, 's> Ctx<'a, 's> {
         }
     }
 
+    /// The empty result of a *STORE command: `dst` is deleted (logged as
+    /// `DEL`, with the `del` event) if it existed; otherwise nothing is
+    /// logged at all, as Redis does.
+    pub fn store_empty(&mut self, dst: &[u8]) -> Result<(), CmdError> {
+        if self.remove(dst)?.is_some() {
+            self.modified(dst);
+            self.notify(notify::GENERIC, "del", dst);
+            self.propagate(dst, &[b"DEL", dst]);
+        } else {
+            self.suppress_propagation();
+        }
+        Ok(())
+    }
+
     /// Raises `keymiss` for a read lookup of a missing key (for commands
     /// that look up without [`Ctx::get`], as Redis's lookupKeyRead does).
     pub fn key_miss(&mut self, key: &[u8]) {

@@ -112,13 +112,7 @@ fn diff(sets: &[Option<Arc<SetValue>>]) -> SetValue {
 /// `dst` when the result is empty; replies with the result's size.
 fn store(ctx: &mut Ctx<'_, '_>, dst: &[u8], result: SetValue, event: &'static str) -> CmdResult {
     if result.is_empty() {
-        if ctx.remove(dst)?.is_some() {
-            ctx.modified(dst);
-            ctx.notify(notify::GENERIC, "del", dst);
-            ctx.propagate(dst, &[b"DEL", dst]);
-        } else {
-            ctx.suppress_propagation();
-        }
+        ctx.store_empty(dst)?;
         return Ok(Reply::Int(0));
     }
     let n = result.len();

@@ -334,13 +334,7 @@ fn store(ctx: &mut Ctx<'_, '_>, dst: &[u8], selected: &[Sortable], gets: &[&[u8]
     }
     let n = list.len();
     if n == 0 {
-        if ctx.remove(dst)?.is_some() {
-            ctx.modified(dst);
-            ctx.notify(notify::GENERIC, "del", dst);
-            ctx.propagate(dst, &[b"DEL", dst]);
-        } else {
-            ctx.suppress_propagation();
-        }
+        ctx.store_empty(dst)?;
         return Ok(Reply::Int(0));
     }
     let cmds = list.restore_commands(dst);

@@ -307,13 +307,7 @@ pub(crate) fn store_result(
 ) -> Result<Reply, CmdError> {
     let n = z.len();
     if n == 0 {
-        if ctx.remove(dst)?.is_some() {
-            ctx.modified(dst);
-            ctx.notify(notify::GENERIC, "del", dst);
-            ctx.propagate(dst, &[b"DEL", dst]);
-        } else {
-            ctx.suppress_propagation();
-        }
+        ctx.store_empty(dst)?;
         return Ok(Reply::Int(0));
     }
     let cmds = z.restore_commands(dst);
