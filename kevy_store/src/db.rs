@@ -1,5 +1,5 @@
 //! `Db`: one logical database of one shard. Keys live in a persistent
-//! B-tree (`imbl::OrdMap`) ordered by (seeded hash, bytes): cloning it is O(1)
+//! hash trie (`HashTrie`) ordered by (seeded hash, bytes): cloning it is O(1)
 //! (the basis of `SnapshotView`), a SCAN cursor is simply the hash to resume
 //! from (so keys present for the whole scan are always returned, whatever is
 //! written meanwhile), and a random key is the first one at or after a random
@@ -7,9 +7,9 @@
 //! expiry cycle samples.
 
 use crate::hash::key_hash;
+use crate::keymap::HashTrie;
 use crate::kstr::KStr;
 use crate::value::Entry;
-use imbl::OrdMap;
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
 
@@ -30,7 +30,16 @@ impl Key {
         }
     }
 
-    fn lowest_at(hash: u64) -> Key {
+    /// A key with a chosen hash (tests that need collisions).
+    #[cfg(test)]
+    pub(crate) fn with_hash(hash: u64, b: &[u8]) -> Key {
+        Key {
+            hash,
+            s: KStr::from_slice(b),
+        }
+    }
+
+    pub(crate) fn lowest_at(hash: u64) -> Key {
         Key {
             hash,
             s: KStr::empty(),
@@ -72,7 +81,7 @@ impl Ord for Key {
 }
 
 /// The persistent map behind a database; cloning it is O(1).
-pub type KeyMap = OrdMap<Key, Entry>;
+pub type KeyMap = HashTrie<Entry>;
 
 /// One logical database (`SELECT n`) within one shard.
 #[derive(Default, Clone)]
@@ -105,7 +114,7 @@ impl Db {
     /// The entry under `key`, expired or not.
     #[inline]
     pub fn get(&self, key: &[u8]) -> Option<&Entry> {
-        self.map.get(&Key::new(key))
+        self.map.get(key_hash(key), key)
     }
 
     /// The entry under `key` for modification in place (copies the path on
@@ -113,7 +122,7 @@ impl Db {
     /// use [`Db::set_expire`].
     #[inline]
     pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Entry> {
-        self.map.get_mut(&Key::new(key))
+        self.map.get_mut(key_hash(key), key)
     }
 
     /// Stores `entry` under `key`, returning the previous entry.
@@ -132,10 +141,10 @@ impl Db {
 
     /// Removes `key`, returning its entry.
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
-        let k = Key::new(key);
-        let old = self.map.remove(&k)?;
+        let h = key_hash(key);
+        let old = self.map.remove(h, key)?;
         if old.expire_at != 0 {
-            self.expires.remove(&k);
+            self.expires.remove(&Key::new(key));
         }
         Some(old)
     }
@@ -143,18 +152,17 @@ impl Db {
     /// Sets (`at` > 0) or clears (`at` == 0) the absolute expiry of an
     /// existing key. Returns false if the key does not exist.
     pub fn set_expire(&mut self, key: &[u8], at: u64) -> bool {
-        let k = Key::new(key);
-        let Some(e) = self.map.get_mut(&k) else {
+        let Some(e) = self.map.get_mut(key_hash(key), key) else {
             return false;
         };
         let had = e.expire_at != 0;
         e.expire_at = at;
         match (had, at != 0) {
             (false, true) => {
-                self.expires.insert(k);
+                self.expires.insert(Key::new(key));
             }
             (true, false) => {
-                self.expires.remove(&k);
+                self.expires.remove(&Key::new(key));
             }
             _ => {}
         }
@@ -175,7 +183,7 @@ impl Db {
     /// Visits entries in hash order starting at `cursor` until `f` returns
     /// false; returns the cursor to resume from (0 when the walk reached the end).
     pub fn scan_from(&self, cursor: u64, mut f: impl FnMut(&Key, &Entry) -> bool) -> u64 {
-        let mut it = self.map.range(Key::lowest_at(cursor)..);
+        let mut it = self.map.iter_from(&Key::lowest_at(cursor), true);
         for (k, e) in &mut it {
             if !f(k, e) {
                 return match it.next() {
@@ -191,7 +199,7 @@ impl Db {
     /// pick when `r` is random.
     pub fn key_at(&self, r: u64) -> Option<&Key> {
         self.map
-            .range(Key::lowest_at(r)..)
+            .iter_from(&Key::lowest_at(r), true)
             .next()
             .or_else(|| self.map.iter().next())
             .map(|(k, _)| k)

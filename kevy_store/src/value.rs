@@ -179,7 +179,11 @@ impl Entry {
     /// Records an access.
     #[inline]
     pub fn touch(&self, clock: u32) {
-        self.access.store(clock, Ordering::Relaxed);
+        // Read first: most touches find the clock unchanged (it ticks once
+        // a second), and a store would dirty the line for other cores.
+        if self.access.load(Ordering::Relaxed) != clock {
+            self.access.store(clock, Ordering::Relaxed);
+        }
     }
 }
 

@@ -66,6 +66,13 @@ pub struct Executor<'s> {
     maxmemory: u64,
     /// The batch's clock (Unix ms), read once by the first data command.
     now: Option<u64>,
+    /// Counts not yet added to the shared counters: commands processed,
+    /// and per command index (calls, usec, failed). Shared atomics that
+    /// every thread bumps per command make cores fight over one cache
+    /// line; they are added once per batch instead, and before any server
+    /// command runs (so INFO on this connection sees its own commands).
+    pending_total: u64,
+    pending_stats: Vec<(usize, u64, u64, u64)>,
 }
 
 impl<'s> Executor<'s> {
@@ -92,6 +99,8 @@ impl<'s> Executor<'s> {
             slowlog_threshold: -1,
             slowlog_max_len: 128,
             latency_threshold: 0,
+            pending_total: 0,
+            pending_stats: Vec::new(),
         };
         ex.refresh_config();
         ex
@@ -142,7 +151,7 @@ impl<'s> Executor<'s> {
 
     fn dispatch(&mut self, sess: &mut Session, argv: &[Bytes]) -> Reply {
         let shared = self.shared;
-        shared.stats.total_commands_processed.fetch_add(1, Relaxed);
+        self.pending_total += 1;
         let Some(name) = argv.first() else {
             return Reply::error("ERR empty command");
         };
@@ -291,16 +300,21 @@ impl<'s> Executor<'s> {
             }
             Kind::Server(sv) => {
                 self.locked.release();
+                self.flush_stats();
                 let mut env = Env { shared, sess };
                 guarded(|| (sv.run)(&mut env, argv))
             }
         };
         crate::cmd::monitor_feed(shared, sess, cmd.meta.flags, argv);
         let ns = t0.elapsed().as_nanos() as u64;
-        cmd.stats.calls.fetch_add(1, Relaxed);
-        cmd.stats.usec.fetch_add(ns / 1000, Relaxed);
-        if reply.is_error() {
-            cmd.stats.failed.fetch_add(1, Relaxed);
+        let failed = reply.is_error() as u64;
+        match self.pending_stats.iter_mut().find(|p| p.0 == idx) {
+            Some(p) => {
+                p.1 += 1;
+                p.2 += ns / 1000;
+                p.3 += failed;
+            }
+            None => self.pending_stats.push((idx, 1, ns / 1000, failed)),
         }
         if cmd.meta.name == "config" {
             // CONFIG SET takes effect for the rest of the batch, including
@@ -366,6 +380,7 @@ impl<'s> Executor<'s> {
     /// by every batch of this loop iteration).
     pub fn finish_batch(&mut self) -> bool {
         self.locked.release();
+        self.flush_stats();
         self.touched.sort_unstable();
         self.touched.dedup();
         let st = &self.shared.stats;
@@ -392,6 +407,26 @@ impl<'s> Executor<'s> {
             self.send_unblocks();
         }
         defer
+    }
+
+    /// Adds the counts gathered since the last flush to the shared ones.
+    fn flush_stats(&mut self) {
+        let shared = self.shared;
+        if self.pending_total > 0 {
+            shared
+                .stats
+                .total_commands_processed
+                .fetch_add(std::mem::take(&mut self.pending_total), Relaxed);
+        }
+        for (idx, calls, usec, failed) in self.pending_stats.drain(..) {
+            if let Some(cmd) = shared.commands.get(idx) {
+                cmd.stats.calls.fetch_add(calls, Relaxed);
+                cmd.stats.usec.fetch_add(usec, Relaxed);
+                if failed > 0 {
+                    cmd.stats.failed.fetch_add(failed, Relaxed);
+                }
+            }
+        }
     }
 
     fn send_unblocks(&mut self) {

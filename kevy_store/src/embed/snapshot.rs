@@ -63,7 +63,7 @@ impl Snapshot {
         shard
             .dbs
             .get(db)?
-            .get(&crate::db::Key::new(key))
+            .get(crate::hash::key_hash(key), key)
             .filter(|e| !e.is_expired(self.taken_at_ms))
     }
 }

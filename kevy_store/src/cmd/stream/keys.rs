@@ -11,7 +11,6 @@ use crate::glob::glob_match;
 use crate::value::Entry;
 use kevy_resp::{encode_array_header, encode_bulk, Protocol, Reply, ReplySource, Streamed};
 use parking_lot::Mutex;
-use std::ops::Bound;
 
 /// A streamed KEYS reply when the matches are many: a first pass counts
 /// them (the header needs the count) and freezes each shard's database.
@@ -76,17 +75,16 @@ impl KeysSource {
         limit: usize,
         mut f: impl FnMut(&Key) -> bool,
     ) -> (usize, Option<Key>) {
-        let lower = match after {
-            Some(k) => Bound::Excluded(k.clone()),
-            None => Bound::Unbounded,
-        };
         let mut iters: Vec<_> = self
             .maps
             .iter()
             .map(|m| {
-                m.range((lower.clone(), Bound::Unbounded))
-                    .filter(|(k, e)| matches(&self.pattern, k, e, self.now, self.loading))
-                    .map(|(k, _)| k)
+                match after {
+                    Some(k) => m.iter_from(k, false),
+                    None => m.iter(),
+                }
+                .filter(|(k, e)| matches(&self.pattern, k, e, self.now, self.loading))
+                .map(|(k, _)| k)
             })
             .collect();
         let mut heads: Vec<Option<&Key>> = iters.iter_mut().map(|it| it.next()).collect();

@@ -188,7 +188,7 @@ fn snapshots_stay_frozen() {
     let (r, _) = store.execute(0, &split("ZCARD big"), T0);
     assert_eq!(crate::cmd::testutil::resp2(&r), ":2501\r\n");
     let e = snap[0].dbs[0]
-        .get(&crate::db::Key::new(b"big"))
+        .get(crate::hash::key_hash(b"big"), b"big")
         .map(|e| e.value.clone());
     match e {
         Some(crate::value::Value::ZSet(z)) => {
