@@ -20,8 +20,10 @@ fn no_sources_gives_the_documented_defaults() {
     assert_eq!(c.save, vec![(3600, 1), (300, 100), (60, 10000)]);
     assert_eq!((c.threads, c.shards, c.databases), (0, 0, 16));
     assert_eq!(c.maxmemory_policy, MaxmemoryPolicy::Noeviction);
-    assert_eq!(c.effective_threads(8), 8);
-    assert_eq!(c.effective_shards(8), 8);
+    assert_eq!(c.effective_threads(8), 7);
+    assert_eq!(c.effective_shards(8), 7);
+    assert_eq!(c.effective_threads(2), 1);
+    assert_eq!(c.effective_threads(1), 1);
 }
 
 #[test]

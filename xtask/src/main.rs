@@ -23,7 +23,7 @@ phases (default: the workload table, memory and snapshot impact):
   --snapshot       only p99/p99.9/max of a GET/SET load during BGSAVE
   --micro          only the criterion benches (cargo bench), summarised
 options:
-  --threads N      kevy-server --threads N (default: kevy's own, one per core)
+  --threads N      kevy-server --threads N (default: kevy's own, one per core but one)
   --runs N         runs per workload and server, alternating (default 3)
   --scale F        multiply every workload's request count by F (default 1)
   --keys N         items for --memory and --snapshot (default 1000000)
@@ -165,7 +165,7 @@ fn run_bench(a: &Args) -> Result<(), String> {
         report.machine.push((
             "kevy threads".into(),
             a.threads
-                .map_or("default (one per core)".into(), |t| t.to_string()),
+                .map_or("default (one per core but one)".into(), |t| t.to_string()),
         ));
         if !only {
             let list = bench::workloads(a.quick, a.scale);

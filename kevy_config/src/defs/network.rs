@@ -85,7 +85,7 @@ pub(super) static KNOBS: &[Knob] = &[
     Knob {
         name: "threads",
         default: "0",
-        doc: "Event-loop threads (kevy); 0 means one per CPU core.",
+        doc: "Event-loop threads (kevy); 0 means one per CPU core but one (at least one).",
         kind: int!(threads, 0, 1024),
         ..Knob::RESTART
     },

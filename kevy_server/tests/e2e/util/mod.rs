@@ -162,6 +162,12 @@ impl Server {
             }
         }
         cmd.arg("--port").arg("0").arg("--dir").arg(&self.dir);
+        if !self.args.iter().any(|a| a == "--threads") {
+            // Two event loops and two shards unless a test says otherwise,
+            // whatever the machine's default: cross-thread and cross-shard
+            // paths are what most needs testing.
+            cmd.args(["--threads", "2"]);
+        }
         cmd.args(&self.args);
         let mut child = spawn(&mut cmd).expect("spawn kevy-server");
         let (tx, rx) = mpsc::channel();
