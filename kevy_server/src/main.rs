@@ -3,9 +3,8 @@
 //! Start-up reads the configuration (defaults < kevy.toml < KEVY_* < flags),
 //! binds the listeners, starts the event-loop threads (one per core but
 //! one, by default) plus the background timer, and then the main thread
-//! becomes the acceptor: it hands
-//! each new connection to a loop round-robin and turns SIGINT/SIGTERM into
-//! an orderly shutdown.
+//! becomes the acceptor: it hands each new connection to a loop round-robin
+//! and turns SIGINT/SIGTERM into an orderly shutdown.
 
 mod acl;
 mod alloc;
