@@ -97,6 +97,12 @@ pub struct Conn {
     /// Output held until the loop iteration's shared fsync
     /// (`appendfsync always`).
     pub hold: bool,
+    /// Set by the loop while it handles this connection's readable event:
+    /// small replies then wait for the end of the loop iteration and go out
+    /// with everyone else's (see `worker::run`).
+    pub defer_flush: bool,
+    /// The poll reported that the peer shut its sending side.
+    pub peer_closed: bool,
 }
 
 /// A streamed reply in a connection's output: its items belong at offset

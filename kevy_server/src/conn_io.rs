@@ -18,6 +18,10 @@ use std::sync::atomic::Ordering;
 /// our memory without bound.
 const OUTPUT_HIGH_WATER: usize = 4 << 20;
 
+/// Replies up to this size may wait for the end of the loop iteration
+/// (`Conn::defer_flush`); more are written at once.
+const DEFER_MAX: usize = 64 * 1024;
+
 /// Commands parsed and run per batch at most.
 const MAX_BATCH: usize = 1024;
 
@@ -60,7 +64,10 @@ pub(crate) fn on_readable(
                             .stats
                             .net_input_bytes
                             .fetch_add(n as u64, Ordering::Relaxed);
-                        if n < scratch.len() {
+                        // A short read means the socket is drained, unless
+                        // the peer closed its side: then read on to the end
+                        // (the poll reports that close only once).
+                        if n < scratch.len() && !conn.peer_closed {
                             drained = true;
                             break;
                         }
@@ -85,7 +92,14 @@ pub(crate) fn on_readable(
         if !process_input(shared, conn, exec, batch) {
             return false;
         }
-        if !flush(conn) {
+        // A peer that closed its side gets its last replies now: the
+        // edge-triggered poll reports that end only once.
+        let defer = conn.defer_flush
+            && !eof
+            && conn.pending_out() < DEFER_MAX
+            && conn.streams.is_empty()
+            && !conn.sess.close_after_reply;
+        if !defer && !flush(conn) {
             return false;
         }
         // Replies the socket did not take count against the client's
@@ -98,8 +112,12 @@ pub(crate) fn on_readable(
             break;
         }
     }
-    if eof && !conn.has_output() {
-        return false;
+    if eof {
+        if !conn.has_output() {
+            return false;
+        }
+        // Answer what it sent, then close (as Redis does).
+        conn.sess.close_after_reply = true;
     }
     !conn.sess.close_after_reply || conn.has_output()
 }
@@ -157,6 +175,10 @@ pub(crate) fn process_input(
                 break;
             }
             exec.execute(&mut conn.sess, argv, &mut conn.out, &mut conn.streams);
+            // Overlap the next commands' cache misses with this batch's work.
+            for (k, &(s, n)) in conn.pending.iter().take(2).enumerate() {
+                exec.prefetch(conn.sess.db, &conn.args[s..s + n], k == 0);
+            }
             if conn.sess.close_after_reply
                 || conn.sess.blocked.is_some()
                 || conn.sess.handle.killed.load(Ordering::Relaxed)

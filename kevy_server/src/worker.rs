@@ -48,6 +48,8 @@ pub fn run(idx: usize, shared: Arc<Shared>, mut poll: Poll) {
     let mut scratch = vec![0u8; READ_CHUNK];
     let mut batch: Vec<Vec<bytes::Bytes>> = Vec::new();
     let mut last_idle_check = Instant::now();
+    // Connections whose replies wait for the end of this iteration.
+    let mut later: Vec<usize> = Vec::new();
     loop {
         let timeout = next_timeout(&shared, &conns);
         if let Err(e) = poll.poll(&mut events, Some(timeout)) {
@@ -70,9 +72,41 @@ pub fn run(idx: usize, shared: Arc<Shared>, mut poll: Poll) {
                 alive = flush(conn);
             }
             if alive && (ev.is_readable() || ev.is_read_closed()) {
+                conn.peer_closed |= ev.is_read_closed();
+                conn.defer_flush = true;
                 alive = on_readable(&shared, conn, &mut exec, &mut scratch, &mut batch);
+                conn.defer_flush = false;
+                if alive && conn.pending_out() > 0 && !conn.hold {
+                    // Written after every ready connection ran, as Redis
+                    // does before it sleeps: a client woken by its first
+                    // reply finds the others already there, instead of the
+                    // loop waking it (a cross-core wake-up) per write.
+                    later.push(slot);
+                    continue;
+                }
             }
             alive = alive
+                && settle(
+                    &shared,
+                    &poll,
+                    conn,
+                    slot,
+                    &mut exec,
+                    &mut scratch,
+                    &mut batch,
+                );
+            if (conn.sess.blocked.is_some() || conn.paused) && !conns.blocked.contains(&slot) {
+                conns.blocked.push(slot);
+            }
+            if !alive {
+                close(&shared, &poll, &mut conns, slot);
+            }
+        }
+        for slot in later.drain(..) {
+            let Some(conn) = conns.slots.get_mut(slot).and_then(|c| c.as_mut()) else {
+                continue;
+            };
+            let alive = flush(conn)
                 && settle(
                     &shared,
                     &poll,
@@ -387,6 +421,8 @@ fn adopt(
         soft_limit_since: None,
         paused: false,
         hold: false,
+        defer_flush: false,
+        peer_closed: false,
     });
 }
 

@@ -92,6 +92,20 @@ impl<'s> Locked<'s> {
     }
 
     /// The locked shard with id `id`, if held.
+    /// Hints the CPU to start loading what a lookup of `key` in database
+    /// `db` will read (see [`HashTrie::prefetch`](crate::HashTrie::prefetch)),
+    /// when its shard is among the locked ones; otherwise nothing. Reads
+    /// nothing it could not read under the held lock.
+    pub fn prefetch(&self, db: usize, key: &[u8], deep: bool) {
+        let id = shard_for(key, self.nshards);
+        if let Some(g) = self.guards.iter().find(|g| g.id() == id) {
+            if let Some(d) = g.dbs.get(db) {
+                d.prefetch(key, deep);
+            }
+        }
+    }
+
+    /// A locked shard by id.
     pub fn shard_mut(&mut self, id: usize) -> Option<&mut Shard> {
         self.guards
             .iter_mut()
@@ -118,6 +132,9 @@ impl<'s> Locked<'s> {
 /// Routes a key to its shard: hash slot, then a contiguous slot range per shard.
 #[inline]
 pub fn shard_for(key: &[u8], nshards: usize) -> usize {
+    if nshards == 1 {
+        return 0;
+    }
     key_slot(key) as usize * nshards / crate::hash::SLOTS as usize
 }
 

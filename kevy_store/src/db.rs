@@ -117,6 +117,12 @@ impl Db {
         self.map.get(key_hash(key), key)
     }
 
+    /// Starts loading what a lookup of `key` will read (a CPU hint only).
+    #[inline]
+    pub fn prefetch(&self, key: &[u8], deep: bool) {
+        self.map.prefetch(key_hash(key), deep);
+    }
+
     /// The entry under `key` for modification in place (copies the path on
     /// write when a snapshot shares it). Do not change the expiry through it:
     /// use [`Db::set_expire`].

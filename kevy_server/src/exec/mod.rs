@@ -149,6 +149,17 @@ impl<'s> Executor<'s> {
         }
     }
 
+    /// A hint for a command that comes later in this batch: start loading
+    /// what its lookup of `argv[1]` (most commands' key) will read, if that
+    /// key's shard is locked now. `deep` for the next command (its leaf
+    /// was hinted one command earlier), shallow for the one after. A wrong
+    /// guess (no key there) only wastes a cache line.
+    pub fn prefetch(&self, db: usize, argv: &[Bytes], deep: bool) {
+        if let Some(key) = argv.get(1) {
+            self.locked.prefetch(db, key, deep);
+        }
+    }
+
     fn dispatch(&mut self, sess: &mut Session, argv: &[Bytes]) -> Reply {
         let shared = self.shared;
         self.pending_total += 1;
