@@ -94,8 +94,8 @@ pub struct Conn {
     pub soft_limit_since: Option<u64>,
     /// Input held back by CLIENT PAUSE.
     pub paused: bool,
-    /// Output held until the loop iteration's shared fsync
-    /// (`appendfsync always`).
+    /// Output held until the loop iteration's shared AOF write (and under
+    /// `appendfsync always` its fsync).
     pub hold: bool,
     /// Set by the loop while it handles this connection's readable event:
     /// small replies then wait for the end of the loop iteration and go out

@@ -469,8 +469,8 @@ fn close_idle(shared: &Shared, poll: &Poll, conns: &mut Conns) {
     }
 }
 
-/// `appendfsync always`: one fsync for every batch this iteration ran, then
-/// the held replies go out. A released connection may run more input, which
+/// AOF on: one AOF write per shard (under `appendfsync always` one fsync)
+/// for every batch this iteration ran, then the held replies go out. A released connection may run more input, which
 /// may hold it again: repeat until nothing waits (bounded).
 fn release_held(
     shared: &Shared,

@@ -29,8 +29,8 @@ pub struct Executor<'s> {
     events: Events,
     ids: Vec<usize>,
     /// Shards the current batch read or wrote (ascending, unique after
-    /// `finish_batch` sorts them): what `appendfsync always` must make durable
-    /// before the batch's replies leave.
+    /// `finish_batch` sorts them): what must be written to the AOF (and
+    /// under `appendfsync always` made durable) before its replies leave.
     touched: Vec<usize>,
     /// Set by a blocking command that found nothing to serve.
     block: Option<kevy_store::BlockRequest>,
@@ -40,15 +40,15 @@ pub struct Executor<'s> {
     unblocks: Vec<(usize, u64, Vec<u8>)>,
     /// Inside EXEC: the transaction's locks are held; commands must not relock.
     pinned: bool,
-    /// Shards touched by this loop iteration's batches, made durable at once
-    /// by `sync_deferred` (`appendfsync always`).
+    /// Shards touched by this loop iteration's batches, written (under
+    /// `always`: made durable) at once by `sync_deferred` (AOF on).
     deferred: Vec<usize>,
-    /// Unblocked clients' replies waiting for that fsync.
+    /// Unblocked clients' replies waiting for that write.
     deferred_unblocks: Vec<(usize, u64, Vec<u8>)>,
-    /// Clients whose replies wait for that fsync, with the shards their
+    /// Clients whose replies wait for that write, with the shards their
     /// batch touched.
     held: Vec<(u64, Vec<usize>)>,
-    /// The shards the last finished batch touched (under `always`).
+    /// The shards the last finished batch touched (AOF on).
     last_touched: Vec<usize>,
     /// `notify-keyspace-events` as of the start of the batch.
     notify_mask: u32,
@@ -387,8 +387,9 @@ impl<'s> Executor<'s> {
     /// Ends a batch: releases every lock and handles the side effects the
     /// batch raised.
     /// Returns true when the batch's replies must wait for
-    /// [`Executor::sync_deferred`] (`appendfsync always`: the fsync is shared
-    /// by every batch of this loop iteration).
+    /// [`Executor::sync_deferred`] (AOF on: the write, and under
+    /// `appendfsync always` the fsync, is shared by every batch of this loop
+    /// iteration).
     pub fn finish_batch(&mut self) -> bool {
         self.locked.release();
         self.flush_stats();
@@ -406,8 +407,6 @@ impl<'s> Executor<'s> {
         if defer {
             self.deferred.extend_from_slice(&self.touched);
             self.last_touched.clone_from(&self.touched);
-        } else {
-            self.shared.persist.after_batch(&self.touched);
         }
         self.touched.clear();
         self.refresh_config();
@@ -468,9 +467,9 @@ impl<'s> Executor<'s> {
         }
     }
 
-    /// `appendfsync always`, once per loop iteration: makes every shard the
-    /// iteration's batches touched durable with one group commit, then
-    /// releases parked replies. Returns the clients whose output may now go.
+    /// With the AOF on, once per loop iteration: writes every shard the
+    /// iteration's batches touched (under `appendfsync always`: makes it
+    /// durable with one group commit), then releases parked replies. Returns the clients whose output may now go.
     /// A client whose shards could not be made durable (disk full, EIO)
     /// stays held, and its shards are retried on the next call.
     pub fn sync_deferred(&mut self) -> Vec<u64> {

@@ -38,17 +38,24 @@ impl Persistence {
         None
     }
 
-    /// `appendfsync always`, once per event-loop iteration: makes `shards`
-    /// durable; returns those that could not be (their replies wait).
+    /// Once per event-loop iteration, before the replies go out: writes
+    /// what `shards` logged to their files, and under `appendfsync always`
+    /// makes it durable. Returns the shards whose replies must wait: under
+    /// `always`, those that could not be made durable; under `everysec` and
+    /// `no` none (a failed write stays buffered and is retried, and later
+    /// writes get MISCONF, see `faults`).
     pub fn sync_for_replies(&self, shards: &[usize]) -> Vec<usize> {
         let mut failed = Vec::new();
         if !self.aof_on.load(Relaxed) {
             return failed;
         }
+        let always = self.fsync.load(Relaxed) == 0;
         for &s in shards {
-            if let Err(e) = self.engine.sync(&[s], true) {
+            if let Err(e) = self.engine.sync(&[s], always) {
                 self.write_failed(e);
-                failed.push(s);
+                if always {
+                    failed.push(s);
+                }
             }
         }
         if failed.is_empty() {

@@ -178,23 +178,14 @@ pub fn start(cfg: &Config, nshards: usize) -> Result<(Store, Arc<Persistence>), 
 }
 
 impl Persistence {
-    /// True when replies must wait for a shared fsync (`appendfsync always`
-    /// with the AOF on): the event loop then syncs once per iteration.
+    /// True when a batch's replies wait for the end of the event-loop
+    /// iteration, where [`Persistence::sync_for_replies`] writes (and under
+    /// `appendfsync always` fsyncs) every shard the iteration's batches
+    /// touched, once: Redis too writes its AOF buffer once per iteration,
+    /// before it sends the replies. One write per batch cost 50 writes an
+    /// iteration with 50 clients.
     pub fn defers_sync(&self) -> bool {
-        self.aof_on.load(Relaxed) && self.fsync.load(Relaxed) == 0
-    }
-
-    /// Called after every batch (`everysec`/`no`), locks released, before
-    /// its replies go out: the batch's effects reach the OS first. A failure
-    /// keeps the bytes buffered and refuses later writes (see `faults`).
-    pub fn after_batch(&self, touched: &[usize]) {
-        if touched.is_empty() || !self.aof_on.load(Relaxed) {
-            return;
-        }
-        let always = self.fsync.load(Relaxed) == 0;
-        if let Err(e) = self.engine.sync(touched, always) {
-            self.write_failed(e);
-        }
+        self.aof_on.load(Relaxed)
     }
 
     /// Cron duties, called `hz` times a second.
