@@ -115,6 +115,31 @@ pub struct PendingStream {
 }
 
 impl Conn {
+    /// A connection over `sock` for session `sess`, nothing read yet.
+    pub fn new(sock: TcpStream, sess: Session) -> Conn {
+        Conn {
+            sock,
+            rbuf: BytesMut::with_capacity(16 * 1024),
+            parser: RequestParser::new(),
+            out: Vec::with_capacity(16 * 1024),
+            out_pos: 0,
+            streams: Default::default(),
+            chunk: Vec::new(),
+            chunk_pos: 0,
+            write_ready: false,
+            sess,
+            want_write: false,
+            input_paused: false,
+            pending: Default::default(),
+            args: Vec::new(),
+            soft_limit_since: None,
+            paused: false,
+            hold: false,
+            defer_flush: false,
+            peer_closed: false,
+        }
+    }
+
     /// Bytes of output buffered and not yet written (streamed replies count
     /// only for their current chunk: the rest is not in memory).
     pub fn pending_out(&self) -> usize {
@@ -128,6 +153,31 @@ impl Conn {
 }
 
 impl Session {
+    /// A fresh session: db 0, RESP2, nothing subscribed, watched or queued.
+    pub fn new(id: u64, handle: Arc<ClientHandle>, authenticated: bool) -> Session {
+        Session {
+            id,
+            db: 0,
+            proto: Protocol::Resp2,
+            handle,
+            close_after_reply: false,
+            reply_mode: 0,
+            authenticated,
+            acl: Default::default(),
+            blocked: None,
+            multi: None,
+            multi_dirty: false,
+            watch_flag: None,
+            watched: Vec::new(),
+            subs: Vec::new(),
+            psubs: Vec::new(),
+            ssubs: Vec::new(),
+            frames: None,
+            tracking: None,
+            caching: None,
+        }
+    }
+
     /// True when no password is required any more (`requirepass` was
     /// cleared at runtime): the client counts as authenticated.
     pub fn authenticated_check(&self, shared: &crate::shared::Shared) -> bool {

@@ -176,8 +176,8 @@ pub(crate) fn process_input(
             }
             exec.execute(&mut conn.sess, argv, &mut conn.out, &mut conn.streams);
             // Overlap the next commands' cache misses with this batch's work.
-            for (k, &(s, n)) in conn.pending.iter().take(2).enumerate() {
-                exec.prefetch(conn.sess.db, &conn.args[s..s + n], k == 0);
+            for (k, &(s, n)) in conn.pending.iter().take(3).enumerate() {
+                exec.prefetch(conn.sess.db, &conn.args[s..s + n], k as u8);
             }
             if conn.sess.close_after_reply
                 || conn.sess.blocked.is_some()

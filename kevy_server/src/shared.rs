@@ -123,6 +123,37 @@ pub struct ClientHandle {
 }
 
 impl ClientHandle {
+    /// The handle of a client just accepted by event loop `worker`.
+    pub fn new(id: u64, addr: String, laddr: String, fd: i32, worker: usize) -> ClientHandle {
+        ClientHandle {
+            id,
+            addr,
+            laddr,
+            fd,
+            worker,
+            created: Instant::now(),
+            last_interaction: AtomicU64::new(0),
+            db: AtomicUsize::new(0),
+            last_cmd: AtomicUsize::new(usize::MAX),
+            resp: AtomicU8::new(2),
+            last_full_name: Mutex::new(String::new()),
+            name: Mutex::new(String::new()),
+            user: Mutex::new(String::new()),
+            lib: Mutex::new((String::new(), String::new())),
+            killed: AtomicBool::new(false),
+            no_evict: AtomicBool::new(false),
+            monitoring: AtomicBool::new(false),
+            subs: AtomicU32::new(0),
+            psubs: AtomicU32::new(0),
+            ssubs: AtomicU32::new(0),
+            multi: AtomicI64::new(-1),
+            state_flags: AtomicU8::new(0),
+            kind: AtomicU8::new(0),
+            qbuf: AtomicUsize::new(0),
+            obuf: AtomicUsize::new(0),
+        }
+    }
+
     /// Seconds since the last command.
     pub fn idle_secs(&self) -> u64 {
         let now = self.created.elapsed().as_millis() as u64;

@@ -10,17 +10,12 @@ use crate::conn_io::{
 };
 use crate::exec::Executor;
 use crate::shared::{ClientHandle, Msg, Shared};
-use bytes::BytesMut;
-use kevy_resp::{Protocol, RequestParser};
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
-use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::io::ErrorKind;
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{
-    AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
-};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -345,33 +340,13 @@ fn adopt(
     }
     let id = shared.next_client_id.fetch_add(1, Ordering::Relaxed);
     let laddr = sock.local_addr().map(|a| a.to_string()).unwrap_or_default();
-    let handle = Arc::new(ClientHandle {
+    let handle = Arc::new(ClientHandle::new(
         id,
-        addr: addr.to_string(),
+        addr.to_string(),
         laddr,
-        fd: sock.as_raw_fd(),
-        worker: idx,
-        created: Instant::now(),
-        last_interaction: AtomicU64::new(0),
-        db: AtomicUsize::new(0),
-        last_cmd: AtomicUsize::new(usize::MAX),
-        resp: AtomicU8::new(2),
-        last_full_name: Mutex::new(String::new()),
-        name: Mutex::new(String::new()),
-        user: Mutex::new(String::new()),
-        lib: Mutex::new((String::new(), String::new())),
-        killed: AtomicBool::new(false),
-        no_evict: AtomicBool::new(false),
-        monitoring: AtomicBool::new(false),
-        subs: AtomicU32::new(0),
-        psubs: AtomicU32::new(0),
-        ssubs: AtomicU32::new(0),
-        multi: AtomicI64::new(-1),
-        state_flags: AtomicU8::new(0),
-        kind: AtomicU8::new(0),
-        qbuf: AtomicUsize::new(0),
-        obuf: AtomicUsize::new(0),
-    });
+        sock.as_raw_fd(),
+        idx,
+    ));
     let n = {
         let mut clients = shared.clients.lock();
         clients.insert(id, handle.clone());
@@ -383,47 +358,8 @@ fn adopt(
         .total_connections_received
         .fetch_add(1, Ordering::Relaxed);
     conns.by_id.insert(id, slot);
-    conns.slots[slot] = Some(Conn {
-        sock,
-        rbuf: BytesMut::with_capacity(16 * 1024),
-        parser: RequestParser::new(),
-        out: Vec::with_capacity(16 * 1024),
-        out_pos: 0,
-        streams: Default::default(),
-        chunk: Vec::new(),
-        chunk_pos: 0,
-        write_ready: false,
-        sess: Session {
-            id,
-            db: 0,
-            proto: Protocol::Resp2,
-            handle,
-            close_after_reply: false,
-            reply_mode: 0,
-            authenticated: crate::acl::default_nopass(shared),
-            acl: Default::default(),
-            blocked: None,
-            multi: None,
-            multi_dirty: false,
-            watch_flag: None,
-            watched: Vec::new(),
-            subs: Vec::new(),
-            psubs: Vec::new(),
-            ssubs: Vec::new(),
-            frames: None,
-            tracking: None,
-            caching: None,
-        },
-        want_write: false,
-        input_paused: false,
-        pending: Default::default(),
-        args: Vec::new(),
-        soft_limit_since: None,
-        paused: false,
-        hold: false,
-        defer_flush: false,
-        peer_closed: false,
-    });
+    let sess = Session::new(id, handle, crate::acl::default_nopass(shared));
+    conns.slots[slot] = Some(Conn::new(sock, sess));
 }
 
 fn close(shared: &Shared, poll: &Poll, conns: &mut Conns, slot: usize) {

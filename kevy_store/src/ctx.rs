@@ -96,11 +96,11 @@ impl<'s> Locked<'s> {
     /// `db` will read (see [`HashTrie::prefetch`](crate::HashTrie::prefetch)),
     /// when its shard is among the locked ones; otherwise nothing. Reads
     /// nothing it could not read under the held lock.
-    pub fn prefetch(&self, db: usize, key: &[u8], deep: bool) {
+    pub fn prefetch(&self, db: usize, key: &[u8], stage: u8) {
         let id = shard_for(key, self.nshards);
         if let Some(g) = self.guards.iter().find(|g| g.id() == id) {
             if let Some(d) = g.dbs.get(db) {
-                d.prefetch(key, deep);
+                d.prefetch(key, stage);
             }
         }
     }

@@ -119,8 +119,8 @@ impl Db {
 
     /// Starts loading what a lookup of `key` will read (a CPU hint only).
     #[inline]
-    pub fn prefetch(&self, key: &[u8], deep: bool) {
-        self.map.prefetch(key_hash(key), deep);
+    pub fn prefetch(&self, key: &[u8], stage: u8) {
+        self.map.prefetch(key_hash(key), stage);
     }
 
     /// The entry under `key` for modification in place (copies the path on

@@ -7,6 +7,7 @@ use crate::acl::is_container;
 use crate::blocking::Waiter;
 
 mod gate;
+mod stats;
 mod tx;
 use crate::cmd::Env;
 use crate::conn::{PendingStream, Session};
@@ -151,12 +152,12 @@ impl<'s> Executor<'s> {
 
     /// A hint for a command that comes later in this batch: start loading
     /// what its lookup of `argv[1]` (most commands' key) will read, if that
-    /// key's shard is locked now. `deep` for the next command (its leaf
-    /// was hinted one command earlier), shallow for the one after. A wrong
-    /// guess (no key there) only wastes a cache line.
-    pub fn prefetch(&self, db: usize, argv: &[Bytes], deep: bool) {
+    /// key's shard is locked now. `stage` is how far ahead the command is,
+    /// less one (0: the next; see `HashTrie::prefetch`). A wrong guess (no
+    /// key there) only wastes a cache line.
+    pub fn prefetch(&self, db: usize, argv: &[Bytes], stage: u8) {
         if let Some(key) = argv.get(1) {
-            self.locked.prefetch(db, key, deep);
+            self.locked.prefetch(db, key, stage);
         }
     }
 
@@ -340,50 +341,6 @@ impl<'s> Executor<'s> {
         reply
     }
 
-    /// Feeds the latency histograms and the slow log.
-    fn observe(&mut self, sess: &Session, idx: usize, argv: &[Bytes], ns: u64) {
-        let shared = self.shared;
-        let Some(cmd) = shared.commands.get(idx) else {
-            return;
-        };
-        let container = is_container(cmd.meta.name) && argv.len() > 1;
-        if self.latency_tracking {
-            let h = if container {
-                Some(shared.latencies.get(&full_name(cmd.meta.name, &argv[1])))
-            } else {
-                shared
-                    .latency_by_index
-                    .get(idx, cmd.meta.name, &shared.latencies)
-            };
-            if let Some(h) = h {
-                h.record(ns);
-            }
-        }
-        let ms = ns / 1_000_000;
-        if self.latency_threshold > 0 && ms >= self.latency_threshold {
-            let fast = cmd.meta.flags & kevy_store::spec::flags::FAST != 0;
-            let event = if fast { "fast-command" } else { "command" };
-            shared
-                .latency_monitor
-                .record(event, ms, self.latency_threshold, now_ms() / 1000);
-        }
-        let micros = ns / 1000;
-        if self.slowlog_threshold >= 0
-            && micros >= self.slowlog_threshold as u64
-            && cmd.meta.flags & kevy_store::spec::flags::SKIP_SLOWLOG == 0
-        {
-            let name = sess.handle.name.lock().clone();
-            shared.slowlog.push(
-                argv,
-                micros,
-                &sess.handle.addr,
-                &name,
-                self.slowlog_max_len,
-                now_ms() / 1000,
-            );
-        }
-    }
-
     /// Ends a batch: releases every lock and handles the side effects the
     /// batch raised.
     /// Returns true when the batch's replies must wait for
@@ -417,26 +374,6 @@ impl<'s> Executor<'s> {
             self.send_unblocks();
         }
         defer
-    }
-
-    /// Adds the counts gathered since the last flush to the shared ones.
-    fn flush_stats(&mut self) {
-        let shared = self.shared;
-        if self.pending_total > 0 {
-            shared
-                .stats
-                .total_commands_processed
-                .fetch_add(std::mem::take(&mut self.pending_total), Relaxed);
-        }
-        for (idx, calls, usec, failed) in self.pending_stats.drain(..) {
-            if let Some(cmd) = shared.commands.get(idx) {
-                cmd.stats.calls.fetch_add(calls, Relaxed);
-                cmd.stats.usec.fetch_add(usec, Relaxed);
-                if failed > 0 {
-                    cmd.stats.failed.fetch_add(failed, Relaxed);
-                }
-            }
-        }
     }
 
     fn send_unblocks(&mut self) {
@@ -491,24 +428,6 @@ impl<'s> Executor<'s> {
         });
         self.deferred = failed;
         go
-    }
-
-    /// Re-reads the knobs commands consult, once per batch.
-    fn refresh_config(&mut self) {
-        use kevy_config::MaxmemoryPolicy as P;
-        let cfg = self.shared.config.get();
-        self.notify_mask = cfg.notify_keyspace_events.0 as u32;
-        self.maxmemory = cfg.maxmemory;
-        self.latency_tracking = cfg.latency_tracking;
-        self.slowlog_threshold = cfg.slowlog_log_slower_than;
-        self.slowlog_max_len = cfg.slowlog_max_len as usize;
-        self.latency_threshold = cfg.latency_monitor_threshold;
-        self.lfu = matches!(cfg.maxmemory_policy, P::AllkeysLfu | P::VolatileLfu).then(|| {
-            kevy_store::LfuParams {
-                log_factor: cfg.lfu_log_factor,
-                decay_time: cfg.lfu_decay_time,
-            }
-        });
     }
 
     /// Client-side caching after a data command: remember what a tracking

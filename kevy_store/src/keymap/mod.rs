@@ -217,13 +217,16 @@ impl<V: Clone> HashTrie<V> {
     }
 
     /// Hints the CPU to start loading what a lookup of hash `h` will read,
-    /// so that a pipelined batch overlaps the cache misses of the next
-    /// commands with the work of the current one: the leaf's header (its
-    /// pointer is in a branch, usually cached), or with `deep` (for a key
-    /// whose header was hinted earlier) the fragment and the entry at the
-    /// interpolated position. Changes nothing.
+    /// so that a pipelined batch overlaps the cache misses of the coming
+    /// commands with the work of the current one. A software pipeline of
+    /// three stages, each reading only what the stage before pulled in:
+    /// `stage` 2 (three commands ahead) walks the cached upper levels and
+    /// pulls the child slot of the first lower branch; 1 walks to the leaf
+    /// and pulls its header; 0 (the next command) reads the header and
+    /// pulls the fragment and the entry at the interpolated position.
+    /// Changes nothing.
     #[inline]
-    pub fn prefetch(&self, h: u64, deep: bool) {
+    pub fn prefetch(&self, h: u64, stage: u8) {
         let mut node = &self.root;
         let mut depth = 0;
         loop {
@@ -231,8 +234,16 @@ impl<V: Clone> HashTrie<V> {
                 Child::Branch(br) => {
                     node = &br.kids[index(h, depth)];
                     depth += 1;
+                    if stage == 2 && depth >= 2 {
+                        return prefetch_line(node as *const Child<V> as *const u8);
+                    }
                 }
-                Child::Leaf(leaf) if !deep => return prefetch_line(Arc::as_ptr(leaf) as *const u8),
+                Child::Leaf(leaf) if stage > 0 => {
+                    // The header (two vectors) may straddle two lines.
+                    let p = Arc::as_ptr(leaf) as *const u8;
+                    prefetch_line(p);
+                    return prefetch_line(p.wrapping_add(std::mem::size_of::<Leaf<V>>() - 1));
+                }
                 Child::Leaf(leaf) => {
                     let n = leaf.frags.len();
                     if n == 0 {
@@ -242,9 +253,8 @@ impl<V: Clone> HashTrie<V> {
                     prefetch_line(leaf.frags.as_ptr().wrapping_add(i) as *const u8);
                     let item = leaf.items.as_ptr().wrapping_add(i) as *const u8;
                     prefetch_line(item);
-                    // An 88-byte entry may straddle two lines.
-                    prefetch_line(item.wrapping_add(64));
-                    return;
+                    // An entry may straddle two lines.
+                    return prefetch_line(item.wrapping_add(std::mem::size_of::<Slot<V>>() - 1));
                 }
             }
         }
