@@ -160,9 +160,9 @@ impl ClientHandle {
         now.saturating_sub(self.last_interaction.load(Ordering::Relaxed)) / 1000
     }
 
-    /// Records a command at this moment.
+    /// Records the client's latest command (its interaction time is the
+    /// read that brought it, as in Redis).
     pub fn touch(&self, cmd: usize) {
-        self.touch_io();
         self.last_cmd.store(cmd, Ordering::Relaxed);
     }
 

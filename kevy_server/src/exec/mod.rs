@@ -74,6 +74,8 @@ pub struct Executor<'s> {
     /// command runs (so INFO on this connection sees its own commands).
     pending_total: u64,
     pending_stats: Vec<(usize, u64, u64, u64)>,
+    /// When the batch's previous command ended.
+    clock: Option<Instant>,
 }
 
 impl<'s> Executor<'s> {
@@ -102,6 +104,7 @@ impl<'s> Executor<'s> {
             latency_threshold: 0,
             pending_total: 0,
             pending_stats: Vec::new(),
+            clock: None,
         };
         ex.refresh_config();
         ex
@@ -280,7 +283,9 @@ impl<'s> Executor<'s> {
         let Some(cmd) = shared.commands.get(idx) else {
             return Reply::error("ERR internal error");
         };
-        let t0 = Instant::now();
+        // One clock read per command: a command of a batch starts when the
+        // one before it ended (the dispatch in between is a few dozen ns).
+        let t0 = self.clock.take().unwrap_or_else(Instant::now);
         let reply = match cmd.kind {
             Kind::Store(sc) => {
                 let mut first = None;
@@ -318,7 +323,9 @@ impl<'s> Executor<'s> {
             }
         };
         crate::cmd::monitor_feed(shared, sess, cmd.meta.flags, argv);
-        let ns = t0.elapsed().as_nanos() as u64;
+        let t1 = Instant::now();
+        self.clock = Some(t1);
+        let ns = t1.duration_since(t0).as_nanos() as u64;
         let failed = reply.is_error() as u64;
         match self.pending_stats.iter_mut().find(|p| p.0 == idx) {
             Some(p) => {
@@ -368,6 +375,7 @@ impl<'s> Executor<'s> {
         self.touched.clear();
         self.refresh_config();
         self.now = None;
+        self.clock = None;
         if defer {
             self.deferred_unblocks.append(&mut self.unblocks);
         } else {
