@@ -123,6 +123,18 @@ fn unique_mut<T: Clone>(a: &mut Arc<T>) -> &mut T {
     }
 }
 
+/// The depth leaves are at in a map of `len` entries: a leaf splits past
+/// `LEAF_MAX`, each level 16 times as many leaves.
+#[inline]
+fn leaf_depth(len: usize) -> u32 {
+    let (mut depth, mut cap) = (0, LEAF_MAX);
+    while cap < len && depth < MAX_DEPTH {
+        cap = cap.saturating_mul(FANOUT);
+        depth += 1;
+    }
+    depth
+}
+
 /// Asks the CPU to pull the cache line holding `p` (a hint: never faults,
 /// never reads for the program).
 #[inline(always)]
@@ -221,7 +233,10 @@ impl<V: Clone> HashTrie<V> {
     /// commands with the work of the current one. A software pipeline of
     /// three stages, each reading only what the stage before pulled in:
     /// `stage` 2 (three commands ahead) walks the cached upper levels and
-    /// pulls the child slot of the first lower branch; 1 walks to the leaf
+    /// pulls the child slot of the branch above the leaves (the hash is
+    /// uniform, so leaves sit at about the same depth, estimated from the
+    /// length; the slot's address needs only the parent, already read);
+    /// 1 walks to the leaf
     /// and pulls its header; 0 (the next command) reads the header and
     /// pulls the fragment and the entry at the interpolated position.
     /// Changes nothing.
@@ -229,14 +244,16 @@ impl<V: Clone> HashTrie<V> {
     pub fn prefetch(&self, h: u64, stage: u8) {
         let mut node = &self.root;
         let mut depth = 0;
+        let last = if stage == 2 { leaf_depth(self.len) } else { 0 };
         loop {
             match node {
                 Child::Branch(br) => {
-                    node = &br.kids[index(h, depth)];
-                    depth += 1;
-                    if stage == 2 && depth >= 2 {
-                        return prefetch_line(node as *const Child<V> as *const u8);
+                    let slot = &br.kids[index(h, depth)];
+                    if stage == 2 && depth + 1 >= last {
+                        return prefetch_line(slot as *const Child<V> as *const u8);
                     }
+                    node = slot;
+                    depth += 1;
                 }
                 Child::Leaf(leaf) if stage > 0 => {
                     // The header (two vectors) may straddle two lines.
@@ -251,10 +268,16 @@ impl<V: Clone> HashTrie<V> {
                     }
                     let i = (((frag(h, depth) as u64) * n as u64) >> 32) as usize;
                     prefetch_line(leaf.frags.as_ptr().wrapping_add(i) as *const u8);
-                    let item = leaf.items.as_ptr().wrapping_add(i) as *const u8;
-                    prefetch_line(item);
-                    // An entry may straddle two lines.
-                    return prefetch_line(item.wrapping_add(std::mem::size_of::<Slot<V>>() - 1));
+                    // The guess is within an entry or two of the key: pull
+                    // the entries on both sides too (each may straddle).
+                    let from = leaf.items.as_ptr().wrapping_add(i.saturating_sub(1)) as *const u8;
+                    let to = leaf.items.as_ptr().wrapping_add((i + 2).min(n)) as *const u8;
+                    let mut p = from;
+                    while p < to {
+                        prefetch_line(p);
+                        p = p.wrapping_add(64);
+                    }
+                    return prefetch_line(to.wrapping_sub(1).max(from));
                 }
             }
         }
