@@ -29,6 +29,7 @@ mod hash;
 mod keymap;
 mod kstr;
 mod lfu;
+mod locked;
 mod num;
 pub mod rand;
 mod shard;
@@ -40,7 +41,7 @@ mod value;
 pub use cmd::{
     all as all_commands, arity_error, lookup, unknown_command_error, Handler, StoreCommand,
 };
-pub use ctx::{notify, shard_for, BlockRequest, Ctx, Events, Locked, Notification};
+pub use ctx::{notify, shard_for, BlockRequest, Ctx, Events, Notification};
 pub use db::{Db, Key, KeyMap};
 pub use embed::{system_now_ms, Clock, CommitHook, Kevy, Snapshot, Ttl};
 pub use error::{CmdError, CmdResult};
@@ -51,6 +52,7 @@ pub use hash::{crc16, key_hash, key_slot, SLOTS};
 pub use keymap::HashTrie;
 pub use kstr::{KStr, SmallStr, VStr};
 pub use lfu::{lfu_decayed, lfu_new, lfu_touch, LfuParams, LFU_INIT_VAL};
+pub use locked::Locked;
 pub use num::{arg_f64, arg_i64, format_human_f64, parse_f64, parse_i64};
 pub use shard::{end_tx_all, Shard, ShardLog, WatchFlag};
 pub use store::{run, SnapshotView, Store};

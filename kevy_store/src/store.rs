@@ -5,8 +5,9 @@
 //! [`Store::execute`] directly.
 
 use crate::cmd::{self, StoreCommand};
-use crate::ctx::{shard_for, Ctx, Events, Locked};
+use crate::ctx::{shard_for, Ctx, Events};
 use crate::db::KeyMap;
+use crate::locked::Locked;
 use crate::shard::{Shard, ShardLog};
 use crate::spec::flags;
 use bytes::Bytes;

@@ -490,12 +490,3 @@ fn guarded(f: impl FnOnce() -> Reply) -> Reply {
         }
     }
 }
-
-/// `container|sub`, as Redis names subcommands.
-fn full_name(container: &str, sub: &[u8]) -> String {
-    format!(
-        "{}|{}",
-        container,
-        String::from_utf8_lossy(sub).to_lowercase()
-    )
-}

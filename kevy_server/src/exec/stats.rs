@@ -3,7 +3,7 @@
 //! histograms, the slow log and the latency monitor, and the knobs re-read
 //! once per batch.
 
-use super::{full_name, Executor};
+use super::Executor;
 use crate::acl::is_container;
 use crate::conn::Session;
 use crate::shared::now_ms;
@@ -92,4 +92,13 @@ impl Executor<'_> {
             }
         });
     }
+}
+
+/// `container|sub`, as Redis names subcommands.
+fn full_name(container: &str, sub: &[u8]) -> String {
+    format!(
+        "{}|{}",
+        container,
+        String::from_utf8_lossy(sub).to_lowercase()
+    )
 }

@@ -1,7 +1,9 @@
 //! The process: start-up on an ephemeral port, clean exit on SIGTERM and on
-//! SHUTDOWN NOSAVE, and the real Redis tools (redis-cli, redis-benchmark)
-//! working against it unchanged.
+//! SHUTDOWN NOSAVE, the real Redis tools (redis-cli, redis-benchmark)
+//! working against it unchanged, and a client's half-close.
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -229,4 +231,20 @@ fn restart_keeps_the_data_dir() {
     // And the dir goes away with the server.
     drop(server);
     assert!(!dir.exists(), "data dir left behind");
+}
+
+#[test]
+fn a_half_closed_client_gets_its_replies_then_the_server_closes() {
+    // The client sends a pipeline and shuts its sending side at once: the
+    // server must still answer everything and then close (as Redis does),
+    // not keep the connection waiting for an end it was told about once.
+    let server = Server::start(&[]);
+    let mut s = TcpStream::connect(("127.0.0.1", server.port())).unwrap();
+    s.write_all(b"SET h 1\r\nINCR h\r\nGET h\r\n").unwrap();
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut got = Vec::new();
+    s.read_to_end(&mut got)
+        .expect("the server closes within 5 s");
+    assert_eq!(escape(&got), escape(b"+OK\r\n:2\r\n$1\r\n2\r\n"));
 }
