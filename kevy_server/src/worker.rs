@@ -80,43 +80,16 @@ pub fn run(idx: usize, shared: Arc<Shared>, mut poll: Poll) {
                     continue;
                 }
             }
-            alive = alive
-                && settle(
-                    &shared,
-                    &poll,
-                    conn,
-                    slot,
-                    &mut exec,
-                    &mut scratch,
-                    &mut batch,
-                );
-            if (conn.sess.blocked.is_some() || conn.paused) && !conns.blocked.contains(&slot) {
-                conns.blocked.push(slot);
-            }
-            if !alive {
-                close(&shared, &poll, &mut conns, slot);
-            }
+            let io = (&mut exec, &mut scratch[..], &mut batch);
+            finish_io(&shared, &poll, &mut conns, slot, alive, io);
         }
         for slot in later.drain(..) {
             let Some(conn) = conns.slots.get_mut(slot).and_then(|c| c.as_mut()) else {
                 continue;
             };
-            let alive = flush(conn)
-                && settle(
-                    &shared,
-                    &poll,
-                    conn,
-                    slot,
-                    &mut exec,
-                    &mut scratch,
-                    &mut batch,
-                );
-            if (conn.sess.blocked.is_some() || conn.paused) && !conns.blocked.contains(&slot) {
-                conns.blocked.push(slot);
-            }
-            if !alive {
-                close(&shared, &poll, &mut conns, slot);
-            }
+            let alive = flush(conn);
+            let io = (&mut exec, &mut scratch[..], &mut batch);
+            finish_io(&shared, &poll, &mut conns, slot, alive, io);
         }
         let msgs = std::mem::take(&mut *shared.workers[idx].inbox.lock());
         let mut pushed: Vec<usize> = Vec::new();
@@ -214,6 +187,29 @@ pub fn run(idx: usize, shared: Arc<Shared>, mut poll: Poll) {
             }
             return;
         }
+    }
+}
+
+/// The executor and the scratch buffers a loop lends to connection I/O.
+type Io<'a, 's> = (
+    &'a mut Executor<'s>,
+    &'a mut [u8],
+    &'a mut Vec<Vec<bytes::Bytes>>,
+);
+
+/// After a ready connection's I/O (`alive`: it may stay): settles it, notes
+/// it if it is parked or paused, and closes it if it must go.
+fn finish_io(shared: &Shared, poll: &Poll, conns: &mut Conns, slot: usize, alive: bool, io: Io) {
+    let (exec, scratch, batch) = io;
+    let Some(conn) = conns.slots.get_mut(slot).and_then(|c| c.as_mut()) else {
+        return;
+    };
+    let alive = alive && settle(shared, poll, conn, slot, exec, scratch, batch);
+    if (conn.sess.blocked.is_some() || conn.paused) && !conns.blocked.contains(&slot) {
+        conns.blocked.push(slot);
+    }
+    if !alive {
+        close(shared, poll, conns, slot);
     }
 }
 
