@@ -39,7 +39,7 @@ impl Key {
         }
     }
 
-    pub(crate) fn lowest_at(hash: u64) -> Key {
+    fn lowest_at(hash: u64) -> Key {
         Key {
             hash,
             s: KStr::empty(),
