@@ -74,7 +74,8 @@ fn call(lua: &Lua, st: &RunState, args: MultiValue) -> mlua::Result<Out> {
         Ok(a) => a,
         Err(e) => return raise(lua, e),
     };
-    let reply = st.host(|h| h.call(&argv));
+    let resp = st.resp.get();
+    let reply = st.host(|h| h.call(&argv, resp));
     match reply {
         Some(Ok(Reply::Error(e))) => {
             let t = lua.create_table_with_capacity(0, 1)?;

@@ -52,7 +52,7 @@ pub fn check_call(
             "ERR Wrong number of args calling Redis command from script",
         ));
     }
-    if meta.flags & flags::NOSCRIPT != 0 {
+    if meta.flags & (flags::NOSCRIPT | flags::BLOCKING) != 0 {
         return Some(Reply::error(
             "ERR This Redis command is not allowed from script",
         ));
@@ -66,7 +66,7 @@ pub fn check_call(
 }
 
 impl Host for StoreHost<'_> {
-    fn call(&mut self, argv: &[Bytes]) -> Result<Reply, Abort> {
+    fn call(&mut self, argv: &[Bytes], resp: u8) -> Result<Reply, Abort> {
         let Some(cmd) = kevy_store::lookup(&argv[0]) else {
             return Ok(Reply::error("ERR Unknown Redis command called from script"));
         };
@@ -75,6 +75,9 @@ impl Host for StoreHost<'_> {
         }
         let mut ctx = Ctx::new(&mut self.locked, &mut self.events, self.db, self.now_ms);
         ctx.may_block = false;
+        if resp == 3 {
+            ctx.proto = kevy_resp::Protocol::Resp3;
+        }
         Ok(kevy_store::run(&mut ctx, cmd, argv))
     }
 }

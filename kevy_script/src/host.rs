@@ -34,8 +34,10 @@ pub trait Host {
     /// instance `ERR Unknown Redis command called from script`, `ERR Wrong
     /// number of args calling Redis command from script`, `ERR This Redis
     /// command is not allowed from script`, `ERR Write commands are not
-    /// allowed from read-only scripts.`). `Err` stops the script.
-    fn call(&mut self, argv: &[Bytes]) -> Result<Reply, Abort>;
+    /// allowed from read-only scripts.`). `resp` is the protocol the script
+    /// chose (`redis.setresp`), for commands whose reply shape depends on
+    /// it. `Err` stops the script.
+    fn call(&mut self, argv: &[Bytes], resp: u8) -> Result<Reply, Abort>;
 
     /// `redis.acl_check_cmd`: whether the script's user may run `argv`;
     /// `Err(text)` when `argv` names no command (Redis answers

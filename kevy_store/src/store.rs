@@ -71,6 +71,26 @@ impl Store {
         }
     }
 
+    /// Adds shard `id` to `locked` if its lock is free right now; never
+    /// waits, so it may be called whatever `locked` already holds (out of
+    /// ascending order). True if `locked` holds it afterwards.
+    pub fn try_lock_into<'s>(&'s self, locked: &mut Locked<'s>, id: usize) -> bool {
+        if locked.guards.iter().any(|g| g.id() == id) {
+            return true;
+        }
+        let Some(m) = self.shards.get(id) else {
+            return false;
+        };
+        match m.try_lock() {
+            Some(g) => {
+                let at = locked.guards.partition_point(|h| h.id() < id);
+                locked.guards.insert(at, g);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Makes `locked` hold exactly `ids` (ascending), keeping the locks it
     /// already holds when they match: a pipelined batch whose commands hit
     /// the same shard takes that lock once.
