@@ -84,7 +84,7 @@ fn call(lua: &Lua, st: &RunState, args: MultiValue) -> mlua::Result<Out> {
         }
         Some(Ok(r)) => Ok((reply_to_lua(lua, &r, st.resp.get())?, None)),
         Some(Err(abort)) => {
-            *st.abort.borrow_mut() = Some(abort);
+            st.stop(lua, abort, 1);
             crate::hook::arm_abort(lua)?;
             Err(abort_error())
         }

@@ -175,22 +175,29 @@ fn error_handler(lua: &Lua, st: &RunState, err: Value) -> mlua::Result<Value> {
             t
         }
     };
-    for level in 1..64 {
+    if let Some((source, line)) = locate(lua, 1) {
+        t.raw_set("source", source)?;
+        t.raw_set("line", line)?;
+    }
+    Ok(Value::Table(t))
+}
+
+/// The script line running at stack `level` or the nearest above it: the
+/// first Lua frame that is not kevy's own sandbox code, as (chunk source,
+/// line).
+pub(crate) fn locate(lua: &Lua, level: usize) -> Option<(String, usize)> {
+    for level in level..level + 64 {
         let frame = lua.inspect_stack(level, |d| {
             let src = d.source();
             let what = src.what;
             let source = src.source.map(|s| s.into_owned()).unwrap_or_default();
             (what, source, d.current_line())
         });
-        let Some((what, source, line)) = frame else {
-            break;
-        };
+        let (what, source, line) = frame?;
         if what == "C" || source == SANDBOX_CHUNK {
             continue;
         }
-        t.raw_set("source", source)?;
-        t.raw_set("line", line.unwrap_or(0))?;
-        break;
+        return Some((source, line.unwrap_or(0)));
     }
-    Ok(Value::Table(t))
+    None
 }

@@ -36,7 +36,7 @@ pub(crate) fn arm_tick(lua: &Lua, st: &Rc<RunState>) -> mlua::Result<()> {
             match verdict {
                 Ok(()) => Ok(VmState::Continue),
                 Err(abort) => {
-                    *st.abort.borrow_mut() = Some(abort);
+                    st.stop(lua, abort, 0);
                     arm_abort(lua)?;
                     Err(abort_error())
                 }

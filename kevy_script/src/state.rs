@@ -25,6 +25,8 @@ pub(crate) struct RunState {
     pub resp: Cell<u8>,
     /// Set when the host stopped the script: its reply.
     pub abort: RefCell<Option<Abort>>,
+    /// Where the script was when it was stopped (chunk source, line).
+    pub abort_at: RefCell<Option<(String, usize)>>,
     /// What runs now.
     pub phase: Cell<Phase>,
     /// Functions registered by the library `FUNCTION LOAD` is running.
@@ -39,10 +41,17 @@ impl RunState {
             host: Cell::new(None),
             resp: Cell::new(2),
             abort: RefCell::new(None),
+            abort_at: RefCell::new(None),
             phase: Cell::new(Phase::Idle),
             registered: RefCell::new(Vec::new()),
             load_deadline: Cell::new(None),
         }
+    }
+
+    /// Records that the host stopped the script at stack `level`.
+    pub(crate) fn stop(&self, lua: &mlua::Lua, abort: Abort, level: usize) {
+        *self.abort_at.borrow_mut() = crate::engine::locate(lua, level);
+        *self.abort.borrow_mut() = Some(abort);
     }
 
     /// Makes `host` reachable from the callbacks while `f` runs.

@@ -322,26 +322,41 @@ fn run(
     let res = e.st.with_host(host, || e.protected_call(f, args));
     e.st.phase.set(Phase::Idle);
     let resp = e.st.resp.get();
-    if let Some(abort) = e.st.abort.borrow_mut().take() {
+    let aborted = e.st.abort.borrow_mut().take();
+    if let Some(abort) = aborted {
         let _ = crate::hook::arm_tick(&e.lua, &e.st);
-        return abort.0;
+        let at = e.st.abort_at.borrow_mut().take();
+        return match (abort.0, at) {
+            (Reply::Error(text), Some((src, line))) => {
+                Reply::Error(with_trace(&text, name, src.as_bytes(), line as i64))
+            }
+            (r, _) => r,
+        };
     }
     match res {
         Err(x) => internal(x),
         Ok(Ok(v)) => lua_to_reply(&v, resp),
         Ok(Err(t)) => {
-            let mut text = error_string(&t);
+            let text = error_string(&t);
             if let Value::Table(t) = &t {
                 if let Ok(Value::String(src)) = t.raw_get::<Value>("source") {
                     let line: i64 = t.raw_get("line").unwrap_or(0);
-                    text.extend_from_slice(b" script: ");
-                    text.extend_from_slice(name.as_bytes());
-                    text.extend_from_slice(b", on ");
-                    text.extend_from_slice(&src.as_bytes());
-                    text.extend_from_slice(format!(":{line}.").as_bytes());
+                    return Reply::Error(with_trace(&text, name, &src.as_bytes(), line));
                 }
             }
             Reply::Error(error_text(&text))
         }
     }
+}
+
+/// `text script: <name>, on <source>:<line>.`: where a script error came
+/// from, as Redis appends it.
+fn with_trace(text: &[u8], name: &str, source: &[u8], line: i64) -> Bytes {
+    let mut t = text.to_vec();
+    t.extend_from_slice(b" script: ");
+    t.extend_from_slice(name.as_bytes());
+    t.extend_from_slice(b", on ");
+    t.extend_from_slice(source);
+    t.extend_from_slice(format!(":{line}.").as_bytes());
+    error_text(&t)
 }

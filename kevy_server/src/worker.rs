@@ -39,7 +39,7 @@ struct Conns {
 pub fn run(idx: usize, shared: Arc<Shared>, mut poll: Poll) {
     let mut events = Events::with_capacity(1024);
     let mut conns = Conns::default();
-    let mut exec = Executor::new(&shared);
+    let mut exec = Executor::new(&shared, idx);
     let mut scratch = vec![0u8; READ_CHUNK];
     let mut batch: Vec<Vec<bytes::Bytes>> = Vec::new();
     let mut last_idle_check = Instant::now();

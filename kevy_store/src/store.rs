@@ -108,6 +108,44 @@ impl Store {
         }
     }
 
+    /// [`Store::relock`] that gives up while `stop()` says so: a lock that
+    /// is not free is waited for in short slices, and between them `stop`
+    /// is asked (a script holding the lock has run too long, and the
+    /// caller must answer BUSY instead of waiting). False when it gave up;
+    /// `locked` then holds nothing.
+    pub fn relock_or<'s>(
+        &'s self,
+        locked: &mut Locked<'s>,
+        ids: &[usize],
+        stop: impl Fn() -> bool,
+    ) -> bool {
+        if locked.guards.len() == ids.len()
+            && locked.guards.iter().zip(ids).all(|(g, &i)| g.id() == i)
+        {
+            return true;
+        }
+        locked.guards.clear();
+        for &i in ids {
+            let Some(m) = self.shards.get(i) else {
+                continue;
+            };
+            let g = match m.try_lock() {
+                Some(g) => g,
+                None => loop {
+                    if let Some(g) = m.try_lock_for(std::time::Duration::from_millis(10)) {
+                        break g;
+                    }
+                    if stop() {
+                        locked.guards.clear();
+                        return false;
+                    }
+                },
+            };
+            locked.guards.push(g);
+        }
+        true
+    }
+
     /// The ascending, unique shard ids `cmd` needs for `argv`, into `out`.
     pub fn shards_for(&self, cmd: &StoreCommand, argv: &[Bytes], out: &mut Vec<usize>) {
         self.shards_and_first_key(cmd, argv, out);

@@ -7,6 +7,7 @@ use crate::acl::is_container;
 use crate::blocking::Waiter;
 
 mod gate;
+mod script;
 mod stats;
 mod tx;
 use crate::cmd::Env;
@@ -14,9 +15,10 @@ use crate::conn::{PendingStream, Session};
 use crate::shared::{now_ms, Msg, Shared};
 use crate::table::Kind;
 use bytes::Bytes;
-use gate::{misconf, reject, KEYSPACE_FLAGS};
+use gate::{busy_refusal, misconf, reject, KEYSPACE_FLAGS};
 use kevy_resp::{encode, encode_deferred, Reply};
 use kevy_store::{Ctx, Events, Locked};
+pub(crate) use script::Target;
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering::Relaxed;
@@ -76,11 +78,15 @@ pub struct Executor<'s> {
     pending_stats: Vec<(usize, u64, u64, u64)>,
     /// When the batch's previous command ended.
     clock: Option<Instant>,
+    /// This event loop's index.
+    worker: usize,
+    /// This event loop's Lua VM (created on first use).
+    pub(crate) vm: crate::script::ThreadVm,
 }
 
 impl<'s> Executor<'s> {
-    /// An executor over `shared`.
-    pub fn new(shared: &'s Shared) -> Executor<'s> {
+    /// An executor over `shared` for event loop `worker`.
+    pub fn new(shared: &'s Shared, worker: usize) -> Executor<'s> {
         let mut ex = Executor {
             shared,
             locked: shared.store.lock(&[]),
@@ -105,10 +111,21 @@ impl<'s> Executor<'s> {
             pending_total: 0,
             pending_stats: Vec::new(),
             clock: None,
+            worker,
+            vm: Default::default(),
         };
         ex.refresh_config();
         ex
     }
+
+    /// The shared state.
+    pub(crate) fn shared(&self) -> &'s Shared {
+        self.shared
+    }
+
+    /// While a script on this loop is busy: answers this loop's other
+    /// clients (BUSY, or the commands Redis lets through).
+    pub(crate) fn serve_while_busy(&mut self) {}
 
     /// Runs one parsed command and appends its reply to `out`; the items of
     /// a streamed reply are left to `streams` (see `conn_io::flush`).
@@ -226,6 +243,10 @@ impl<'s> Executor<'s> {
             cmd.stats.rejected.fetch_add(1, Relaxed);
             return reject(shared, sess, cmd, r);
         }
+        if let Some(r) = busy_refusal(shared, cmd, argv) {
+            cmd.stats.rejected.fetch_add(1, Relaxed);
+            return reject(shared, sess, cmd, r);
+        }
         // After authentication, as Redis: only clients that may run commands
         // trigger evictions or see OOM.
         if self.maxmemory != 0 {
@@ -291,7 +312,16 @@ impl<'s> Executor<'s> {
                 let mut first = None;
                 if !self.pinned {
                     first = shared.store.shards_and_first_key(sc, argv, &mut self.ids);
-                    shared.store.relock(&mut self.locked, &self.ids);
+                    let busy = &shared.scripting.busy;
+                    if !shared
+                        .store
+                        .relock_or(&mut self.locked, &self.ids, || busy.active())
+                    {
+                        // A script on another loop holds the lock past
+                        // busy-reply-threshold.
+                        let e = busy.busy_error().unwrap_or(crate::script::BUSY_EVAL);
+                        return Reply::error(e);
+                    }
                     self.touched.extend_from_slice(&self.ids);
                 }
                 let now = *self.now.get_or_insert_with(now_ms);
@@ -315,10 +345,21 @@ impl<'s> Executor<'s> {
                 }
                 r
             }
+            Kind::Script(sc) => {
+                if !self.pinned {
+                    self.locked.release();
+                }
+                self.flush_stats();
+                guarded(|| (sc.run)(self, sess, argv))
+            }
             Kind::Server(sv) => {
                 self.locked.release();
                 self.flush_stats();
-                let mut env = Env { shared, sess };
+                let mut env = Env {
+                    shared,
+                    sess,
+                    held: None,
+                };
                 guarded(|| (sv.run)(&mut env, argv))
             }
         };
