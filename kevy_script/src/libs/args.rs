@@ -22,6 +22,12 @@ impl<'l> Args<'l> {
         }
     }
 
+    /// `lua_pushnil`: a C function that pushes a value on its own stack
+    /// makes it the next argument index's value.
+    pub(crate) fn push_nil(&mut self) {
+        self.values.push(Value::Nil);
+    }
+
     /// `lua_gettop`.
     pub(crate) fn len(&self) -> usize {
         self.values.len()

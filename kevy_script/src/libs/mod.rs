@@ -9,12 +9,14 @@ use mlua::{Lua, MultiValue, Table};
 mod args;
 mod bit;
 mod cfunc;
+mod structlib;
 
 use cfunc::{c_function, LibResult};
 
 /// Installs `cjson`, `cmsgpack`, `struct` and `bit` as globals of `lua`.
 pub fn install(lua: &Lua) -> mlua::Result<()> {
     let globals = lua.globals();
+    globals.raw_set("struct", structlib::module(lua)?)?;
     globals.raw_set("bit", bit::module(lua)?)?;
     Ok(())
 }
