@@ -22,6 +22,11 @@ impl<'l> Args<'l> {
         }
     }
 
+    /// The Lua state the call runs in.
+    pub(crate) fn lua(&self) -> &'l Lua {
+        self.lua
+    }
+
     /// `lua_pushnil`: a C function that pushes a value on its own stack
     /// makes it the next argument index's value.
     pub(crate) fn push_nil(&mut self) {

@@ -9,6 +9,7 @@ use mlua::{Lua, MultiValue, Table};
 mod args;
 mod bit;
 mod cfunc;
+mod cjson;
 mod structlib;
 
 use cfunc::{c_function, LibResult};
@@ -16,6 +17,7 @@ use cfunc::{c_function, LibResult};
 /// Installs `cjson`, `cmsgpack`, `struct` and `bit` as globals of `lua`.
 pub fn install(lua: &Lua) -> mlua::Result<()> {
     let globals = lua.globals();
+    globals.raw_set("cjson", cjson::module(lua)?)?;
     globals.raw_set("struct", structlib::module(lua)?)?;
     globals.raw_set("bit", bit::module(lua)?)?;
     Ok(())
@@ -31,3 +33,37 @@ where
 
 #[cfg(test)]
 pub(crate) mod testutil;
+
+#[cfg(test)]
+mod tests {
+    use super::testutil::{check, check_transcript};
+
+    /// The differential cases kept for the server-level tests pass here.
+    #[test]
+    fn oracle_transcript() {
+        let cases = check_transcript(include_str!("../../tests/libs_oracle.txt"));
+        assert!(cases >= 60, "only {cases} cases");
+    }
+
+    #[test]
+    fn tables_list_their_fields_as_redis_does() {
+        check(&[
+            (
+                "local t={} for k,v in pairs(cjson) do t[#t+1]=k end return table.concat(t, ' ')",
+                r#""_NAME encode decode_max_depth _VERSION decode_invalid_numbers encode_keep_buffer null encode_number_precision new encode_max_depth encode_invalid_numbers decode encode_sparse_array""#,
+            ),
+            (
+                "local t={} for k,v in pairs(cmsgpack) do t[#t+1]=k end return table.concat(t, ' ')",
+                r#""_DESCRIPTION pack _NAME unpack _COPYRIGHT _VERSION unpack_one unpack_limit""#,
+            ),
+            (
+                "local t={} for k,v in pairs(struct) do t[#t+1]=k end return table.concat(t, ' ')",
+                r#""pack size unpack""#,
+            ),
+            (
+                "local t={} for k,v in pairs(bit) do t[#t+1]=k end return table.concat(t, ' ')",
+                r#""band rshift bor bnot bswap bxor tobit ror lshift tohex rol arshift""#,
+            ),
+        ]);
+    }
+}

@@ -124,3 +124,27 @@ pub(crate) fn check(cases: &[(&str, &str)]) {
         assert_eq!(eval(body), *expected, "EVAL {body:?} 0");
     }
 }
+
+/// Checks every case of a transcript: cases are separated by blank lines,
+/// each is a script body on one line followed by redis-cli's reply lines;
+/// lines starting with `#` between cases are comments.
+pub(crate) fn check_transcript(text: &str) -> usize {
+    let mut count = 0;
+    let mut failures = Vec::new();
+    for block in text.split("\n\n") {
+        let mut lines = block
+            .lines()
+            .skip_while(|l| l.starts_with('#') || l.is_empty());
+        let Some(body) = lines.next() else { continue };
+        let expected = lines.collect::<Vec<_>>().join("\n");
+        let got = eval(body);
+        if got != expected {
+            failures.push(format!(
+                "EVAL {body:?} 0\n  got: {got:?}\n want: {expected:?}"
+            ));
+        }
+        count += 1;
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    count
+}

@@ -1,0 +1,291 @@
+//! `cjson.encode`: a Lua value to JSON text, as lua-cjson 2.1.0 writes it.
+//! A table is an array when all its keys are positive integers and it is
+//! not excessively sparse, else an object (an empty table is `{}`); keys
+//! are visited in `next` order, numbers are written with `%.14g`, and `/`
+//! is escaped.
+//!
+//! The encoder walks nested tables with an explicit stack instead of
+//! recursing, and keeps the enclosing tables in one Lua table instead of a
+//! Rust handle each, so any nesting the C encoder accepts (up to its Lua
+//! stack limit when `encode_max_depth` is raised) costs neither Rust stack
+//! nor mlua handles.
+
+use mlua::{Lua, MultiValue, Table, Value};
+
+use super::number::format_g;
+use super::{Config, MAX_STACK};
+use crate::libs::args::{trunc_i32, type_name, Args};
+use crate::libs::cfunc::{arg_error, error, LibError, LibResult};
+
+/// `cjson.encode(value)`.
+pub(crate) fn encode(lua: &Lua, a: MultiValue, cfg: &Config) -> LibResult<MultiValue> {
+    let args = Args::new(lua, a);
+    if args.len() != 1 {
+        return Err(arg_error(1, "expected 1 argument"));
+    }
+    let value = args.get(1).cloned().unwrap_or(Value::Nil);
+    let mut enc = Encoder {
+        lua,
+        cfg,
+        out: Vec::new(),
+        frames: Vec::new(),
+        anchor: None,
+    };
+    enc.run(value)?;
+    Ok(MultiValue::from_vec(vec![Value::String(
+        lua.create_string(enc.out)?,
+    )]))
+}
+
+fn exception(what: &str, reason: &str) -> LibError {
+    error(format!("Cannot serialise {what}: {reason}"))
+}
+
+/// A table being written. Its items are in `anchor[level]`: the table
+/// itself for an array, a list `k1, v1, k2, v2, ...` of its entries in
+/// `next` order for an object.
+struct Frame {
+    object: bool,
+    /// Items in the list (array length, or twice the object's entries).
+    len: i64,
+    /// The next item's index, from 1.
+    next: i64,
+    depth: i32,
+    /// The C encoder's Lua stack height with the table on top.
+    height: usize,
+}
+
+struct Encoder<'a> {
+    lua: &'a Lua,
+    cfg: &'a Config,
+    out: Vec<u8>,
+    frames: Vec<Frame>,
+    anchor: Option<Table>,
+}
+
+impl Encoder<'_> {
+    fn run(&mut self, root: Value) -> LibResult<()> {
+        // The argument is the one value on the C function's stack.
+        self.value(&root, 0, 1)?;
+        // The list of the innermost open frame, fetched again from the
+        // anchor when an inner frame closes.
+        let mut items: Option<Table> = self.top_items()?;
+        loop {
+            let open = self.frames.len();
+            let (Some(frame), Some(list)) = (self.frames.last_mut(), items.as_ref()) else {
+                break;
+            };
+            let (object, next, depth, height) =
+                (frame.object, frame.next, frame.depth, frame.height);
+            if next > frame.len {
+                self.out.push(if object { b'}' } else { b']' });
+                if let Some(anchor) = &self.anchor {
+                    anchor.raw_set(open, Value::Nil)?;
+                }
+                self.frames.pop();
+                items = self.top_items()?;
+                continue;
+            }
+            frame.next += if object { 2 } else { 1 };
+            if next > 1 {
+                self.out.push(b',');
+            }
+            if object {
+                let k: Value = list.raw_get(next)?;
+                let v: Value = list.raw_get(next + 1)?;
+                self.key(&k)?;
+                // Key and value are pushed above the table.
+                self.value(&v, depth, height + 2)?;
+            } else {
+                let v: Value = list.raw_get(next)?;
+                // The item is pushed above the table.
+                self.value(&v, depth, height + 1)?;
+            }
+            if self.frames.len() > open {
+                items = self.top_items()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn top_items(&self) -> LibResult<Option<Table>> {
+        match (&self.anchor, self.frames.len()) {
+            (Some(anchor), n) if n > 0 => Ok(Some(anchor.raw_get(n)?)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Writes `v`, found at depth `depth` and Lua stack height `height` in
+    /// the C encoder; a table opens a frame (its first item is written by
+    /// `run`).
+    fn value(&mut self, v: &Value, depth: i32, height: usize) -> LibResult<()> {
+        match v {
+            Value::String(s) => self.string(&s.as_bytes()),
+            Value::Integer(i) => self.number(*i as f64)?,
+            Value::Number(x) => self.number(*x)?,
+            Value::Boolean(true) => self.out.extend_from_slice(b"true"),
+            Value::Boolean(false) => self.out.extend_from_slice(b"false"),
+            Value::Nil => self.out.extend_from_slice(b"null"),
+            Value::LightUserData(p) if p.0.is_null() => self.out.extend_from_slice(b"null"),
+            Value::Table(t) => self.open(t, depth + 1, height)?,
+            other => return Err(exception(type_name(other), "type not supported")),
+        }
+        Ok(())
+    }
+
+    fn open(&mut self, t: &Table, depth: i32, height: usize) -> LibResult<()> {
+        // lua-cjson asks for 3 free slots at each level.
+        if depth > self.cfg.encode_max_depth || height + 3 > MAX_STACK {
+            return Err(error(format!(
+                "Cannot serialise, excessive nesting ({depth})"
+            )));
+        }
+        let len = self.array_length(t)?;
+        let (object, list, len) = if len > 0 {
+            self.out.push(b'[');
+            (false, t.clone(), i64::from(len))
+        } else {
+            self.out.push(b'{');
+            let list = self.lua.create_table()?;
+            let mut n: i64 = 0;
+            t.for_each::<Value, Value>(|k, v| {
+                list.raw_set(n + 1, k)?;
+                list.raw_set(n + 2, v)?;
+                n += 2;
+                Ok(())
+            })?;
+            (true, list, n)
+        };
+        let anchor = match &self.anchor {
+            Some(a) => a.clone(),
+            None => {
+                let a = self.lua.create_table()?;
+                self.anchor = Some(a.clone());
+                a
+            }
+        };
+        self.frames.push(Frame {
+            object,
+            len,
+            next: 1,
+            depth,
+            height,
+        });
+        anchor.raw_set(self.frames.len(), list)?;
+        Ok(())
+    }
+
+    fn key(&mut self, k: &Value) -> LibResult<()> {
+        match k {
+            Value::Integer(i) => self.number_key(*i as f64),
+            Value::Number(x) => self.number_key(*x),
+            Value::String(s) => {
+                self.string(&s.as_bytes());
+                self.out.push(b':');
+                Ok(())
+            }
+            other => Err(exception(
+                type_name(other),
+                "table key must be a number or string",
+            )),
+        }
+    }
+
+    fn number_key(&mut self, x: f64) -> LibResult<()> {
+        self.out.push(b'"');
+        self.number(x)?;
+        self.out.extend_from_slice(b"\":");
+        Ok(())
+    }
+
+    fn number(&mut self, x: f64) -> LibResult<()> {
+        if !x.is_finite() {
+            match self.cfg.encode_invalid {
+                0 => return Err(exception("number", "must not be NaN or Inf")),
+                // "nan" whatever the sign, as the C code writes it.
+                1 if x.is_nan() => {
+                    self.out.extend_from_slice(b"nan");
+                    return Ok(());
+                }
+                1 => {}
+                _ => {
+                    self.out.extend_from_slice(b"null");
+                    return Ok(());
+                }
+            }
+        }
+        let text = format_g(x, self.cfg.precision as usize);
+        self.out.extend_from_slice(text.as_bytes());
+        Ok(())
+    }
+
+    fn string(&mut self, s: &[u8]) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        self.out.reserve(s.len() + 2);
+        self.out.push(b'"');
+        for &b in s {
+            let escaped: &[u8] = match b {
+                b'"' => b"\\\"",
+                b'\\' => b"\\\\",
+                b'/' => b"\\/",
+                8 => b"\\b",
+                b'\t' => b"\\t",
+                b'\n' => b"\\n",
+                12 => b"\\f",
+                b'\r' => b"\\r",
+                0..=0x1f | 0x7f => {
+                    let hi = HEX[usize::from(b >> 4)];
+                    let lo = HEX[usize::from(b & 15)];
+                    self.out
+                        .extend_from_slice(&[b'\\', b'u', b'0', b'0', hi, lo]);
+                    continue;
+                }
+                _ => {
+                    self.out.push(b);
+                    continue;
+                }
+            };
+            self.out.extend_from_slice(escaped);
+        }
+        self.out.push(b'"');
+    }
+
+    /// lua-cjson's `lua_array_length`: the array length to encode, or 0 to
+    /// encode an object (the C code also gives a negative length for an
+    /// index that overflows its `int`, which means an object too).
+    fn array_length(&self, t: &Table) -> LibResult<i32> {
+        let mut max: i32 = 0;
+        let mut items: i32 = 0;
+        let mut object = false;
+        t.for_each::<Value, Value>(|k, _| {
+            let k = match k {
+                Value::Integer(i) => i as f64,
+                Value::Number(x) => x,
+                _ => f64::NAN,
+            };
+            if k != 0.0 && k.floor() == k && k >= 1.0 {
+                if k > f64::from(max) {
+                    max = trunc_i32(k);
+                }
+                items = items.wrapping_add(1);
+            } else {
+                object = true;
+            }
+            Ok(())
+        })?;
+        if object {
+            return Ok(0);
+        }
+        let cfg = self.cfg;
+        if cfg.sparse_ratio > 0
+            && max > items.wrapping_mul(cfg.sparse_ratio)
+            && max > cfg.sparse_safe
+        {
+            if !cfg.sparse_convert {
+                return Err(exception("table", "excessively sparse array"));
+            }
+            return Ok(0);
+        }
+        Ok(max.max(0))
+    }
+}
