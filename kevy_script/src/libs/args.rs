@@ -4,21 +4,45 @@
 //! they behave on x86-64, which the C libraries rely on for out-of-range
 //! and NaN values.
 
-use mlua::{Lua, MultiValue, Value};
+use mlua::{Lua, MultiValue, Table, Value};
 
 use super::cfunc::{arg_error, LibResult};
 
 /// The arguments of one call, numbered from 1 as in the C API.
 pub(crate) struct Args<'l> {
     lua: &'l Lua,
-    values: Vec<Value>,
+    store: Store,
+    /// Arguments in the store.
+    given: usize,
+    /// `lua_gettop`: `given` and the nils pushed since.
+    len: usize,
+}
+
+enum Store {
+    Inline(Vec<Value>),
+    /// Many arguments, kept in a table rather than one handle each.
+    Table(Table),
 }
 
 impl<'l> Args<'l> {
     pub(crate) fn new(lua: &'l Lua, values: MultiValue) -> Self {
+        let values = values.into_vec();
+        let given = values.len();
         Args {
             lua,
-            values: values.into_vec(),
+            store: Store::Inline(values),
+            given,
+            len: given,
+        }
+    }
+
+    /// The `n` arguments in `values[1..=n]`.
+    pub(crate) fn from_table(lua: &'l Lua, values: Table, n: usize) -> Self {
+        Args {
+            lua,
+            store: Store::Table(values),
+            given: n,
+            len: n,
         }
     }
 
@@ -30,17 +54,26 @@ impl<'l> Args<'l> {
     /// `lua_pushnil`: a C function that pushes a value on its own stack
     /// makes it the next argument index's value.
     pub(crate) fn push_nil(&mut self) {
-        self.values.push(Value::Nil);
+        self.len += 1;
     }
 
     /// `lua_gettop`.
     pub(crate) fn len(&self) -> usize {
-        self.values.len()
+        self.len
     }
 
     /// Argument `n`, `None` when absent ("no value").
-    pub(crate) fn get(&self, n: usize) -> Option<&Value> {
-        n.checked_sub(1).and_then(|i| self.values.get(i))
+    pub(crate) fn get(&self, n: usize) -> Option<Value> {
+        if n == 0 || n > self.len {
+            return None;
+        }
+        if n > self.given {
+            return Some(Value::Nil);
+        }
+        Some(match &self.store {
+            Store::Inline(values) => values[n - 1].clone(),
+            Store::Table(t) => t.raw_get(n).unwrap_or(Value::Nil),
+        })
     }
 
     /// `lua_isnoneornil`.
@@ -50,7 +83,7 @@ impl<'l> Args<'l> {
 
     /// `luaL_typename`, "no value" for an absent argument.
     pub(crate) fn type_name(&self, n: usize) -> &'static str {
-        self.get(n).map_or("no value", type_name)
+        self.get(n).as_ref().map_or("no value", type_name)
     }
 
     fn type_error(&self, n: usize, expected: &str) -> super::cfunc::LibError {
@@ -60,7 +93,7 @@ impl<'l> Args<'l> {
 
     /// `luaL_checknumber`: a number, or a string Lua converts to one.
     pub(crate) fn number(&self, n: usize) -> LibResult<f64> {
-        match self.get(n).map(|v| to_number(self.lua, v)) {
+        match self.get(n).map(|v| to_number(self.lua, &v)) {
             Some(Some(x)) => Ok(x),
             _ => Err(self.type_error(n, "number")),
         }
@@ -83,10 +116,10 @@ impl<'l> Args<'l> {
     /// `luaL_checklstring`: a string, or a number formatted by Lua.
     pub(crate) fn string(&self, n: usize) -> LibResult<mlua::String> {
         match self.get(n) {
-            Some(Value::String(s)) => Ok(s.clone()),
+            Some(Value::String(s)) => Ok(s),
             Some(v @ (Value::Integer(_) | Value::Number(_))) => self
                 .lua
-                .coerce_string(v.clone())?
+                .coerce_string(v)?
                 .ok_or_else(|| self.type_error(n, "string")),
             _ => Err(self.type_error(n, "string")),
         }

@@ -12,19 +12,19 @@ use super::set_fn;
 /// Builds the `bit` table.
 pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
     let t = lua.create_table()?;
-    set_fn(lua, &t, "tobit", |lua, a| unary(lua, a, |b| b))?;
-    set_fn(lua, &t, "bnot", |lua, a| unary(lua, a, |b| !b))?;
-    set_fn(lua, &t, "bswap", |lua, a| unary(lua, a, u32::swap_bytes))?;
-    set_fn(lua, &t, "band", |lua, a| fold(lua, a, |x, y| x & y))?;
-    set_fn(lua, &t, "bor", |lua, a| fold(lua, a, |x, y| x | y))?;
-    set_fn(lua, &t, "bxor", |lua, a| fold(lua, a, |x, y| x ^ y))?;
-    set_fn(lua, &t, "lshift", |lua, a| shift(lua, a, |b, n| b << n))?;
-    set_fn(lua, &t, "rshift", |lua, a| shift(lua, a, |b, n| b >> n))?;
-    set_fn(lua, &t, "arshift", |lua, a| {
-        shift(lua, a, |b, n| ((b as i32) >> n) as u32)
+    set_fn(lua, &t, "tobit", |_, a| unary(a, |b| b))?;
+    set_fn(lua, &t, "bnot", |_, a| unary(a, |b| !b))?;
+    set_fn(lua, &t, "bswap", |_, a| unary(a, u32::swap_bytes))?;
+    set_fn(lua, &t, "band", |_, a| fold(a, |x, y| x & y))?;
+    set_fn(lua, &t, "bor", |_, a| fold(a, |x, y| x | y))?;
+    set_fn(lua, &t, "bxor", |_, a| fold(a, |x, y| x ^ y))?;
+    set_fn(lua, &t, "lshift", |_, a| shift(a, |b, n| b << n))?;
+    set_fn(lua, &t, "rshift", |_, a| shift(a, |b, n| b >> n))?;
+    set_fn(lua, &t, "arshift", |_, a| {
+        shift(a, |b, n| ((b as i32) >> n) as u32)
     })?;
-    set_fn(lua, &t, "rol", |lua, a| shift(lua, a, u32::rotate_left))?;
-    set_fn(lua, &t, "ror", |lua, a| shift(lua, a, u32::rotate_right))?;
+    set_fn(lua, &t, "rol", |_, a| shift(a, u32::rotate_left))?;
+    set_fn(lua, &t, "ror", |_, a| shift(a, u32::rotate_right))?;
     set_fn(lua, &t, "tohex", tohex)?;
     Ok(t)
 }
@@ -44,15 +44,13 @@ fn ret(b: u32) -> LibResult<MultiValue> {
     ))]))
 }
 
-fn unary(lua: &Lua, a: MultiValue, op: fn(u32) -> u32) -> LibResult<MultiValue> {
-    let args = Args::new(lua, a);
+fn unary(args: Args, op: fn(u32) -> u32) -> LibResult<MultiValue> {
     ret(op(barg(&args, 1)?))
 }
 
 // The first argument is read first, then the others from the last down,
 // which decides which bad argument is reported.
-fn fold(lua: &Lua, a: MultiValue, op: fn(u32, u32) -> u32) -> LibResult<MultiValue> {
-    let args = Args::new(lua, a);
+fn fold(args: Args, op: fn(u32, u32) -> u32) -> LibResult<MultiValue> {
     let mut b = barg(&args, 1)?;
     for n in (2..=args.len()).rev() {
         b = op(b, barg(&args, n)?);
@@ -60,15 +58,13 @@ fn fold(lua: &Lua, a: MultiValue, op: fn(u32, u32) -> u32) -> LibResult<MultiVal
     ret(b)
 }
 
-fn shift(lua: &Lua, a: MultiValue, op: fn(u32, u32) -> u32) -> LibResult<MultiValue> {
-    let args = Args::new(lua, a);
+fn shift(args: Args, op: fn(u32, u32) -> u32) -> LibResult<MultiValue> {
     let b = barg(&args, 1)?;
     let n = barg(&args, 2)? & 31;
     ret(op(b, n))
 }
 
-fn tohex(lua: &Lua, a: MultiValue) -> LibResult<MultiValue> {
-    let args = Args::new(lua, a);
+fn tohex(lua: &Lua, args: Args) -> LibResult<MultiValue> {
     let mut b = barg(&args, 1)?;
     let n = match args.get(2) {
         None => 8,
@@ -213,6 +209,20 @@ mod tests {
             (
                 "return {pcall(function() return bit.tobit('x') end)}",
                 "1) (nil)\n2) \"user_script:1: bad argument #1 to 'tobit' (number expected, got string)\"",
+            ),
+        ]);
+    }
+
+    #[test]
+    fn many_arguments() {
+        check(&[
+            (
+                "local t={} for i=1,7990 do t[i]=tostring(i) end return bit.bor(unpack(t))",
+                "(integer) 8191",
+            ),
+            (
+                "local t={} for i=1,7990 do t[i]=tostring(i) end t[7000]='x' return bit.bor(unpack(t))",
+                "(error) ERR user_script:1: bad argument #7000 to 'bor' (number expected, got string) script: aea26f03b86367587e0bb63f61ec64a0f8d7c031, on @user_script:1.",
             ),
         ]);
     }

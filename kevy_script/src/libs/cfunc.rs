@@ -11,13 +11,16 @@
 //! mlua function doing the work. The Rust function reports an error by
 //! *returning* a marked triple, and the trampoline, a C frame with nothing
 //! to drop, raises it with the Lua C API. Large results come back the same
-//! way, as a marked table that the trampoline spreads on the Lua stack:
-//! mlua keeps one slot of a bounded auxiliary stack per live handle, so a
-//! `MultiValue` of thousands of strings could exhaust it.
+//! way, as a marked table that the trampoline spreads on the Lua stack, and
+//! many arguments go in as one table: mlua keeps a slot of a bounded stack
+//! per live handle, so thousands of string arguments or results could
+//! exhaust it where the C function would not.
 
 use std::ffi::{c_int, c_void};
 
 use mlua::{ffi, Function, LightUserData, Lua, MaybeSend, MultiValue, Table, Value};
+
+use super::args::Args;
 
 /// An error a library function raises, in the shape of the Lua C API call
 /// that raises it in the C library.
@@ -58,10 +61,18 @@ pub(crate) fn error(msg: impl Into<Vec<u8>>) -> LibError {
 // different values so that they cannot be merged into one address.
 static ERROR_MARK: u8 = 1;
 static SPREAD_MARK: u8 = 2;
+static ARGS_MARK: u8 = 3;
+
+/// Calls with more arguments than this pass them in one table.
+const INLINE_ARGS: c_int = 16;
 
 const KIND_ARG: i64 = 1;
 const KIND_MSG: i64 = 2;
 const KIND_RAW: i64 = 3;
+
+fn is_mark(v: &Value, m: &'static u8) -> bool {
+    matches!(v, Value::LightUserData(p) if std::ptr::eq(p.0 as *const u8, m))
+}
 
 fn mark(m: &'static u8) -> Value {
     Value::LightUserData(LightUserData(m as *const u8 as *mut c_void))
@@ -81,9 +92,21 @@ pub(crate) fn spread(values: Table, n: usize) -> MultiValue {
 /// the module doc).
 pub(crate) fn c_function<F>(lua: &Lua, f: F) -> mlua::Result<Function>
 where
-    F: Fn(&Lua, MultiValue) -> LibResult<MultiValue> + MaybeSend + 'static,
+    F: Fn(&Lua, Args) -> LibResult<MultiValue> + MaybeSend + 'static,
 {
-    let inner = lua.create_function(move |lua, args: MultiValue| {
+    let inner = lua.create_function(move |lua, values: MultiValue| {
+        let table_args = match (values.len(), values.front(), values.get(1), values.get(2)) {
+            (3, Some(m), Some(Value::Table(t)), Some(Value::Integer(n)))
+                if is_mark(m, &ARGS_MARK) =>
+            {
+                Some((t.clone(), *n as usize))
+            }
+            _ => None,
+        };
+        let args = match table_args {
+            Some((t, n)) => Args::from_table(lua, t, n),
+            None => Args::new(lua, values),
+        };
         let (kind, narg, msg) = match f(lua, args) {
             Ok(values) => return Ok(values),
             Err(LibError::Lua(e)) => return Err(e),
@@ -110,8 +133,8 @@ where
 }
 
 /// The C function every library function is: calls its upvalue with the
-/// same arguments and returns its results, except the two marked shapes
-/// (module doc).
+/// same arguments (many of them as one marked table) and returns its
+/// results, except the two marked shapes (module doc).
 ///
 /// SAFETY (why this is sound): this frame owns no Rust value with a
 /// destructor, so `lua_error`/`luaL_argerror` may `longjmp` across it, as
@@ -124,9 +147,26 @@ unsafe extern "C-unwind" fn trampoline(state: *mut ffi::lua_State) -> c_int {
     // SAFETY: see the function comment.
     unsafe {
         let nargs = ffi::lua_gettop(state);
-        ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
-        ffi::lua_insert(state, 1);
-        ffi::lua_call(state, nargs, ffi::LUA_MULTRET);
+        if nargs > INLINE_ARGS {
+            // Stack: args. A C function has LUA_MINSTACK free slots, and
+            // this uses at most four of them.
+            ffi::lua_createtable(state, nargs, 0);
+            ffi::lua_insert(state, 1);
+            for i in (1..=nargs).rev() {
+                ffi::lua_rawseti(state, 1, i.into());
+            }
+            // Stack: table.
+            ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
+            ffi::lua_insert(state, 1);
+            ffi::lua_pushlightuserdata(state, &ARGS_MARK as *const u8 as *mut c_void);
+            ffi::lua_insert(state, 2);
+            ffi::lua_pushnumber(state, f64::from(nargs));
+            ffi::lua_call(state, 3, ffi::LUA_MULTRET);
+        } else {
+            ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
+            ffi::lua_insert(state, 1);
+            ffi::lua_call(state, nargs, ffi::LUA_MULTRET);
+        }
         let nres = ffi::lua_gettop(state);
         if nres < 3 || ffi::lua_type(state, 1) != ffi::LUA_TLIGHTUSERDATA {
             return nres;

@@ -6,6 +6,8 @@
 
 use mlua::{Lua, MultiValue, Table};
 
+use args::Args;
+
 mod args;
 mod bit;
 mod cfunc;
@@ -26,7 +28,7 @@ pub fn install(lua: &Lua) -> mlua::Result<()> {
 /// Sets `table[name]` to a library function (see `cfunc`).
 fn set_fn<F>(lua: &Lua, table: &Table, name: &str, f: F) -> mlua::Result<()>
 where
-    F: Fn(&Lua, MultiValue) -> LibResult<MultiValue> + mlua::MaybeSend + 'static,
+    F: Fn(&Lua, Args) -> LibResult<MultiValue> + mlua::MaybeSend + 'static,
 {
     table.raw_set(name, c_function(lua, f)?)
 }

@@ -148,8 +148,7 @@ fn put_bytes(out: &mut Vec<u8>, little: &[u8], h: &Header) {
     }
 }
 
-fn pack(lua: &Lua, a: MultiValue) -> LibResult<MultiValue> {
-    let mut args = Args::new(lua, a);
+fn pack(lua: &Lua, mut args: Args) -> LibResult<MultiValue> {
     let mut fmt = Format::new(&args.string(1)?);
     // struct.c pushes a nil to separate the arguments from its string
     // buffer, so a missing argument is reported as "got nil".
@@ -233,8 +232,7 @@ fn get_integer(bytes: &[u8], h: &Header, signed: bool) -> f64 {
     l as i64 as f64
 }
 
-fn unpack(lua: &Lua, a: MultiValue) -> LibResult<MultiValue> {
-    let args = Args::new(lua, a);
+fn unpack(lua: &Lua, args: Args) -> LibResult<MultiValue> {
     let mut fmt = Format::new(&args.string(1)?);
     let data = args.string(2)?;
     let data = data.as_bytes();
@@ -323,8 +321,7 @@ fn unpack(lua: &Lua, a: MultiValue) -> LibResult<MultiValue> {
     Ok(spread(results, n))
 }
 
-fn size(lua: &Lua, a: MultiValue) -> LibResult<MultiValue> {
-    let args = Args::new(lua, a);
+fn size(_lua: &Lua, args: Args) -> LibResult<MultiValue> {
     let mut fmt = Format::new(&args.string(1)?);
     let mut h = Header::new();
     let mut pos = 0usize;

@@ -18,8 +18,7 @@ use crate::libs::args::Args;
 use crate::libs::cfunc::{arg_error, error, LibError, LibResult};
 
 /// `cjson.decode(text)`.
-pub(crate) fn decode(lua: &Lua, a: MultiValue, cfg: &Config) -> LibResult<MultiValue> {
-    let args = Args::new(lua, a);
+pub(crate) fn decode(lua: &Lua, args: Args, cfg: &Config) -> LibResult<MultiValue> {
     if args.len() != 1 {
         return Err(arg_error(1, "expected 1 argument"));
     }

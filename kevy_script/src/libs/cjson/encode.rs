@@ -18,12 +18,11 @@ use crate::libs::args::{trunc_i32, type_name, Args};
 use crate::libs::cfunc::{arg_error, error, LibError, LibResult};
 
 /// `cjson.encode(value)`.
-pub(crate) fn encode(lua: &Lua, a: MultiValue, cfg: &Config) -> LibResult<MultiValue> {
-    let args = Args::new(lua, a);
+pub(crate) fn encode(lua: &Lua, args: Args, cfg: &Config) -> LibResult<MultiValue> {
     if args.len() != 1 {
         return Err(arg_error(1, "expected 1 argument"));
     }
-    let value = args.get(1).cloned().unwrap_or(Value::Nil);
+    let value = args.get(1).unwrap_or(Value::Nil);
     let mut enc = Encoder {
         lua,
         cfg,

@@ -82,8 +82,8 @@ pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
         decode::decode(lua, a, &cfg)
     })?;
     let c = cfg.clone();
-    set_fn(lua, &t, "encode_sparse_array", move |lua, a| {
-        let args = arg_init(lua, a, 3)?;
+    set_fn(lua, &t, "encode_sparse_array", move |_, a| {
+        let args = arg_init(a, 3)?;
         let mut cfg = lock(&c);
         let mut setting = bool_setting(cfg.sparse_convert);
         let convert = enum_option(&args, 1, &mut setting, BOOL);
@@ -94,26 +94,26 @@ pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
         Ok(MultiValue::from_vec(vec![convert, ratio, safe]))
     })?;
     let c = cfg.clone();
-    set_fn(lua, &t, "encode_max_depth", move |lua, a| {
-        let args = arg_init(lua, a, 1)?;
+    set_fn(lua, &t, "encode_max_depth", move |_, a| {
+        let args = arg_init(a, 1)?;
         let v = integer_option(&args, 1, &mut lock(&c).encode_max_depth, 1, i32::MAX)?;
         Ok(MultiValue::from_vec(vec![v]))
     })?;
     let c = cfg.clone();
-    set_fn(lua, &t, "decode_max_depth", move |lua, a| {
-        let args = arg_init(lua, a, 1)?;
+    set_fn(lua, &t, "decode_max_depth", move |_, a| {
+        let args = arg_init(a, 1)?;
         let v = integer_option(&args, 1, &mut lock(&c).decode_max_depth, 1, i32::MAX)?;
         Ok(MultiValue::from_vec(vec![v]))
     })?;
     let c = cfg.clone();
-    set_fn(lua, &t, "encode_number_precision", move |lua, a| {
-        let args = arg_init(lua, a, 1)?;
+    set_fn(lua, &t, "encode_number_precision", move |_, a| {
+        let args = arg_init(a, 1)?;
         let v = integer_option(&args, 1, &mut lock(&c).precision, 1, 14)?;
         Ok(MultiValue::from_vec(vec![v]))
     })?;
     let c = cfg.clone();
-    set_fn(lua, &t, "encode_keep_buffer", move |lua, a| {
-        let args = arg_init(lua, a, 1)?;
+    set_fn(lua, &t, "encode_keep_buffer", move |_, a| {
+        let args = arg_init(a, 1)?;
         let mut cfg = lock(&c);
         let mut setting = bool_setting(cfg.keep_buffer);
         let v = enum_option(&args, 1, &mut setting, BOOL)?;
@@ -121,8 +121,8 @@ pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
         Ok(MultiValue::from_vec(vec![v]))
     })?;
     let c = cfg.clone();
-    set_fn(lua, &t, "encode_invalid_numbers", move |lua, a| {
-        let args = arg_init(lua, a, 1)?;
+    set_fn(lua, &t, "encode_invalid_numbers", move |_, a| {
+        let args = arg_init(a, 1)?;
         let mut cfg = lock(&c);
         let mut setting = cfg.encode_invalid;
         let v = enum_option(&args, 1, &mut setting, &["off", "on", "null"])?;
@@ -130,8 +130,8 @@ pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
         Ok(MultiValue::from_vec(vec![v]))
     })?;
     let c = cfg;
-    set_fn(lua, &t, "decode_invalid_numbers", move |lua, a| {
-        let args = arg_init(lua, a, 1)?;
+    set_fn(lua, &t, "decode_invalid_numbers", move |_, a| {
+        let args = arg_init(a, 1)?;
         let mut cfg = lock(&c);
         let mut setting = bool_setting(cfg.decode_invalid);
         let v = enum_option(&args, 1, &mut setting, BOOL)?;
@@ -155,8 +155,7 @@ fn bool_setting(b: bool) -> usize {
 }
 
 /// `json_arg_init`: at most `max` arguments, the missing ones read as nil.
-fn arg_init(lua: &Lua, a: MultiValue, max: usize) -> LibResult<Args<'_>> {
-    let mut args = Args::new(lua, a);
+fn arg_init(mut args: Args, max: usize) -> LibResult<Args> {
     if args.len() > max {
         return Err(arg_error(max as i32 + 1, "found too many arguments"));
     }
@@ -172,7 +171,7 @@ fn arg_init(lua: &Lua, a: MultiValue, max: usize) -> LibResult<Args<'_>> {
 fn enum_option(args: &Args, n: usize, setting: &mut usize, options: &[&str]) -> LibResult<Value> {
     match args.get(n) {
         Some(Value::Nil) | None => {}
-        Some(Value::Boolean(b)) => *setting = usize::from(*b),
+        Some(Value::Boolean(b)) => *setting = usize::from(b),
         Some(_) => {
             let name = args.string(n)?;
             let name = name.as_bytes();
