@@ -57,6 +57,14 @@ impl<'l> Args<'l> {
         self.len += 1;
     }
 
+    /// `lua_settop(L, n)` when `n` is at most `len()`: drops the arguments
+    /// after the first `n`.
+    pub(crate) fn truncate(mut self, n: usize) -> Self {
+        self.len = self.len.min(n);
+        self.given = self.given.min(n);
+        self
+    }
+
     /// `lua_gettop`.
     pub(crate) fn len(&self) -> usize {
         self.len

@@ -12,6 +12,7 @@ mod args;
 mod bit;
 mod cfunc;
 mod cjson;
+mod cmsgpack;
 mod structlib;
 
 use cfunc::{c_function, LibResult};
@@ -20,6 +21,7 @@ use cfunc::{c_function, LibResult};
 pub fn install(lua: &Lua) -> mlua::Result<()> {
     let globals = lua.globals();
     globals.raw_set("cjson", cjson::module(lua)?)?;
+    globals.raw_set("cmsgpack", cmsgpack::module(lua)?)?;
     globals.raw_set("struct", structlib::module(lua)?)?;
     globals.raw_set("bit", bit::module(lua)?)?;
     Ok(())
