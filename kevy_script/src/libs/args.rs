@@ -201,7 +201,8 @@ mod tests {
         assert_eq!(trunc_i64(f64::NAN), i64::MIN);
         assert_eq!(trunc_i64(1e300), i64::MIN);
         assert_eq!(trunc_i32(2_147_483_648.0), i32::MIN);
-        assert_eq!(trunc_i32(-2_147_483_648.9), i32::MIN + 0);
+        assert_eq!(trunc_i32(-2_147_483_648.9), i32::MIN);
+        assert_eq!(trunc_i32(-2_147_483_647.9), -2_147_483_647);
         assert_eq!(trunc_i32(4_294_967_301.0), i32::MIN);
         assert_eq!(trunc_u64(TWO_63 + 4096.0), (1 << 63) + 4096);
         assert_eq!(trunc_u64(1e20), 0);
