@@ -434,3 +434,337 @@ impl Parser<'_> {
         Ok(key)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::libs::testutil::check;
+
+    #[test]
+    fn values() {
+        check(&[
+            ("return cjson.decode('null') == cjson.null", "(integer) 1"),
+            (
+                "return tostring(cjson.decode('null'))",
+                r#""userdata: (nil)""#,
+            ),
+            ("return cjson.decode('true')", "(integer) 1"),
+            ("return {cjson.decode('false')}", "1) (nil)"),
+            (
+                "return cjson.decode(' [1, 2 ,3] ')",
+                "1) (integer) 1\n2) (integer) 2\n3) (integer) 3",
+            ),
+            (
+                r#"return cjson.encode(cjson.decode('{"a":1,"a":2,"b":[{}, []]}'))"#,
+                r#""{\"a\":2,\"b\":[{},{}]}""#,
+            ),
+            (
+                "return cjson.encode(cjson.decode('[null,null]'))",
+                r#""[null,null]""#,
+            ),
+            (r#"return cjson.decode('\t\r\n"x"\n')"#, r#""x""#),
+            ("return cjson.decode(12)", "(integer) 12"),
+            (r#"return cjson.decode('[1]\0x')"#, "1) (integer) 1"),
+        ]);
+    }
+
+    #[test]
+    fn strings() {
+        check(&[
+            (
+                r#"return cjson.decode('"\\u00e9\\ud83d\\ude00"')"#,
+                r#""\xc3\xa9\xf0\x9f\x98\x80""#,
+            ),
+            (
+                r#"return cjson.decode('"\\uD83D\\uDE00"')"#,
+                r#""\xf0\x9f\x98\x80""#,
+            ),
+            (
+                r#"return cjson.decode('"\\u007f\\u0080\\u07ff\\u0800\\uffff"')"#,
+                r#""\x7f\xc2\x80\xdf\xbf\xe0\xa0\x80\xef\xbf\xbf""#,
+            ),
+            (r#"return cjson.decode('"a\\u0000b"')"#, r#""a\x00b""#),
+            (
+                r#"return cjson.decode('"\\/\\b\\f\\n\\r\\t\\"\\\\"')"#,
+                r#""/\b\x0c\n\r\t\"\\""#,
+            ),
+            (r#"return cjson.decode('"\\u0041\\u00410"')"#, r#""AA0""#),
+            (
+                r#"return cjson.decode('"a\tb\1é"')"#,
+                r#""a\tb\x01\xc3\xa9""#,
+            ),
+        ]);
+    }
+
+    #[test]
+    fn numbers() {
+        check(&[
+
+            (
+                "return {tostring(cjson.decode('0x10')), tostring(cjson.decode('-0x10')), tostring(cjson.decode('0x1p4')), tostring(cjson.decode('+1'))}",
+                "1) \"16\"\n2) \"-16\"\n3) \"16\"\n4) \"1\"",
+            ),
+
+            (
+                "return {tostring(cjson.decode('NaN')), tostring(cjson.decode('-nan')), tostring(cjson.decode('nan(123)'))}",
+                "1) \"nan\"\n2) \"-nan\"\n3) \"nan\"",
+            ),
+
+            (
+                "return {tostring(cjson.decode('inf')), tostring(cjson.decode('-Infinity')), tostring(cjson.decode('1e400'))}",
+                "1) \"inf\"\n2) \"-inf\"\n3) \"inf\"",
+            ),
+
+            (
+                "return {tostring(cjson.decode('007')), tostring(cjson.decode('01.5')), tostring(cjson.decode('1.')), tostring(cjson.decode('-0'))}",
+                "1) \"7\"\n2) \"1.5\"\n3) \"1\"\n4) \"-0\"",
+            ),
+
+            (
+                "return {tostring(cjson.decode('1E+2')), tostring(cjson.decode('-1e-400')), tostring(cjson.decode('123456789012345678901'))}",
+                "1) \"100\"\n2) \"-0\"\n3) \"1.2345678901235e+20\"",
+            ),
+
+        ]);
+    }
+
+    #[test]
+    fn syntax_errors() {
+        check(&[
+
+            (
+                "return cjson.decode('')",
+                "(error) ERR user_script:1: Expected value but found T_END at character 1 script: 7ff8cf86abed928f4d61a01dcc9713f0117b180a, on @user_script:1.",
+            ),
+
+            (
+                "return cjson.decode('  ')",
+                "(error) ERR user_script:1: Expected value but found T_END at character 3 script: ad90e2cff32ebb0824378d300466719d14e6d1da, on @user_script:1.",
+            ),
+
+            (
+                "return cjson.decode('nul')",
+                "(error) ERR user_script:1: Expected value but found invalid token at character 1 script: 5586fdf8c512d9c8a68678c91a0de23617e84e25, on @user_script:1.",
+            ),
+
+            (
+                "return cjson.decode('x')",
+                "(error) ERR user_script:1: Expected value but found invalid token at character 1 script: 5f58dd5cefb3eb0313af3534f36be4b83e79ae80, on @user_script:1.",
+            ),
+
+            (
+                "return cjson.decode('.5')",
+                "(error) ERR user_script:1: Expected value but found invalid token at character 1 script: 121c0b0f2d2ad62de9456ed953ed7b854d2ec58d, on @user_script:1.",
+            ),
+
+            (
+                "return cjson.decode('-')",
+                "(error) ERR user_script:1: Expected value but found invalid number at character 1 script: a968c762a4638482bd9ef50dcecdc4504214d87d, on @user_script:1.",
+            ),
+
+            (
+                "return cjson.decode('-i')",
+                "(error) ERR user_script:1: Expected value but found invalid number at character 1 script: ecd3645b5d1cdf69c84566c00fb764e3258debb7, on @user_script:1.",
+            ),
+
+            (
+                "return cjson.decode('1e')",
+                "(error) ERR user_script:1: Expected the end but found invalid token at character 2 script: 233eff79cc67a332d1af979291114a1307e115c8, on @user_script:1.",
+            ),
+
+            (
+                "return cjson.decode('truex')",
+                "(error) ERR user_script:1: Expected the end but found invalid token at character 5 script: 6e70d391cb7729b386bd9fd128f3dd0bfee15744, on @user_script:1.",
+            ),
+
+            (
+                "return cjson.decode('[1]  x')",
+                "(error) ERR user_script:1: Expected the end but found invalid token at character 6 script: 05e2ee8e40ef0d935968d736cde3d21b42a1fe5a, on @user_script:1.",
+            ),
+
+            (
+                r#"return cjson.decode('{"a":1}}')"#,
+                "(error) ERR user_script:1: Expected the end but found T_OBJ_END at character 8 script: 3784123f44989e27f1bb6ccf09feb56eef3ed8ed, on @user_script:1.",
+            ),
+
+            (
+                "return cjson.decode('[1,]')",
+                "(error) ERR user_script:1: Expected value but found T_ARR_END at character 4 script: d31ab1dd313d99d4ad3dac6e48cdff283bea270c, on @user_script:1.",
+            ),
+
+            (
+                "return cjson.decode('[,1]')",
+                "(error) ERR user_script:1: Expected value but found T_COMMA at character 2 script: 8d3eede6798b7c83d6ad51ebefaafbf000bdd35a, on @user_script:1.",
+            ),
+
+            (
+                "return cjson.decode('[1 2]')",
+                "(error) ERR user_script:1: Expected comma or array end but found T_NUMBER at character 4 script: cae89247ef27d42d411c61ae44ff3af6ab258d99, on @user_script:1.",
+            ),
+
+            (
+                "return cjson.decode('[1,2')",
+                "(error) ERR user_script:1: Expected comma or array end but found T_END at character 5 script: c107001b5ba2ff860ee2557f64da37c4767ef4bd, on @user_script:1.",
+            ),
+
+            (
+                "return cjson.decode('{')",
+                "(error) ERR user_script:1: Expected object key string but found T_END at character 2 script: 6c60bbb22c4b71b0415e4e539d6dc66cc27df21d, on @user_script:1.",
+            ),
+
+            (
+                r#"return cjson.decode('{"a" 1}')"#,
+                "(error) ERR user_script:1: Expected colon but found T_NUMBER at character 6 script: 3486ee24bfdfc100c738c73355e99954ef01d92f, on @user_script:1.",
+            ),
+
+            (
+                r#"return cjson.decode('{"a"}')"#,
+                "(error) ERR user_script:1: Expected colon but found T_OBJ_END at character 5 script: f0a9c953b5de2269fefed17badeddc57357e2c25, on @user_script:1.",
+            ),
+
+            (
+                "return cjson.decode('{1:2}')",
+                "(error) ERR user_script:1: Expected object key string but found T_NUMBER at character 2 script: b7dfc51e0d5bf164c246fe708a2e33743e899be6, on @user_script:1.",
+            ),
+
+            (
+                r#"return cjson.decode('{"a":1,}')"#,
+                "(error) ERR user_script:1: Expected object key string but found T_OBJ_END at character 8 script: 7e3659dd873275ff5047e436b0cc31cc91d160e4, on @user_script:1.",
+            ),
+
+            (
+                r#"return cjson.decode('{"a":1 "b":2}')"#,
+                "(error) ERR user_script:1: Expected comma or object end but found T_STRING at character 8 script: 7e6d40e89e823b8e3c90db9a275f3a62289f33af, on @user_script:1.",
+            ),
+
+            (
+                r#"return cjson.decode('{"a":}')"#,
+                "(error) ERR user_script:1: Expected value but found T_OBJ_END at character 6 script: 271f75bfc2ffe1a84becf0088927c2079d8cd197, on @user_script:1.",
+            ),
+
+            (
+                "return cjson.decode(':')",
+                "(error) ERR user_script:1: Expected value but found T_COLON at character 1 script: 274ed54f4ed746bb9f78d55f1c0d32fedaac9c3f, on @user_script:1.",
+            ),
+
+            (
+                "return cjson.decode('}')",
+                "(error) ERR user_script:1: Expected value but found T_OBJ_END at character 1 script: 624d1d3b539e5bc974f8121606306b1c4e403f7e, on @user_script:1.",
+            ),
+
+        ]);
+    }
+
+    #[test]
+    fn string_errors() {
+        check(&[
+
+            (
+                r#"return cjson.decode('"abc')"#,
+                "(error) ERR user_script:1: Expected value but found unexpected end of string at character 5 script: 30d67c6fb8e066eef4796bfcc59cee500c381744, on @user_script:1.",
+            ),
+
+            (
+                r#"return cjson.decode('"\\x"')"#,
+                "(error) ERR user_script:1: Expected value but found invalid escape code at character 2 script: e15fa517a0e30bc5ba472a9403d98fe6c88ca8e5, on @user_script:1.",
+            ),
+
+            (
+                r#"return cjson.decode('"\\')"#,
+                "(error) ERR user_script:1: Expected value but found invalid escape code at character 2 script: da59ca298d06a2c4adb061efa6f75e29123f8148, on @user_script:1.",
+            ),
+
+            (
+                r#"return cjson.decode('"\\u12"')"#,
+                "(error) ERR user_script:1: Expected value but found invalid unicode escape code at character 2 script: abf3d7a6907669d8b3a294456e4dca885645512f, on @user_script:1.",
+            ),
+
+            (
+                r#"return cjson.decode('"\\uzzzz"')"#,
+                "(error) ERR user_script:1: Expected value but found invalid unicode escape code at character 2 script: db350170e6360d7b126e76e72b660bca984d2871, on @user_script:1.",
+            ),
+
+            (
+                r#"return cjson.decode('"\\ud83d"')"#,
+                "(error) ERR user_script:1: Expected value but found invalid unicode escape code at character 2 script: a6c52b6928b77ab585254f4aad3a29c682736f38, on @user_script:1.",
+            ),
+
+            (
+                r#"return cjson.decode('"\\ude00"')"#,
+                "(error) ERR user_script:1: Expected value but found invalid unicode escape code at character 2 script: 8f5a5d0c62f864810e9d6f8da1941b32dfb7516e, on @user_script:1.",
+            ),
+
+            (
+                r#"return cjson.decode('"\\ud83dx"')"#,
+                "(error) ERR user_script:1: Expected value but found invalid unicode escape code at character 2 script: a0690fbd5e7523e0aa4c80addeeb64dc02c40971, on @user_script:1.",
+            ),
+
+            (
+                r#"return cjson.decode('["\\ud800\\u0041"]')"#,
+                "(error) ERR user_script:1: Expected value but found invalid unicode escape code at character 3 script: 9b819d843371a8ffb5fddd3198e7a4d4deebba8b, on @user_script:1.",
+            ),
+
+        ]);
+    }
+
+    #[test]
+    fn other_errors() {
+        check(&[
+
+            (
+                r#"return cjson.decode('1\0x')"#,
+                "(error) ERR user_script:1: JSON parser does not support UTF-16 or UTF-32 script: f357e5afece48f5aaef8c380e890f8b2d3501327, on @user_script:1.",
+            ),
+
+            (
+                r#"return cjson.decode('\0')"#,
+                "(error) ERR user_script:1: Expected value but found T_END at character 1 script: 415c2ca45509b359c98e03d445d505048ec768e3, on @user_script:1.",
+            ),
+
+            (
+                "return cjson.decode()",
+                "(error) ERR user_script:1: bad argument #1 to 'decode' (expected 1 argument) script: 5378278d59343caf5c3375a655dfea5e69ab8a74, on @user_script:1.",
+            ),
+
+            (
+                "return cjson.decode(1, 2)",
+                "(error) ERR user_script:1: bad argument #1 to 'decode' (expected 1 argument) script: e6e8194d58fab0f52e4cfd40a22ed55d8c095d09, on @user_script:1.",
+            ),
+
+            (
+                "return cjson.decode({})",
+                "(error) ERR user_script:1: bad argument #1 to 'decode' (string expected, got table) script: 10c706d54b3ae7d2bcc169d647405abd961145fa, on @user_script:1.",
+            ),
+
+            (
+                "return cjson.decode(nil)",
+                "(error) ERR user_script:1: bad argument #1 to 'decode' (string expected, got nil) script: a844f6020def000abf40e0ee50e4a4bd8ed32ccd, on @user_script:1.",
+            ),
+
+            (
+                "return {pcall(cjson.decode, 'x')}",
+                "1) (nil)\n2) \"Expected value but found invalid token at character 1\"",
+            ),
+
+            (
+                "return {pcall(cjson.decode, string.rep('[', 1000))}",
+                "1) (nil)\n2) \"Expected value but found T_END at character 1001\"",
+            ),
+
+            (
+                "return {pcall(cjson.decode, string.rep('[', 1001))}",
+                "1) (nil)\n2) \"Found too many nested data structures (1001) at character 1001\"",
+            ),
+
+            (
+                r#"return {pcall(cjson.decode, ' '..string.rep('{"a":', 1001))}"#,
+                "1) (nil)\n2) \"Found too many nested data structures (1001) at character 5002\"",
+            ),
+
+            (
+                "return #cjson.decode(string.rep('[', 1000)..string.rep(']', 1000))",
+                "(integer) 1",
+            ),
+
+        ]);
+    }
+}

@@ -288,3 +288,260 @@ impl Encoder<'_> {
         Ok(max.max(0))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::libs::testutil::check;
+
+    #[test]
+    fn scalars() {
+        check(&[
+            ("return cjson.encode(1/3)", r#""0.33333333333333""#),
+            ("return cjson.encode(0.1)", r#""0.1""#),
+            ("return cjson.encode(1e100)", r#""1e+100""#),
+            (
+                "return cjson.encode(123456789012345678)",
+                r#""1.2345678901235e+17""#,
+            ),
+            ("return cjson.encode(-0.0)", r#""-0""#),
+            ("return cjson.encode(2^53)", r#""9.007199254741e+15""#),
+            ("return cjson.encode(1e-7)", r#""1e-07""#),
+            (
+                "return cjson.encode(12345678901234.5)",
+                r#""12345678901234""#,
+            ),
+            ("return cjson.encode(-100)", r#""-100""#),
+            ("return cjson.encode(true)", r#""true""#),
+            ("return cjson.encode(false)", r#""false""#),
+            ("return cjson.encode(nil)", r#""null""#),
+            ("return cjson.encode(cjson.null)", r#""null""#),
+            ("return cjson.encode('')", r#""\"\"""#),
+            (
+                r#"return cjson.encode('a/b"c\\d')"#,
+                r#""\"a\\/b\\\"c\\\\d\"""#,
+            ),
+            (
+                r#"return cjson.encode('\1\2\8\9\10\12\13\31\127')"#,
+                r#""\"\\u0001\\u0002\\b\\t\\n\\f\\r\\u001f\\u007f\"""#,
+            ),
+            (
+                r#"return cjson.encode('\128\255é\0')"#,
+                r#""\"\x80\xff\xc3\xa9\\u0000\"""#,
+            ),
+        ]);
+    }
+
+    #[test]
+    fn tables() {
+        check(&[
+
+            (
+                "return cjson.encode({1,2,{a=1}})",
+                r#""[1,2,{\"a\":1}]""#,
+            ),
+
+            (
+                "return cjson.encode({})",
+                r#""{}""#,
+            ),
+
+            (
+                "return cjson.encode({{{}}})",
+                r#""[[{}]]""#,
+            ),
+
+            (
+                "return cjson.encode({1,2,a=3})",
+                r#""{\"1\":1,\"2\":2,\"a\":3}""#,
+            ),
+
+            (
+                "return cjson.encode({[1]=1,[3]=3})",
+                r#""[1,null,3]""#,
+            ),
+
+            (
+                "return cjson.encode({[1]=1,[4]=4})",
+                r#""[1,null,null,4]""#,
+            ),
+
+            (
+                "return cjson.encode({[10]=1})",
+                r#""[null,null,null,null,null,null,null,null,null,1]""#,
+            ),
+
+            (
+                "return cjson.encode({[0]=1})",
+                r#""{\"0\":1}""#,
+            ),
+
+            (
+                "return cjson.encode({[-1]=1})",
+                r#""{\"-1\":1}""#,
+            ),
+
+            (
+                "return cjson.encode({[1.5]=1})",
+                r#""{\"1.5\":1}""#,
+            ),
+
+            (
+                "return cjson.encode({[1/3]=1})",
+                r#""{\"0.33333333333333\":1}""#,
+            ),
+
+            (
+                "return cjson.encode({[1e300]=1})",
+                r#""{\"1e+300\":1}""#,
+            ),
+
+            (
+                "return cjson.encode({[2]='x', ['1']=1})",
+                r#""{\"2\":\"x\",\"1\":1}""#,
+            ),
+
+            (
+                "return cjson.encode({[2^31]=1,[1]=2})",
+                r#""[2]""#,
+            ),
+
+            (
+                "return cjson.encode({[1]=2,[2^31]=1})",
+                r#""{\"1\":2,\"2147483648\":1}""#,
+            ),
+
+            (
+                "return cjson.encode({[-2^31]=1})",
+                r#""{\"-2147483648\":1}""#,
+            ),
+
+            (
+                "return cjson.encode({[2^32]=1})",
+                r#""{\"4294967296\":1}""#,
+            ),
+
+            (
+                r#"return cjson.encode({['a"b']=1})"#,
+                r#""{\"a\\\"b\":1}""#,
+            ),
+
+            (
+                "return cjson.encode({1,nil,3})",
+                r#""[1,null,3]""#,
+            ),
+
+            (
+                "return (function() local t = {} local c=t for i=1,999 do c[1]={} c=c[1] end return #cjson.encode(t) end)()",
+                "(integer) 2000",
+            ),
+
+            (
+                "return (function() local t = {} local c=t for i=1,999 do c.k={} c=c.k end return #cjson.encode(t) end)()",
+                "(integer) 5996",
+            ),
+
+        ]);
+    }
+
+    #[test]
+    fn errors() {
+        check(&[
+
+            (
+                "return cjson.encode()",
+                "(error) ERR user_script:1: bad argument #1 to 'encode' (expected 1 argument) script: fc593ea31f478c7ed65c77495cc63edeb9153530, on @user_script:1.",
+            ),
+
+            (
+                "return cjson.encode(1,2)",
+                "(error) ERR user_script:1: bad argument #1 to 'encode' (expected 1 argument) script: 9796fc0f4acc8ba1f9133e705bfd4aa24561765a, on @user_script:1.",
+            ),
+
+            (
+                "return {pcall(cjson.encode)}",
+                "1) (nil)\n2) \"bad argument #1 to '?' (expected 1 argument)\"",
+            ),
+
+            (
+                "return cjson.encode(function() end)",
+                "(error) ERR user_script:1: Cannot serialise function: type not supported script: c6600573aa08cdf0af5da6e0ef682db69a3acc00, on @user_script:1.",
+            ),
+
+            (
+                "return cjson.encode(coroutine.create(function() end))",
+                "(error) ERR user_script:1: Cannot serialise thread: type not supported script: a6623ce6b732fc5d7a9f3cf8070e4ed88fffcddb, on @user_script:1.",
+            ),
+
+            (
+                "return cjson.encode({a={b={c=function() end}}})",
+                "(error) ERR user_script:1: Cannot serialise function: type not supported script: b0cd33dc66b90007e368ff320db7a1ffc7b7b02c, on @user_script:1.",
+            ),
+
+            (
+                "return cjson.encode(1/0)",
+                "(error) ERR user_script:1: Cannot serialise number: must not be NaN or Inf script: 08ffdaa5e7f117332da21c3b5222c2ede9492c60, on @user_script:1.",
+            ),
+
+            (
+                "return cjson.encode(-1/0)",
+                "(error) ERR user_script:1: Cannot serialise number: must not be NaN or Inf script: eeea526afae25161c515bd49cddc89d6cfbf2456, on @user_script:1.",
+            ),
+
+            (
+                "return cjson.encode(0/0)",
+                "(error) ERR user_script:1: Cannot serialise number: must not be NaN or Inf script: d3f8d4e745d6587b04e9dd216e0d4631f0a306d9, on @user_script:1.",
+            ),
+
+            (
+                "return cjson.encode({[1/0]=1})",
+                "(error) ERR user_script:1: Cannot serialise number: must not be NaN or Inf script: d755e1d8b557c8f3573fc89852e5b5cdcc2f6583, on @user_script:1.",
+            ),
+
+            (
+                "return cjson.encode({[true]=1})",
+                "(error) ERR user_script:1: Cannot serialise boolean: table key must be a number or string script: 376a640005c8509c694166527ca834359bf69aa8, on @user_script:1.",
+            ),
+
+            (
+                "return cjson.encode({[{}]=1})",
+                "(error) ERR user_script:1: Cannot serialise table: table key must be a number or string script: d2e2560c1eac16fa2ba971165f1a135f816add6f, on @user_script:1.",
+            ),
+
+            (
+                "return cjson.encode({[1]=1,[11]=4})",
+                "(error) ERR user_script:1: Cannot serialise table: excessively sparse array script: 7170e92ba7ea3a8270fc4ffed1eea04078c15db6, on @user_script:1.",
+            ),
+
+            (
+                "return cjson.encode({[12]=1})",
+                "(error) ERR user_script:1: Cannot serialise table: excessively sparse array script: 07ca5a5ace340e40ffca8e2bef9ec3514440666e, on @user_script:1.",
+            ),
+
+            (
+                "return cjson.encode({[2^31-1]=1})",
+                "(error) ERR user_script:1: Cannot serialise table: excessively sparse array script: 195bcc41ce386c53ca26b8ed7682b821e944a30d, on @user_script:1.",
+            ),
+
+            (
+                "return cjson.encode({[1]=1,[2]=2,[20]=4})",
+                "(error) ERR user_script:1: Cannot serialise table: excessively sparse array script: 0888aae1663df7b5a282703f0daef300530c9013, on @user_script:1.",
+            ),
+
+            (
+                "return (function() local t = {} t[1]=t return {pcall(cjson.encode, t)} end)()",
+                "1) (nil)\n2) \"Cannot serialise, excessive nesting (1001)\"",
+            ),
+
+            (
+                "return (function() local t = {} t.a=t return {pcall(cjson.encode, t)} end)()",
+                "1) (nil)\n2) \"Cannot serialise, excessive nesting (1001)\"",
+            ),
+
+            (
+                "return (function() local t = {} local c=t for i=1,1000 do c[1]={} c=c[1] end return cjson.encode(t) end)()",
+                "(error) ERR user_script:1: Cannot serialise, excessive nesting (1001) script: 203ed3bcce889d8788ec8a99ec9677ae26965d28, on @user_script:1.",
+            ),
+
+        ]);
+    }
+}
