@@ -139,7 +139,11 @@ impl Encoder<'_> {
                 "Cannot serialise, excessive nesting ({depth})"
             )));
         }
-        let len = self.array_length(t)?;
+        let (len, nested) = self.array_length(t)?;
+        if !nested {
+            // Nothing below opens a frame: write it all now.
+            return self.flat(t, len, depth, height);
+        }
         let (object, list, len) = if len > 0 {
             self.out.push(b'[');
             (false, t.clone(), i64::from(len))
@@ -171,6 +175,45 @@ impl Encoder<'_> {
             height,
         });
         anchor.raw_set(self.frames.len(), list)?;
+        Ok(())
+    }
+
+    /// Writes a table none of whose values is a table, as an array of
+    /// `len` items or (when `len` is 0) as an object.
+    fn flat(&mut self, t: &Table, len: i32, depth: i32, height: usize) -> LibResult<()> {
+        if len > 0 {
+            self.out.push(b'[');
+            for i in 1..=len {
+                if i > 1 {
+                    self.out.push(b',');
+                }
+                let v: Value = t.raw_get(i)?;
+                self.value(&v, depth, height + 1)?;
+            }
+            self.out.push(b']');
+            return Ok(());
+        }
+        self.out.push(b'{');
+        let mut first = true;
+        let mut failure = None;
+        let walked = t.for_each::<Value, Value>(|k, v| {
+            if !first {
+                self.out.push(b',');
+            }
+            first = false;
+            let entry = self
+                .key(&k)
+                .and_then(|()| self.value(&v, depth, height + 2));
+            entry.map_err(|e| {
+                failure = Some(e);
+                mlua::Error::RuntimeError(String::new())
+            })
+        });
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        walked?;
+        self.out.push(b'}');
         Ok(())
     }
 
@@ -251,12 +294,15 @@ impl Encoder<'_> {
 
     /// lua-cjson's `lua_array_length`: the array length to encode, or 0 to
     /// encode an object (the C code also gives a negative length for an
-    /// index that overflows its `int`, which means an object too).
-    fn array_length(&self, t: &Table) -> LibResult<i32> {
+    /// index that overflows its `int`, which means an object too); and
+    /// whether any value is a table.
+    fn array_length(&self, t: &Table) -> LibResult<(i32, bool)> {
         let mut max: i32 = 0;
         let mut items: i32 = 0;
         let mut object = false;
-        t.for_each::<Value, Value>(|k, _| {
+        let mut nested = false;
+        t.for_each::<Value, Value>(|k, v| {
+            nested |= matches!(v, Value::Table(_));
             let k = match k {
                 Value::Integer(i) => i as f64,
                 Value::Number(x) => x,
@@ -273,7 +319,7 @@ impl Encoder<'_> {
             Ok(())
         })?;
         if object {
-            return Ok(0);
+            return Ok((0, nested));
         }
         let cfg = self.cfg;
         if cfg.sparse_ratio > 0
@@ -283,9 +329,9 @@ impl Encoder<'_> {
             if !cfg.sparse_convert {
                 return Err(exception("table", "excessively sparse array"));
             }
-            return Ok(0);
+            return Ok((0, nested));
         }
-        Ok(max.max(0))
+        Ok((max.max(0), nested))
     }
 }
 
