@@ -56,9 +56,9 @@ pub(crate) fn error(msg: impl Into<Vec<u8>>) -> LibError {
     LibError::Msg(msg.into())
 }
 
-// Two statics whose addresses mark the trampoline protocol's results. A
-// script cannot make a light userdata with these addresses. They hold
-// different values so that they cannot be merged into one address.
+// Statics whose addresses mark the trampoline protocol's values. A script
+// cannot make a light userdata with these addresses. They hold different
+// values so that they cannot be merged into one address.
 static ERROR_MARK: u8 = 1;
 static SPREAD_MARK: u8 = 2;
 static ARGS_MARK: u8 = 3;

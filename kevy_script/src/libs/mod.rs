@@ -1,8 +1,10 @@
 //! The C libraries Redis compiles into its Lua 5.1, written here in Rust:
 //! `cjson`, `cmsgpack`, `struct` and `bit`, each installed as a global
 //! table before the sandbox freezes the globals. Each behaves as on
-//! redis-server 7.0, error texts included; `cfunc` makes the Rust functions
-//! raise errors the way C functions of the Lua API do.
+//! redis-server 7.0.15, error texts included (its tests are transcripts of
+//! that server's answers). `cfunc` makes the Rust functions raise errors and
+//! return values the way C functions of the Lua API do, and `args` checks
+//! arguments as the Lua auxiliary library does.
 
 use mlua::{Lua, MultiValue, Table};
 
@@ -22,9 +24,10 @@ use cfunc::{c_function, LibResult};
 #[allow(dead_code)]
 pub fn install(lua: &Lua) -> mlua::Result<()> {
     let globals = lua.globals();
+    // Redis's loading order.
     globals.raw_set("cjson", cjson::module(lua)?)?;
-    globals.raw_set("cmsgpack", cmsgpack::module(lua)?)?;
     globals.raw_set("struct", structlib::module(lua)?)?;
+    globals.raw_set("cmsgpack", cmsgpack::module(lua)?)?;
     globals.raw_set("bit", bit::module(lua)?)?;
     Ok(())
 }
