@@ -20,8 +20,6 @@ mod structlib;
 use cfunc::{c_function, LibResult};
 
 /// Installs `cjson`, `cmsgpack`, `struct` and `bit` as globals of `lua`.
-// Only the tests call it until the engine in lib.rs does.
-#[allow(dead_code)]
 pub fn install(lua: &Lua) -> mlua::Result<()> {
     let globals = lua.globals();
     // Redis's loading order.
