@@ -10,7 +10,7 @@
 
 use crate::convert::{number_arg, reply_to_lua};
 use crate::host::LogLevel;
-use crate::raw::raising;
+use crate::raw::{raising, raising_packed, unpack_args};
 use crate::state::{Phase, RunState};
 use bytes::Bytes;
 use kevy_resp::Reply;
@@ -250,13 +250,20 @@ pub(crate) fn install_runtime(lua: &Lua, redis: &Table, st: &Rc<RunState>) -> ml
     }
     let s = st.clone();
     let raw_call = lua.create_function(move |lua, a: MultiValue| call(lua, &s, a))?;
-    redis.raw_set("call", raising(lua, raw_call)?)?;
+    let s = st.clone();
+    let packed_call = lua.create_function(move |lua, t: Table| call(lua, &s, unpack_args(&t)?))?;
+    redis.raw_set("call", raising_packed(lua, raw_call, packed_call)?)?;
     let s = st.clone();
     let pcall = lua.create_function(move |lua, a: MultiValue| {
         let (r, e) = call(lua, &s, a)?;
-        Ok(e.map_or(r, Value::Table))
+        Ok((e.map_or(r, Value::Table), Value::Nil))
     })?;
-    redis.raw_set("pcall", pcall)?;
+    let s = st.clone();
+    let packed_pcall = lua.create_function(move |lua, t: Table| {
+        let (r, e) = call(lua, &s, unpack_args(&t)?)?;
+        Ok((e.map_or(r, Value::Table), Value::Nil))
+    })?;
+    redis.raw_set("pcall", raising_packed(lua, pcall, packed_pcall)?)?;
     let plain: [(&str, Plain); 4] = [
         ("error_reply", error_reply),
         ("status_reply", status_reply),
