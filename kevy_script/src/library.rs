@@ -51,34 +51,88 @@ pub fn library_name(code: &[u8]) -> Result<String, String> {
         return Err("Missing library metadata".into());
     }
     let end = code.iter().position(|&c| c == b'\n').unwrap_or(code.len());
-    let mut parts = code[2..end].split(|&c| c == b' ').filter(|p| !p.is_empty());
-    let engine = parts.next().unwrap_or_default();
+    let line = &code[2..end];
+    let engine_end = line.iter().position(|&c| c == b' ').unwrap_or(line.len());
+    let engine = &line[..engine_end];
     if !engine.eq_ignore_ascii_case(b"lua") {
         return Err(format!(
             "Engine '{}' not found",
             String::from_utf8_lossy(engine)
         ));
     }
+    let Some(parts) = split_args(&line[engine_end..]) else {
+        return Err("Invalid metadata value given: invalid library metadata".into());
+    };
     let mut name = None;
     for p in parts {
         let Some(v) = p.strip_prefix(b"name=") else {
             return Err(format!(
                 "Invalid metadata value given: {}",
-                String::from_utf8_lossy(p)
+                String::from_utf8_lossy(&p)
             ));
         };
         if name.is_some() {
             return Err("Invalid metadata value, name argument was given multiple times".into());
         }
-        name = Some(v);
+        name = Some(v.to_vec());
     }
     let Some(name) = name else {
         return Err("Library name was not given".into());
     };
-    if !valid_name(name) {
+    if !valid_name(&name) {
         return Err(BAD_NAME.into());
     }
-    Ok(String::from_utf8_lossy(name).into_owned())
+    Ok(String::from_utf8_lossy(&name).into_owned())
+}
+
+/// Splits `line` into arguments the way Redis splits a config line or a
+/// shebang (`sdssplitargs`): spaces separate, `"..."` and `'...'` quote
+/// (with backslash escapes inside double quotes), quotes may sit inside an
+/// argument (`name="foo"`). None on an unbalanced quote.
+fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < line.len() {
+        while i < line.len() && line[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i >= line.len() {
+            break;
+        }
+        let mut arg = Vec::new();
+        while i < line.len() && !line[i].is_ascii_whitespace() {
+            match line[i] {
+                q @ (b'"' | b'\'') => {
+                    i += 1;
+                    loop {
+                        let c = *line.get(i)?;
+                        i += 1;
+                        if c == q {
+                            break;
+                        }
+                        if c == b'\\' && q == b'"' {
+                            let e = *line.get(i)?;
+                            i += 1;
+                            arg.push(match e {
+                                b'n' => b'\n',
+                                b'r' => b'\r',
+                                b't' => b'\t',
+                                other => other,
+                            });
+                        } else {
+                            arg.push(c);
+                        }
+                    }
+                }
+                c => {
+                    arg.push(c);
+                    i += 1;
+                }
+            }
+        }
+        out.push(arg);
+    }
+    Some(out)
 }
 
 /// A value Lua would accept where a string is expected (`lua_isstring`:
@@ -190,7 +244,7 @@ pub(crate) fn register(_lua: &Lua, st: &RunState, args: MultiValue) -> Result<()
     }
     let name = String::from_utf8_lossy(&name).into_owned();
     let mut reg = st.registered.borrow_mut();
-    if reg.iter().any(|r| r.info.name == name) {
+    if reg.iter().any(|r| r.info.name.eq_ignore_ascii_case(&name)) {
         return Err("ERR Function already exists in the library".into());
     }
     reg.push(Registered {
@@ -212,6 +266,11 @@ mod tests {
     fn headers_parse_as_redis_does() {
         assert_eq!(library_name(b"#!lua name=lib1\nx"), Ok("lib1".into()));
         assert_eq!(library_name(b"#!LUA name=test\nx"), Ok("test".into()));
+        assert_eq!(library_name(b"#!lua name=\"foo\"\nx"), Ok("foo".into()));
+        assert_eq!(
+            library_name(b"#! name=test\nx"),
+            Err("Engine '' not found".to_string())
+        );
         for (code, err) in [
             (
                 &b"redis.register_function()"[..],

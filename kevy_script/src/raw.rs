@@ -63,7 +63,11 @@ unsafe extern "C-unwind" fn raise_shim(l: *mut ffi::lua_State) -> c_int {
 /// A Lua function that calls `callback` (which answers `(result, err)`)
 /// and raises `err` when it is not nil. Past [`INLINE_ARGS`] arguments it
 /// calls `packed` with them in one table instead.
-pub(crate) fn raising_packed(lua: &Lua, callback: Function, packed: Function) -> mlua::Result<Function> {
+pub(crate) fn raising_packed(
+    lua: &Lua,
+    callback: Function,
+    packed: Function,
+) -> mlua::Result<Function> {
     // SAFETY: `exec_raw` pushes both functions, and the closure pops them
     // as the C closure's two upvalues and pushes the closure, which
     // `exec_raw` returns; `raise_shim` is sound for any arguments (see

@@ -228,7 +228,8 @@ fn commands_run_against_the_store() {
 #[test]
 fn thousands_of_arguments_reach_the_command() {
     let mut t = T::new();
-    let body = "local a = {} for i=1,7999 do a[i] = 1 end return redis.call('lpush', 'l', unpack(a))";
+    let body =
+        "local a = {} for i=1,7999 do a[i] = 1 end return redis.call('lpush', 'l', unpack(a))";
     assert_eq!(t.eval(body, &[], &[]), Reply::Int(7999));
     let body = "local a = {} for i=1,100 do a[i] = 'x' end return redis.pcall('set', unpack(a))";
     assert_eq!(t.wire(body), "-ERR syntax error\r\n");

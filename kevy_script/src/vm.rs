@@ -207,13 +207,13 @@ impl Vm {
         if let Some(i) = existing {
             let old = self.libraries.remove(i);
             for f in &old.functions {
-                self.functions.remove(&f.name);
+                self.functions.remove(&f.name.to_ascii_lowercase());
             }
         }
         let mut infos = Vec::with_capacity(registered.len());
         for r in registered {
             self.functions.insert(
-                r.info.name.clone(),
+                r.info.name.to_ascii_lowercase(),
                 LoadedFn {
                     f: r.callback,
                     flags: r.info.flags,
@@ -231,9 +231,11 @@ impl Vm {
     }
 
     fn owner_of(&self, function: &str) -> Option<usize> {
-        self.libraries
-            .iter()
-            .position(|l| l.functions.iter().any(|f| f.name == function))
+        self.libraries.iter().position(|l| {
+            l.functions
+                .iter()
+                .any(|f| f.name.eq_ignore_ascii_case(function))
+        })
     }
 
     /// Removes library `name`; false if there is none.
@@ -243,7 +245,7 @@ impl Vm {
         };
         let lib = self.libraries.remove(i);
         for f in &lib.functions {
-            self.functions.remove(&f.name);
+            self.functions.remove(&f.name.to_ascii_lowercase());
         }
         true
     }
@@ -260,9 +262,11 @@ impl Vm {
         &self.libraries
     }
 
-    /// The flags of function `name`, if loaded.
+    /// The flags of function `name` (any case), if loaded.
     pub fn function_flags(&self, name: &str) -> Option<ScriptFlags> {
-        self.functions.get(name).map(|f| f.flags)
+        self.functions
+            .get(&name.to_ascii_lowercase())
+            .map(|f| f.flags)
     }
 
     /// The description and flags of function `name`.
@@ -270,7 +274,7 @@ impl Vm {
         self.libraries
             .iter()
             .flat_map(|l| l.functions.iter())
-            .find(|f| f.name == name)
+            .find(|f| f.name.eq_ignore_ascii_case(name))
     }
 
     /// Calls function `name` with `keys` and `args`.
@@ -281,7 +285,7 @@ impl Vm {
         keys: &[Bytes],
         args: &[Bytes],
     ) -> Reply {
-        let Some(func) = self.functions.get(name) else {
+        let Some(func) = self.functions.get(&name.to_ascii_lowercase()) else {
             return Reply::error("ERR Function not found");
         };
         let f = func.f.clone();

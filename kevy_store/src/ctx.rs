@@ -117,6 +117,9 @@ pub struct Ctx<'a, 's> {
     /// embedded store, replays and re-run blocked commands: every reply is
     /// then built eagerly.
     pub stream_replies: bool,
+    /// The command was called by a script (`redis.call`): SORT then sorts
+    /// a set it was asked not to, as Redis does for determinism.
+    pub in_script: bool,
     block: Option<BlockRequest>,
     propagated: bool,
     route_cache: (u8, [u8; 32], usize),
@@ -137,6 +140,7 @@ impl<'a, 's> Ctx<'a, 's> {
             lfu: None,
             may_block: true,
             stream_replies: false,
+            in_script: false,
             block: None,
             propagated: false,
             route_cache: (255, [0; 32], 0),

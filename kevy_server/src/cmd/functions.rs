@@ -22,7 +22,7 @@ pub(crate) fn fcall_ro(ex: &mut Executor<'_>, sess: &mut Session, argv: &[Bytes]
 }
 
 fn call(ex: &mut Executor<'_>, sess: &mut Session, argv: &[Bytes], ro: bool) -> Reply {
-    let (keys, args) = match split_keys(argv) {
+    let (keys, args) = match split_keys(argv, "ERR Bad number of keys provided") {
         Ok(x) => x,
         Err(e) => return e,
     };
@@ -119,7 +119,7 @@ pub(crate) fn function(ex: &mut Executor<'_>, _sess: &mut Session, argv: &[Bytes
     } else if eq(sub, "restore") && (n == 3 || n == 4) {
         restore(ex, argv)
     } else if eq(sub, "stats") && n == 2 {
-        stats(ex)
+        stats_reply(shared)
     } else if eq(sub, "kill") && n == 2 {
         kill_reply(shared.scripting.busy.kill(false))
     } else if [
@@ -128,10 +128,11 @@ pub(crate) fn function(ex: &mut Executor<'_>, _sess: &mut Session, argv: &[Bytes
     .iter()
     .any(|s| eq(sub, s))
     {
-        if eq(sub, "restore") {
-            return Reply::error(
-                "ERR unknown subcommand or wrong number of arguments for 'restore'. Try FUNCTION HELP.",
-            );
+        if eq(sub, "restore") || eq(sub, "flush") {
+            return Reply::error(format!(
+                "ERR unknown subcommand or wrong number of arguments for '{}'. Try FUNCTION HELP.",
+                String::from_utf8_lossy(sub)
+            ));
         }
         sub_arity("function", sub)
     } else {
@@ -311,8 +312,8 @@ fn flags_reply(flags: ScriptFlags) -> Reply {
     )
 }
 
-fn stats(ex: &mut Executor<'_>) -> Reply {
-    let shared = ex.shared();
+/// FUNCTION STATS.
+pub(crate) fn stats_reply(shared: &crate::shared::Shared) -> Reply {
     let running = match shared.scripting.busy.running_function() {
         Err(()) => return Reply::error(crate::script::BUSY_EVAL),
         Ok(None) => Reply::Nil,

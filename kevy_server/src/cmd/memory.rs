@@ -330,35 +330,22 @@ pub(super) fn info_section(env: &mut Env<'_>, o: &mut String) {
     line!(o, "allocator_resident:{}", b.rss);
     line!(o, "total_system_memory:{}", total_sys);
     line!(o, "total_system_memory_human:{}", human(total_sys));
-    for f in [
-        "used_memory_lua:0",
-        "used_memory_vm_eval:0",
-        "used_memory_lua_human:0B",
-        "used_memory_scripts_eval:0",
-    ] {
-        line!(o, "{f}");
-    }
-    for f in [
-        "number_of_cached_scripts:0",
-        "number_of_functions:0",
-        "number_of_libraries:0",
-    ] {
-        line!(o, "{f}");
-    }
-    for f in [
-        "used_memory_vm_functions:0",
-        "used_memory_vm_total:0",
-        "used_memory_vm_total_human:0B",
-    ] {
-        line!(o, "{f}");
-    }
-    for f in [
-        "used_memory_functions:0",
-        "used_memory_scripts:0",
-        "used_memory_scripts_human:0B",
-    ] {
-        line!(o, "{f}");
-    }
+    let sm = env.shared.scripting.memory();
+    let vm_total = sm.vm_eval + sm.vm_functions;
+    let scripts = sm.scripts_bytes + sm.functions_bytes;
+    line!(o, "used_memory_lua:{}", sm.vm_eval);
+    line!(o, "used_memory_vm_eval:{}", sm.vm_eval);
+    line!(o, "used_memory_lua_human:{}", human(sm.vm_eval as u64));
+    line!(o, "used_memory_scripts_eval:{}", sm.scripts_bytes);
+    line!(o, "number_of_cached_scripts:{}", sm.scripts);
+    line!(o, "number_of_functions:{}", sm.functions);
+    line!(o, "number_of_libraries:{}", sm.libraries);
+    line!(o, "used_memory_vm_functions:{}", sm.vm_functions);
+    line!(o, "used_memory_vm_total:{vm_total}");
+    line!(o, "used_memory_vm_total_human:{}", human(vm_total as u64));
+    line!(o, "used_memory_functions:{}", sm.functions_bytes);
+    line!(o, "used_memory_scripts:{scripts}");
+    line!(o, "used_memory_scripts_human:{}", human(scripts as u64));
     line!(o, "maxmemory:{}", cfg.maxmemory);
     line!(o, "maxmemory_human:{}", human(cfg.maxmemory));
     line!(o, "maxmemory_policy:{}", cfg.maxmemory_policy.as_str());

@@ -155,11 +155,16 @@ pub(crate) static COMMANDS: &[ScriptCommand] = &[
     },
 ];
 
+const NOT_INT: &str = "ERR value is not an integer or out of range";
+
 /// `numkeys` of an EVAL-like command: the keys and the arguments after
 /// them, or Redis's error.
-pub(crate) fn split_keys(argv: &[Bytes]) -> Result<(&[Bytes], &[Bytes]), Reply> {
+pub(crate) fn split_keys<'a>(
+    argv: &'a [Bytes],
+    bad: &'static str,
+) -> Result<(&'a [Bytes], &'a [Bytes]), Reply> {
     let Some(n) = kevy_store::parse_i64(&argv[2]) else {
-        return Err(Reply::error("ERR value is not an integer or out of range"));
+        return Err(Reply::error(bad));
     };
     if n < 0 {
         return Err(Reply::error("ERR Number of keys can't be negative"));
@@ -190,7 +195,7 @@ fn evalsha_ro(ex: &mut Executor<'_>, sess: &mut Session, argv: &[Bytes]) -> Repl
 }
 
 fn eval_body(ex: &mut Executor<'_>, sess: &mut Session, argv: &[Bytes], ro: bool) -> Reply {
-    let (keys, args) = match split_keys(argv) {
+    let (keys, args) = match split_keys(argv, NOT_INT) {
         Ok(x) => x,
         Err(e) => return e,
     };
@@ -208,7 +213,7 @@ fn eval_body(ex: &mut Executor<'_>, sess: &mut Session, argv: &[Bytes], ro: bool
 }
 
 fn eval_sha(ex: &mut Executor<'_>, sess: &mut Session, argv: &[Bytes], ro: bool) -> Reply {
-    let (keys, args) = match split_keys(argv) {
+    let (keys, args) = match split_keys(argv, NOT_INT) {
         Ok(x) => x,
         Err(e) => return e,
     };
@@ -280,8 +285,8 @@ fn script(ex: &mut Executor<'_>, _sess: &mut Session, argv: &[Bytes]) -> Reply {
                 .map(|s| Reply::Int(shared.scripting.has_script(s) as i64))
                 .collect(),
         )
-    } else if eq(sub, "flush") && n <= 3 {
-        if n == 3 && !eq(&argv[2], "sync") && !eq(&argv[2], "async") {
+    } else if eq(sub, "flush") {
+        if n > 3 || (n == 3 && !eq(&argv[2], "sync") && !eq(&argv[2], "async")) {
             return Reply::error("ERR SCRIPT FLUSH only support SYNC|ASYNC option");
         }
         shared.scripting.flush_scripts();

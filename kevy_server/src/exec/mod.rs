@@ -82,6 +82,11 @@ pub struct Executor<'s> {
     worker: usize,
     /// This event loop's Lua VM (created on first use).
     pub(crate) vm: crate::script::ThreadVm,
+    /// Answers the loop's other clients while a script is busy.
+    busy_server: Option<crate::worker::BusyServer>,
+    /// The reply about to go out is an error already counted in the
+    /// error stats (a script passing on a called command's error).
+    skip_error_count: bool,
 }
 
 impl<'s> Executor<'s> {
@@ -113,6 +118,8 @@ impl<'s> Executor<'s> {
             clock: None,
             worker,
             vm: Default::default(),
+            busy_server: None,
+            skip_error_count: false,
         };
         ex.refresh_config();
         ex
@@ -125,7 +132,17 @@ impl<'s> Executor<'s> {
 
     /// While a script on this loop is busy: answers this loop's other
     /// clients (BUSY, or the commands Redis lets through).
-    pub(crate) fn serve_while_busy(&mut self) {}
+    pub(crate) fn serve_while_busy(&mut self) {
+        if let Some(b) = self.busy_server.as_mut() {
+            b.serve(self.shared);
+        }
+    }
+
+    /// Gives the executor its loop's connection table, for
+    /// [`Executor::serve_while_busy`].
+    pub(crate) fn set_busy_server(&mut self, b: crate::worker::BusyServer) {
+        self.busy_server = Some(b);
+    }
 
     /// Runs one parsed command and appends its reply to `out`; the items of
     /// a streamed reply are left to `streams` (see `conn_io::flush`).
@@ -152,7 +169,7 @@ impl<'s> Executor<'s> {
             });
             return;
         }
-        if reply.is_error() {
+        if reply.is_error() && !std::mem::take(&mut self.skip_error_count) {
             if let Reply::Error(e) = &reply {
                 self.shared.stats.count_error(e);
             }

@@ -75,7 +75,9 @@ impl<'s> Executor<'s> {
                 }
             };
             if let Reply::Error(e) = &reply {
-                shared.stats.count_error(e);
+                if !std::mem::take(&mut self.skip_error_count) {
+                    shared.stats.count_error(e);
+                }
             }
             // SUBSCRIBE and friends answer with frames of their own, as in Redis.
             match sess.frames.take() {

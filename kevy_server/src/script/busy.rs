@@ -14,8 +14,6 @@ use std::time::Instant;
 pub struct Running {
     /// Event loop running it.
     pub worker: usize,
-    /// The calling client.
-    pub client: u64,
     /// EVAL (true) or FCALL (false).
     pub is_eval: bool,
     /// The function's name (FCALL), for FUNCTION STATS.

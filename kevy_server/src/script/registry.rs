@@ -27,6 +27,27 @@ pub struct Scripting {
     libs_gen: AtomicU64,
     /// The script running past `busy-reply-threshold`, if any.
     pub busy: Busy,
+    /// Bytes each event loop's two Lua states use (EVAL, functions), as
+    /// last reported by the loop.
+    vm_memory: Mutex<HashMap<usize, (usize, usize)>>,
+}
+
+/// What INFO memory reports of scripting.
+pub struct ScriptMemory {
+    /// Bytes of the EVAL Lua states.
+    pub vm_eval: usize,
+    /// Bytes of the functions Lua states.
+    pub vm_functions: usize,
+    /// Cached scripts.
+    pub scripts: usize,
+    /// Bytes of the cached scripts' bodies (and their keys).
+    pub scripts_bytes: usize,
+    /// Loaded functions.
+    pub functions: usize,
+    /// Loaded libraries.
+    pub libraries: usize,
+    /// Bytes of the libraries' code and names.
+    pub functions_bytes: usize,
 }
 
 impl Default for Scripting {
@@ -37,6 +58,7 @@ impl Default for Scripting {
             libs: Mutex::new(Libs::default()),
             libs_gen: AtomicU64::new(1),
             busy: Busy::default(),
+            vm_memory: Mutex::new(HashMap::new()),
         }
     }
 }
@@ -67,10 +89,40 @@ impl Scripting {
         self.scripts_gen.fetch_add(1, Ordering::AcqRel);
     }
 
-    /// Number of cached scripts and the bytes of their bodies.
-    pub fn script_stats(&self) -> (usize, usize) {
-        let m = self.scripts.read();
-        (m.len(), m.values().map(|b| b.len() + 40).sum())
+    /// Records the memory of event loop `worker`'s Lua states.
+    pub fn note_vm_memory(&self, worker: usize, eval: usize, functions: usize) {
+        self.vm_memory.lock().insert(worker, (eval, functions));
+    }
+
+    /// Scripting's memory and counts, for INFO.
+    pub fn memory(&self) -> ScriptMemory {
+        let (vm_eval, vm_functions) = self
+            .vm_memory
+            .lock()
+            .values()
+            .fold((0, 0), |(a, b), (e, f)| (a + e, b + f));
+        let (scripts, scripts_bytes) = {
+            let m = self.scripts.read();
+            (m.len(), m.iter().map(|(k, b)| b.len() + k.len()).sum())
+        };
+        let libs = self.libs.lock();
+        ScriptMemory {
+            vm_eval,
+            vm_functions,
+            scripts,
+            scripts_bytes,
+            functions: libs.list.iter().map(|l| l.functions.len()).sum(),
+            libraries: libs.list.len(),
+            functions_bytes: libs
+                .list
+                .iter()
+                .map(|l| {
+                    l.code.len()
+                        + l.name.len()
+                        + l.functions.iter().map(|f| f.name.len()).sum::<usize>()
+                })
+                .sum(),
+        }
     }
 
     /// The libraries, locked: FUNCTION LOAD/DELETE/FLUSH/RESTORE hold this
@@ -97,6 +149,7 @@ pub struct ThreadVm {
     vm: Option<Vm>,
     scripts_gen: u64,
     libs_gen: u64,
+    reported: (usize, usize),
 }
 
 impl ThreadVm {
@@ -162,6 +215,18 @@ impl ThreadVm {
     /// Records that this VM already reflects library generation `g`.
     pub fn set_libs_gen(&mut self, g: u64) {
         self.libs_gen = g;
+    }
+
+    /// Reports this VM's memory to `sc` when it moved by more than 4 KiB
+    /// since the last report.
+    pub fn report_memory(&mut self, sc: &Scripting, worker: usize) {
+        let Some(vm) = self.vm.as_ref() else { return };
+        let (e, f) = (vm.eval_memory(), vm.functions_memory());
+        let moved = |a: usize, b: usize| a.abs_diff(b) > 4096;
+        if moved(e, self.reported.0) || moved(f, self.reported.1) {
+            self.reported = (e, f);
+            sc.note_vm_memory(worker, e, f);
+        }
     }
 
     /// Takes the VM out for a run (the run borrows the executor).

@@ -25,40 +25,55 @@ fn noscript_sub(container: &str, argv: &[Bytes]) -> bool {
     }
 }
 
-fn err(text: &'static str) -> Result<Reply, Abort> {
-    Ok(Reply::error(text))
-}
-
 impl ScriptHost<'_, '_> {
+    /// Runs a command for `redis.call`, counting a refusal or a failure
+    /// in the error stats once (the script's own error reply, if it is
+    /// this error passed on, is then not counted again).
     pub(super) fn call_command(&mut self, argv: &[Bytes], resp: u8) -> Result<Reply, Abort> {
+        let shared = self.ex.shared;
+        let reply = self.checked_call(argv, resp)?;
+        if let Reply::Error(e) = &reply {
+            shared.stats.count_error(e);
+            self.errors.push(e.clone());
+        }
+        Ok(reply)
+    }
+
+    fn checked_call(&mut self, argv: &[Bytes], resp: u8) -> Result<Reply, Abort> {
         let shared = self.ex.shared;
         let Some((idx, cmd)) = shared.commands.lookup(&argv[0]) else {
             return err("ERR Unknown Redis command called from script");
         };
+        let refused = |text: &'static str| {
+            cmd.stats.rejected.fetch_add(1, Relaxed);
+            Ok(Reply::error(text))
+        };
         if !cmd.meta.arity_ok(argv.len()) {
-            return err("ERR Wrong number of args calling Redis command from script");
+            return refused("ERR Wrong number of args calling Redis command from script");
         }
         let flags = cmd.meta.flags;
         if flags & (cf::NOSCRIPT | cf::BLOCKING) != 0
             || matches!(cmd.kind, Kind::Script(_))
             || (crate::acl::is_container(cmd.meta.name) && noscript_sub(cmd.meta.name, argv))
         {
-            return err("ERR This Redis command is not allowed from script");
+            return refused("ERR This Redis command is not allowed from script");
         }
         if let Some(r) = crate::acl::check_script(shared, self.sess, idx, argv) {
+            cmd.stats.rejected.fetch_add(1, Relaxed);
             return Ok(r);
         }
         let write = flags & cf::WRITE != 0;
         if write {
             if self.read_only {
-                return err("ERR Write commands are not allowed from read-only scripts.");
+                return refused("ERR Write commands are not allowed from read-only scripts.");
             }
             if let Some(msg) = shared.persist.write_denied() {
+                cmd.stats.rejected.fetch_add(1, Relaxed);
                 return Ok(Reply::error(msg));
             }
         }
         if self.oom && flags & cf::DENYOOM != 0 && !self.flags.contains(ScriptFlags::ALLOW_OOM) {
-            return err("OOM command not allowed when used memory > 'maxmemory'.");
+            return refused("OOM command not allowed when used memory > 'maxmemory'.");
         }
         if write {
             self.wrote.store(true, Relaxed);
@@ -67,7 +82,7 @@ impl ScriptHost<'_, '_> {
         let reply = match cmd.kind {
             Kind::Store(sc) => self.run_store(sc, argv, resp)?,
             Kind::Server(sv) => self.run_server(sv, argv)?,
-            Kind::Script(_) => Reply::error("ERR This Redis command is not allowed from script"),
+            Kind::Script(_) => return refused("ERR This Redis command is not allowed from script"),
         };
         cmd.stats.calls.fetch_add(1, Relaxed);
         cmd.stats
@@ -141,6 +156,7 @@ impl ScriptHost<'_, '_> {
             kevy_resp::Protocol::Resp2
         };
         ctx.may_block = false;
+        ctx.in_script = true;
         ctx.notify_mask = ex.notify_mask;
         ctx.track_keys = shared.tracking.active();
         ctx.lfu = ex.lfu;
@@ -188,4 +204,8 @@ impl ScriptHost<'_, '_> {
         self.db = n as usize;
         Reply::ok()
     }
+}
+
+fn err(text: &'static str) -> Result<Reply, Abort> {
+    Ok(Reply::error(text))
 }

@@ -61,6 +61,9 @@ pub(crate) struct ScriptHost<'e, 's> {
     /// Set when a lock was not free: the run must be undone and repeated
     /// holding every shard.
     restart: bool,
+    /// The server is shutting down: the run stopped, its effects are
+    /// neither committed nor logged.
+    shutdown: bool,
     now: u64,
     started: Instant,
     threshold_ms: u64,
@@ -70,6 +73,9 @@ pub(crate) struct ScriptHost<'e, 's> {
     is_eval: bool,
     name: String,
     argv: Vec<Bytes>,
+    /// Errors of the commands the script called, already counted in the
+    /// error stats.
+    errors: Vec<Bytes>,
 }
 
 /// The error a killed script's caller gets (Redis's text, also for FUNCTION KILL).
@@ -108,6 +114,7 @@ impl<'s> Executor<'s> {
         let maxmem = self.maxmemory;
         let oom = maxmem != 0 && crate::memory::over(maxmem);
         let mut reply;
+        let mut shutdown;
         loop {
             if !pinned {
                 match mode {
@@ -133,6 +140,7 @@ impl<'s> Executor<'s> {
                 mode,
                 undo: Undo::default(),
                 restart: false,
+                shutdown: false,
                 now,
                 started: Instant::now(),
                 threshold_ms: 0,
@@ -145,6 +153,7 @@ impl<'s> Executor<'s> {
                     Target::Function(f) => f.to_string(),
                 },
                 argv: argv.to_vec(),
+                errors: Vec::new(),
             };
             host.db = host.sess.db;
             host.threshold_ms = shared.config.get().busy_reply_threshold;
@@ -154,6 +163,8 @@ impl<'s> Executor<'s> {
             });
             let restart = host.restart;
             let busy = host.busy;
+            let counted = std::mem::take(&mut host.errors);
+            shutdown = host.shutdown;
             let undo = std::mem::take(&mut host.undo);
             if busy {
                 shared.scripting.busy.leave(self.worker);
@@ -168,15 +179,27 @@ impl<'s> Executor<'s> {
                 mode = Mode::Full;
                 continue;
             }
+            if let Reply::Error(e) = &reply {
+                // An error a called command gave, passed on by the script:
+                // it was counted when it happened.
+                self.skip_error_count = counted.iter().any(|c| e.starts_with(c));
+            }
             break;
         }
-        self.commit_captures(sess.db);
+        if shutdown {
+            for s in self.locked.shards_mut() {
+                s.end_capture();
+            }
+        } else {
+            self.commit_captures(sess.db);
+        }
         let ids: Vec<usize> = self.locked.ids().collect();
         self.touched.extend_from_slice(&ids);
         if !pinned {
             self.locked.release();
         }
         self.vm.put(vm);
+        self.vm.report_memory(&shared.scripting, self.worker);
         reply
     }
 
@@ -302,6 +325,10 @@ impl ScriptHost<'_, '_> {
     /// Registers the script as busy once it passes the threshold, and
     /// stops it when killed.
     fn check_busy(&mut self) -> Result<(), Abort> {
+        if self.ex.shared.shutdown.load(Relaxed) {
+            self.shutdown = true;
+            return Err(Abort(Reply::error("ERR server shutting down")));
+        }
         if !self.busy {
             if self.threshold_ms == 0
                 || (self.started.elapsed().as_millis() as u64) < self.threshold_ms
@@ -311,7 +338,6 @@ impl ScriptHost<'_, '_> {
             self.busy = true;
             self.ex.shared.scripting.busy.enter(Running {
                 worker: self.ex.worker,
-                client: self.sess.id,
                 is_eval: self.is_eval,
                 name: self.name.clone(),
                 argv: self.argv.clone(),
