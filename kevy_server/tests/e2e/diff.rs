@@ -39,3 +39,4 @@ scripts!(lists);
 scripts!(lists_blocking);
 scripts!(memory);
 scripts!(sort);
+scripts!(scripting, scripting_resp3, functions, lua_libs);
