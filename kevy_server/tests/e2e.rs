@@ -16,6 +16,9 @@ mod protocol;
 #[path = "e2e/atomic.rs"]
 mod atomic;
 
+#[path = "e2e/scripting.rs"]
+mod scripting;
+
 #[path = "e2e/lifecycle.rs"]
 mod lifecycle;
 
