@@ -19,6 +19,9 @@ mod atomic;
 #[path = "e2e/scripting.rs"]
 mod scripting;
 
+#[path = "e2e/scripting_busy.rs"]
+mod scripting_busy;
+
 #[path = "e2e/lifecycle.rs"]
 mod lifecycle;
 
