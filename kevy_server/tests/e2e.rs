@@ -22,6 +22,9 @@ mod scripting;
 #[path = "e2e/scripting_busy.rs"]
 mod scripting_busy;
 
+#[path = "e2e/scripting_libs.rs"]
+mod scripting_libs;
+
 #[path = "e2e/lifecycle.rs"]
 mod lifecycle;
 
