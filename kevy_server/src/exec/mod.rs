@@ -378,6 +378,9 @@ impl<'s> Executor<'s> {
                     self.locked.release();
                 }
                 self.flush_stats();
+                if cmd.meta.flags & kevy_store::spec::flags::SKIP_MONITOR != 0 {
+                    crate::cmd::monitor_feed_script(shared, sess, argv);
+                }
                 guarded(|| (sc.run)(self, sess, argv))
             }
             Kind::Server(sv) => {
