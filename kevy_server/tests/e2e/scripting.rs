@@ -29,7 +29,8 @@ const MOVE_UNDECLARED: &str = "local a = tonumber(redis.call('get', ARGV[1])) \
     return 0";
 
 /// The total of every account (declared keys).
-const SUM: &str = "local s = 0 for i = 1, #KEYS do s = s + tonumber(redis.call('get', KEYS[i])) end return s";
+const SUM: &str =
+    "local s = 0 for i = 1, #KEYS do s = s + tonumber(redis.call('get', KEYS[i])) end return s";
 
 fn account(i: usize) -> String {
     format!("acct:{i}")
@@ -72,18 +73,38 @@ fn mover(port: u16, seed: usize, stop: Arc<AtomicBool>, moves: Arc<AtomicUsize>)
     let mut c = Conn::connect(port);
     let mut x = seed as u64 * 2_654_435_761 + 1;
     while !stop.load(Ordering::Relaxed) {
-        x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        x = x
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         let from = account((x >> 33) as usize % ACCOUNTS);
         let to = account((x >> 40) as usize % ACCOUNTS);
         let amount = ((x >> 50) % 50 + 1).to_string();
         let reply = if x & 1 == 0 {
-            c.send(&[b"EVAL", MOVE_DECLARED.as_bytes(), b"2", from.as_bytes(), to.as_bytes(), amount.as_bytes()]);
+            c.send(&[
+                b"EVAL",
+                MOVE_DECLARED.as_bytes(),
+                b"2",
+                from.as_bytes(),
+                to.as_bytes(),
+                amount.as_bytes(),
+            ]);
             c.read_frame()
         } else {
-            c.send(&[b"EVAL", MOVE_UNDECLARED.as_bytes(), b"0", from.as_bytes(), to.as_bytes(), amount.as_bytes()]);
+            c.send(&[
+                b"EVAL",
+                MOVE_UNDECLARED.as_bytes(),
+                b"0",
+                from.as_bytes(),
+                to.as_bytes(),
+                amount.as_bytes(),
+            ]);
             c.read_frame()
         };
-        assert!(reply == b":1\r\n" || reply == b":0\r\n", "move: {}", escape(&reply));
+        assert!(
+            reply == b":1\r\n" || reply == b":0\r\n",
+            "move: {}",
+            escape(&reply)
+        );
         moves.fetch_add(1, Ordering::Relaxed);
     }
 }
@@ -109,7 +130,11 @@ fn run_and_check(port: u16, writers: usize, secs: u64) -> usize {
     let mut checks = 0;
     while Instant::now() < deadline {
         let (s, m) = totals(&mut reader);
-        assert_eq!((s, m), (START * ACCOUNTS as i64, START * ACCOUNTS as i64), "a reader saw half a move");
+        assert_eq!(
+            (s, m),
+            (START * ACCOUNTS as i64, START * ACCOUNTS as i64),
+            "a reader saw half a move"
+        );
         checks += 1;
     }
     stop.store(true, Ordering::Relaxed);
@@ -169,11 +194,18 @@ fn scripts_survive_sigkill_whole_or_not_at_all() {
     for h in handles {
         let _ = h.join();
     }
-    assert!(moves.load(Ordering::Relaxed) > 20, "too few moves before the kill");
+    assert!(
+        moves.load(Ordering::Relaxed) > 20,
+        "too few moves before the kill"
+    );
     server.restart(&args);
     let mut c = server.conn();
     let (s, m) = totals(&mut c);
-    assert_eq!((s, m), (START * ACCOUNTS as i64, START * ACCOUNTS as i64), "a script was half replayed");
+    assert_eq!(
+        (s, m),
+        (START * ACCOUNTS as i64, START * ACCOUNTS as i64),
+        "a script was half replayed"
+    );
 }
 
 #[test]

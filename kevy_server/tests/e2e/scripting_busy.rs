@@ -63,7 +63,10 @@ fn kill_eval(threads: &str) {
         o.expect("PING", "+PONG\r\n");
     }
     runner.expect("PING", "+PONG\r\n");
-    others[2].expect("SCRIPT KILL", "-NOTBUSY No scripts in execution right now.\r\n");
+    others[2].expect(
+        "SCRIPT KILL",
+        "-NOTBUSY No scripts in execution right now.\r\n",
+    );
 }
 
 #[test]
@@ -103,7 +106,14 @@ fn function_kill_and_stats() {
 
 #[test]
 fn a_script_that_wrote_is_unkillable_but_shutdown_nosave_ends_it() {
-    let args = ["--threads", "1", "--appendonly", "yes", "--appendfsync", "always"];
+    let args = [
+        "--threads",
+        "1",
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
+    ];
     let mut server = Server::start(&args);
     let mut c = server.conn();
     c.expect("CONFIG SET busy-reply-threshold 50", "+OK\r\n");
@@ -116,7 +126,10 @@ fn a_script_that_wrote_is_unkillable_but_shutdown_nosave_ends_it() {
     c.expect("SCRIPT KILL", unkillable);
     c.expect("PING", BUSY_EVAL);
     c.send(&[b"SHUTDOWN", b"NOSAVE"]);
-    assert!(c.is_closed_within(Duration::from_secs(10)), "SHUTDOWN NOSAVE did not close");
+    assert!(
+        c.is_closed_within(Duration::from_secs(10)),
+        "SHUTDOWN NOSAVE did not close"
+    );
     assert!(
         server.wait_exit(Duration::from_secs(10)).is_some(),
         "the server did not exit"

@@ -102,7 +102,12 @@ fn run_script(c: &mut Conn, body: &str, keys: &[&str], args: &[&[u8]]) -> Vec<Ve
 /// The SHA1 of `body`, as the client computes it (asked of the server
 /// without loading: SCRIPT LOAD would load it).
 fn sha1_of(c: &mut Conn, body: &str) -> String {
-    c.send(&[b"EVAL", b"return redis.sha1hex(ARGV[1])", b"0", body.as_bytes()]);
+    c.send(&[
+        b"EVAL",
+        b"return redis.sha1hex(ARGV[1])",
+        b"0",
+        body.as_bytes(),
+    ]);
     let r = c.read_frame();
     String::from_utf8_lossy(&scalar(&r).expect("sha1hex")).into_owned()
 }
@@ -116,15 +121,37 @@ fn scenario(c: &mut Conn) -> Vec<Vec<u8>> {
     let mut all = Vec::new();
     // redis-py Lock: acquire with SET NX PX, extend, reacquire, release.
     step(c, "SET lock:res tok-1 NX PX 100000");
-    all.extend(run_script(c, LOCK_EXTEND, &["lock:res"], &[b"tok-1", b"5000", b"1"]));
-    all.extend(run_script(c, LOCK_EXTEND, &["lock:res"], &[b"tok-2", b"5000", b"1"]));
-    all.extend(run_script(c, LOCK_REACQUIRE, &["lock:res"], &[b"tok-1", b"7000"]));
+    all.extend(run_script(
+        c,
+        LOCK_EXTEND,
+        &["lock:res"],
+        &[b"tok-1", b"5000", b"1"],
+    ));
+    all.extend(run_script(
+        c,
+        LOCK_EXTEND,
+        &["lock:res"],
+        &[b"tok-2", b"5000", b"1"],
+    ));
+    all.extend(run_script(
+        c,
+        LOCK_REACQUIRE,
+        &["lock:res"],
+        &[b"tok-1", b"7000"],
+    ));
     all.extend(run_script(c, LOCK_RELEASE, &["lock:res"], &[b"tok-2"]));
     all.extend(run_script(c, LOCK_RELEASE, &["lock:res"], &[b"tok-1"]));
     all.extend(run_script(c, LOCK_RELEASE, &["lock:res"], &[b"tok-1"]));
     step(c, "EXISTS lock:res");
     // The rate limiter: 3 requests per 1000 ms window, explicit clock.
-    for (now, id) in [(1000, "a"), (1100, "b"), (1200, "c"), (1300, "d"), (2150, "e"), (2151, "f")] {
+    for (now, id) in [
+        (1000, "a"),
+        (1100, "b"),
+        (1200, "c"),
+        (1300, "d"),
+        (2150, "e"),
+        (2151, "f"),
+    ] {
         let now = now.to_string();
         all.extend(run_script(
             c,
@@ -179,9 +206,18 @@ fn real_library_scripts_work_and_match_redis() {
     // What a user sees, without needing redis-server.
     let text: Vec<String> = ours.iter().map(|r| escape(r)).collect();
     let joined = text.join("\n");
-    assert!(joined.contains("-NOSCRIPT No matching script. Please use EVAL."), "{joined}");
-    assert!(joined.contains("*4\\r\\n$1\\r\\n2\\r\\n$5\\r\\njob-2\\r\\n$5\\r\\nw1:42\\r\\n:2\\r\\n"), "{joined}");
-    assert!(joined.contains("*2\\r\\n:0\\r\\n$5\\r\\nempty\\r\\n"), "{joined}");
+    assert!(
+        joined.contains("-NOSCRIPT No matching script. Please use EVAL."),
+        "{joined}"
+    );
+    assert!(
+        joined.contains("*4\\r\\n$1\\r\\n2\\r\\n$5\\r\\njob-2\\r\\n$5\\r\\nw1:42\\r\\n:2\\r\\n"),
+        "{joined}"
+    );
+    assert!(
+        joined.contains("*2\\r\\n:0\\r\\n$5\\r\\nempty\\r\\n"),
+        "{joined}"
+    );
     // A second connection (the other loop) finds the scripts loaded.
     let mut d = server.conn();
     let again = run_script(&mut d, LOCK_RELEASE, &["nothing"], &[b"x"]);

@@ -135,11 +135,38 @@ pub fn workloads(quick: bool, scale: f64) -> Vec<Workload> {
     v.push(simple("MSET (10 keys)", "mset", 50_000));
     v.push(simple("LRANGE_100", "lrange_100", 20_000));
     let key = ["1", "key:__rand_int__"];
-    let three = ["3", "{a}:__rand_int__", "{b}:__rand_int__", "{c}:__rand_int__", "x"];
+    let three = [
+        "3",
+        "{a}:__rand_int__",
+        "{b}:__rand_int__",
+        "{c}:__rand_int__",
+        "x",
+    ];
     let p16 = ["-c", "50", "-P", "16"];
-    v.push(evalsha("EVALSHA INCR", SCRIPT_INCR, SCRIPT_INCR_SHA, &["-c", "50"], &key, n(100_000)));
-    v.push(evalsha("EVALSHA INCR -P 16", SCRIPT_INCR, SCRIPT_INCR_SHA, &p16, &key, n(400_000)));
-    v.push(evalsha("EVALSHA 5 commands -P 16", SCRIPT_FIVE, SCRIPT_FIVE_SHA, &p16, &three, n(200_000)));
+    v.push(evalsha(
+        "EVALSHA INCR",
+        SCRIPT_INCR,
+        SCRIPT_INCR_SHA,
+        &["-c", "50"],
+        &key,
+        n(100_000),
+    ));
+    v.push(evalsha(
+        "EVALSHA INCR -P 16",
+        SCRIPT_INCR,
+        SCRIPT_INCR_SHA,
+        &p16,
+        &key,
+        n(400_000),
+    ));
+    v.push(evalsha(
+        "EVALSHA 5 commands -P 16",
+        SCRIPT_FIVE,
+        SCRIPT_FIVE_SHA,
+        &p16,
+        &three,
+        n(200_000),
+    ));
     let mut mix = wl(
         "90/10 GET/SET, 1M keys",
         Persist::Off,
