@@ -8,11 +8,11 @@
 //! returns `(result, err)` and a C closure (`raw::raising`) raises `err`
 //! when it is set.
 
-use crate::convert::{number_arg, reply_to_lua};
+use crate::convert::number_arg;
 use crate::host::LogLevel;
-use crate::raw::{raising, raising_packed, unpack_args};
+use crate::raw::raising;
 use crate::state::{Phase, RunState};
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use kevy_resp::Reply;
 use mlua::{Lua, MultiValue, Table, Value};
 use std::rc::Rc;
@@ -47,62 +47,50 @@ pub(crate) fn abort_error() -> mlua::Error {
     mlua::Error::runtime("kevy: script aborted")
 }
 
-/// Arguments of `redis.call` as a command's argv, copied into `arena`
-/// (one buffer reused call after call: the argv's slices are dropped when
-/// the command returns, so its space comes back) and listed in `out`.
-fn command_args(
-    args: &MultiValue,
-    arena: &mut BytesMut,
-    out: &mut Vec<Bytes>,
-) -> Result<(), &'static str> {
-    out.clear();
+/// Arguments of `redis.acl_check_cmd` as a command's argv.
+fn command_args(args: &MultiValue) -> Result<Vec<Bytes>, &'static str> {
     if args.is_empty() {
         return Err("ERR Please specify at least one argument for this redis lib call");
     }
+    let mut argv = Vec::with_capacity(args.len());
     for a in args.iter() {
-        match a {
-            Value::String(s) => arena.extend_from_slice(&s.as_bytes()),
-            Value::Integer(i) => arena.extend_from_slice(&number_arg(*i as f64)),
-            Value::Number(n) => arena.extend_from_slice(&number_arg(*n)),
+        argv.push(match a {
+            Value::String(s) => Bytes::copy_from_slice(&s.as_bytes()),
+            Value::Integer(i) => number_arg(*i as f64),
+            Value::Number(n) => number_arg(*n),
             _ => return Err("ERR Lua redis lib command arguments must be strings or integers"),
-        }
-        out.push(arena.split().freeze());
+        });
     }
-    Ok(())
+    Ok(argv)
 }
 
-/// `redis.call`/`redis.pcall` without the raising: `(reply, nil)` or
-/// `(nil, error table)`.
-fn call(lua: &Lua, st: &RunState, args: MultiValue) -> mlua::Result<Out> {
+/// The host half of `redis.call`/`redis.pcall` (the C half, `rawcall`,
+/// collected the arguments): runs the command and leaves its reply (or
+/// the argument error) in `st.reply`.
+fn host_call(lua: &Lua, st: &RunState) -> mlua::Result<()> {
+    *st.reply.borrow_mut() = None;
     if st.abort.borrow().is_some() {
         return Err(abort_error());
     }
-    let mut argv = std::mem::take(&mut *st.argv.borrow_mut());
-    let parsed = command_args(&args, &mut st.arena.borrow_mut(), &mut argv);
-    drop(args);
-    if let Err(e) = parsed {
-        argv.clear();
-        *st.argv.borrow_mut() = argv;
-        return raise(lua, e);
+    if let Some(e) = st.arg_error.take() {
+        *st.reply.borrow_mut() = Some(Reply::error(e));
+        return Ok(());
     }
+    let argv = crate::rawcall::take_argv(st);
     let resp = st.resp.get();
     let reply = st.host(|h| h.call(&argv, resp));
-    argv.clear();
-    *st.argv.borrow_mut() = argv;
-    match reply {
-        Some(Ok(Reply::Error(e))) => {
-            let t = lua.create_table_with_capacity(0, 1)?;
-            t.raw_set("err", lua.create_string(&e)?)?;
-            Ok((Value::Nil, Some(t)))
-        }
-        Some(Ok(r)) => Ok((reply_to_lua(lua, &r, st.resp.get())?, None)),
+    crate::rawcall::put_argv(st, argv);
+    let reply = match reply {
+        Some(Ok(r)) => r,
         Some(Err(abort)) => {
             st.stop(lua, abort, 1);
             crate::hook::arm_abort(lua)?;
-            Err(abort_error())
+            return Err(abort_error());
         }
-        None => raise(lua, "ERR redis.call is only available while a script runs"),
-    }
+        None => Reply::error("ERR redis.call is only available while a script runs"),
+    };
+    *st.reply.borrow_mut() = Some(reply);
+    Ok(())
 }
 
 fn one_string(args: &MultiValue) -> Option<mlua::String> {
@@ -221,10 +209,10 @@ fn set_repl(lua: &Lua, args: MultiValue) -> mlua::Result<Out> {
 }
 
 fn acl_check_cmd(lua: &Lua, st: &RunState, args: MultiValue) -> mlua::Result<Out> {
-    let mut argv = Vec::new();
-    if let Err(e) = command_args(&args, &mut BytesMut::new(), &mut argv) {
-        return raise(lua, e);
-    }
+    let argv = match command_args(&args) {
+        Ok(a) => a,
+        Err(e) => return raise(lua, e),
+    };
     match st.host(|h| h.acl_check(&argv)) {
         Some(Ok(ok)) => Ok((Value::Boolean(ok), None)),
         Some(Err(e)) => raise(lua, &e),
@@ -265,21 +253,8 @@ pub(crate) fn install_runtime(lua: &Lua, redis: &Table, st: &Rc<RunState>) -> ml
         redis.raw_set(k, v)?;
     }
     let s = st.clone();
-    let raw_call = lua.create_function(move |lua, a: MultiValue| call(lua, &s, a))?;
-    let s = st.clone();
-    let packed_call = lua.create_function(move |lua, t: Table| call(lua, &s, unpack_args(&t)?))?;
-    redis.raw_set("call", raising_packed(lua, raw_call, packed_call)?)?;
-    let s = st.clone();
-    let pcall = lua.create_function(move |lua, a: MultiValue| {
-        let (r, e) = call(lua, &s, a)?;
-        Ok((e.map_or(r, Value::Table), Value::Nil))
-    })?;
-    let s = st.clone();
-    let packed_pcall = lua.create_function(move |lua, t: Table| {
-        let (r, e) = call(lua, &s, unpack_args(&t)?)?;
-        Ok((e.map_or(r, Value::Table), Value::Nil))
-    })?;
-    redis.raw_set("pcall", raising_packed(lua, pcall, packed_pcall)?)?;
+    let hc = lua.create_function(move |lua, ()| host_call(lua, &s))?;
+    crate::rawcall::install(lua, redis, st, hc)?;
     let plain: [(&str, Plain); 4] = [
         ("error_reply", error_reply),
         ("status_reply", status_reply),

@@ -1,12 +1,11 @@
-//! Conversions between command replies and Lua values, both ways, as Redis
-//! 7.0 does them: a reply becomes a Lua value according to the script's
-//! protocol (`redis.setresp(2|3)`), and a script's result becomes a reply
-//! (error and status tables, RESP3 type tables, tables cut at the first
-//! nil, numbers truncated to integers).
+//! A script's result as a reply, as Redis 7.0 converts it (error and
+//! status tables, RESP3 type tables, tables cut at the first nil, numbers
+//! truncated to integers), and Lua numbers as command arguments. The other
+//! way, replies to Lua values, is `rawcall::push_reply`.
 
 use bytes::Bytes;
 use kevy_resp::{format_double, Reply};
-use mlua::{Lua, Table, Value};
+use mlua::{Table, Value};
 
 /// Nesting beyond which a returned table is answered with Redis's
 /// "reached lua stack limit" error in its place (Redis hits the Lua C stack
@@ -35,101 +34,6 @@ pub(crate) fn number_arg(n: f64) -> Bytes {
         });
     }
     Bytes::from(format_double(n))
-}
-
-fn table(lua: &Lua, items: impl Iterator<Item = mlua::Result<Value>>) -> mlua::Result<Table> {
-    let t = lua.create_table()?;
-    for (i, v) in items.enumerate() {
-        t.raw_set(i + 1, v?)?;
-    }
-    Ok(t)
-}
-
-fn tagged(lua: &Lua, tag: &str, v: impl mlua::IntoLua) -> mlua::Result<Value> {
-    let t = lua.create_table_with_capacity(0, 1)?;
-    t.raw_set(tag, v)?;
-    Ok(Value::Table(t))
-}
-
-/// A command's reply as the Lua value `redis.call` returns, for a script
-/// speaking `resp` (2 or 3). An error reply becomes `{err = text}`.
-pub(crate) fn reply_to_lua(lua: &Lua, r: &Reply, resp: u8) -> mlua::Result<Value> {
-    let v = match r {
-        Reply::Int(n) => Value::Number(*n as f64),
-        Reply::Bulk(b) => Value::String(lua.create_string(b)?),
-        Reply::Simple(s) => tagged(lua, "ok", lua.create_string(s)?)?,
-        Reply::Error(e) => tagged(lua, "err", lua.create_string(e)?)?,
-        Reply::Nil | Reply::NilArray => match resp {
-            3 => Value::Nil,
-            _ => Value::Boolean(false),
-        },
-        Reply::Array(items) | Reply::Push(items) => Value::Table(table(
-            lua,
-            items.iter().map(|i| reply_to_lua(lua, i, resp)),
-        )?),
-        Reply::Set(items) if resp == 3 => {
-            let s = lua.create_table()?;
-            for i in items {
-                s.raw_set(reply_to_lua(lua, i, resp)?, true)?;
-            }
-            tagged(lua, "set", s)?
-        }
-        Reply::Set(items) => Value::Table(table(
-            lua,
-            items.iter().map(|i| reply_to_lua(lua, i, resp)),
-        )?),
-        Reply::Map(pairs) if resp == 3 => {
-            let m = lua.create_table()?;
-            for (k, v) in pairs {
-                m.raw_set(reply_to_lua(lua, k, resp)?, reply_to_lua(lua, v, resp)?)?;
-            }
-            tagged(lua, "map", m)?
-        }
-        Reply::Map(pairs) => Value::Table(table(
-            lua,
-            pairs
-                .iter()
-                .flat_map(|(k, v)| [k, v])
-                .map(|i| reply_to_lua(lua, i, resp)),
-        )?),
-        Reply::Double(d) if resp == 3 => tagged(lua, "double", *d)?,
-        Reply::Double(d) => Value::String(lua.create_string(format_double(*d))?),
-        Reply::DoubleText(t) if resp == 3 => {
-            let d = std::str::from_utf8(t)
-                .ok()
-                .and_then(|s| s.parse::<f64>().ok())
-                .unwrap_or(0.0);
-            tagged(lua, "double", d)?
-        }
-        Reply::DoubleText(t) => Value::String(lua.create_string(t)?),
-        Reply::Bool(b) if resp == 3 => Value::Boolean(*b),
-        Reply::Bool(b) => Value::Number(*b as i64 as f64),
-        Reply::BigNumber(n) if resp == 3 => tagged(lua, "big_number", lua.create_string(n)?)?,
-        Reply::BigNumber(n) => Value::String(lua.create_string(n)?),
-        Reply::Verbatim(format, text) if resp == 3 => {
-            let t = lua.create_table_with_capacity(0, 2)?;
-            t.raw_set("format", *format)?;
-            t.raw_set("string", lua.create_string(text)?)?;
-            tagged(lua, "verbatim_string", t)?
-        }
-        Reply::Verbatim(_, text) => Value::String(lua.create_string(text)?),
-        Reply::Stream(s) => {
-            // Scripts run with streamed replies off, so the host never
-            // hands one over; encode it whole if one still arrives.
-            let mut out = Vec::new();
-            kevy_resp::encode(
-                &Reply::Stream(s.clone()),
-                kevy_resp::Protocol::Resp2,
-                &mut out,
-            );
-            match kevy_resp::parse_reply(&out) {
-                Ok(Some((r, _))) => reply_to_lua(lua, &r, resp)?,
-                _ => Value::Nil,
-            }
-        }
-        _ => Value::Nil,
-    };
-    Ok(v)
 }
 
 /// The text of an error table's `err` field as it goes on the wire: CR
@@ -247,35 +151,5 @@ mod tests {
         assert_eq!(number_arg(1e20), "1e+20");
         assert_eq!(number_arg(-f64::NAN.abs()), "-nan");
         assert_eq!(number_arg(f64::INFINITY), "inf");
-    }
-
-    #[test]
-    fn replies_round_trip_through_lua() {
-        let lua = Lua::new();
-        let r = Reply::Array(vec![
-            Reply::Int(3),
-            Reply::bulk(b"x"),
-            Reply::Nil,
-            Reply::Simple(Bytes::from_static(b"OK")),
-        ]);
-        let v = reply_to_lua(&lua, &r, 2).unwrap();
-        // The nil became `false`, which converts back to a nil bulk.
-        assert_eq!(
-            lua_to_reply(&v, 2),
-            Reply::Array(vec![
-                Reply::Int(3),
-                Reply::bulk(b"x"),
-                Reply::Nil,
-                Reply::Simple(Bytes::from_static(b"OK")),
-            ])
-        );
-        let m = Reply::Map(vec![(Reply::bulk(b"f"), Reply::Double(1.5))]);
-        let v3 = reply_to_lua(&lua, &m, 3).unwrap();
-        assert_eq!(lua_to_reply(&v3, 3), m);
-        let v2 = reply_to_lua(&lua, &m, 2).unwrap();
-        assert_eq!(
-            lua_to_reply(&v2, 2),
-            Reply::Array(vec![Reply::bulk(b"f"), Reply::bulk(b"1.5")])
-        );
     }
 }

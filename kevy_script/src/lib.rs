@@ -36,6 +36,7 @@ mod libs;
 mod num;
 mod random;
 mod raw;
+mod rawcall;
 mod state;
 mod vm;
 

@@ -86,16 +86,6 @@ pub(crate) fn raising(lua: &Lua, callback: Function) -> mlua::Result<Function> {
     raising_packed(lua, callback.clone(), callback)
 }
 
-/// The arguments a packed callback received, back as a list.
-pub(crate) fn unpack_args(t: &mlua::Table) -> mlua::Result<mlua::MultiValue> {
-    let n = t.raw_len();
-    let mut v = Vec::with_capacity(n);
-    for i in 1..=n {
-        v.push(t.raw_get::<mlua::Value>(i)?);
-    }
-    Ok(mlua::MultiValue::from_vec(v))
-}
-
 /// What [`entry`] builds `KEYS` and `ARGV` from.
 pub(crate) struct EntryArgs {
     keys: *const bytes::Bytes,

@@ -37,6 +37,10 @@ pub(crate) struct RunState {
     pub arena: RefCell<bytes::BytesMut>,
     /// The argv `redis.call` hands the host (its capacity reused).
     pub argv: RefCell<Vec<bytes::Bytes>>,
+    /// Why `redis.call`'s arguments are not a command, if they are not.
+    pub arg_error: Cell<Option<&'static str>>,
+    /// The reply of the command `redis.call` ran, for its C half.
+    pub reply: RefCell<Option<kevy_resp::Reply>>,
 }
 
 impl RunState {
@@ -51,6 +55,8 @@ impl RunState {
             load_deadline: Cell::new(None),
             arena: RefCell::new(bytes::BytesMut::with_capacity(4096)),
             argv: RefCell::new(Vec::new()),
+            arg_error: Cell::new(None),
+            reply: RefCell::new(None),
         }
     }
 
