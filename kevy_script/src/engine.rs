@@ -35,6 +35,9 @@ const FROZEN: [&str; 9] = [
     "bit",
 ];
 
+/// The most memory one Lua state may hold (1 GiB).
+pub const LUA_MEMORY_LIMIT: usize = 1 << 30;
+
 /// One sandboxed Lua state and the handles the VM needs into it.
 pub(crate) struct Engine {
     pub lua: Lua,
@@ -96,6 +99,10 @@ impl Engine {
         setfenv.call::<()>((0, proxy.clone()))?;
         engine.proxy = proxy;
         crate::hook::arm_tick(&engine.lua, &engine.st)?;
+        // A script that allocates without bound (a `string.rep` bomb, a
+        // table grown in a loop) gets Lua's "not enough memory" error
+        // instead of taking the server's memory.
+        engine.lua.set_memory_limit(LUA_MEMORY_LIMIT)?;
         Ok(engine)
     }
 

@@ -234,3 +234,29 @@ fn thousands_of_arguments_reach_the_command() {
     let body = "local a = {} for i=1,100 do a[i] = 'x' end return redis.pcall('set', unpack(a))";
     assert_eq!(t.wire(body), "-ERR syntax error\r\n");
 }
+
+#[test]
+fn runaway_scripts_end_in_errors() {
+    let mut t = T::new();
+    let body = "return #string.rep('x', 2^31 - 1)";
+    assert!(
+        t.wire(body).starts_with("-ERR not enough memory"),
+        "{}",
+        t.wire(body)
+    );
+    let body = "local t = {} local s = string.rep('y', 64 * 1024 * 1024) for i = 1, 1e9 do t[i] = s .. i end";
+    assert!(
+        t.wire(body).starts_with("-ERR not enough memory"),
+        "{}",
+        t.wire(body)
+    );
+    // Unbounded recursion ends in Lua's stack overflow, or in the memory
+    // limit first, depending on how the vendored Lua sizes its stack.
+    let r = t.wire("local function f() f() end f()");
+    assert!(
+        r.contains("stack overflow") || r.contains("not enough memory"),
+        "{r}"
+    );
+    // The VM is still usable afterwards.
+    assert_eq!(t.wire("return 1"), ":1\r\n");
+}

@@ -315,8 +315,11 @@ impl Vm {
 /// The text of a raised error table: its `err` field (as Lua's `tostring`
 /// shows a string or number).
 fn error_string(v: &Value) -> Vec<u8> {
-    let Value::Table(t) = v else {
-        return b"ERR unknown error".to_vec();
+    let t = match v {
+        Value::Table(t) => t,
+        // The handler does not run for a memory error: Lua's own message.
+        Value::String(s) => return [&b"ERR "[..], &s.as_bytes()].concat(),
+        _ => return b"ERR unknown error".to_vec(),
     };
     match t.raw_get::<Value>("err") {
         Ok(Value::String(s)) => s.as_bytes().to_vec(),
