@@ -18,10 +18,10 @@ pub(crate) mod keys;
 mod lcs;
 mod ldouble;
 mod lists;
+mod reply_stream;
 mod scan;
 mod sets;
 mod sort;
-mod stream;
 pub(crate) mod strings;
 #[cfg(test)]
 pub(crate) mod testutil;

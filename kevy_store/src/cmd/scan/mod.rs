@@ -9,7 +9,7 @@
 //! whatever is written meanwhile, and the cursor means the same thing
 //! whatever the shard count.
 
-use super::stream;
+use super::reply_stream;
 use super::StoreCommand;
 use crate::ctx::Ctx;
 use crate::db::Key;
@@ -130,7 +130,7 @@ fn keys_cmd(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     let all = pat == b"*";
     let (db, now, loading) = (ctx.db, ctx.now_ms, ctx.loading);
     if ctx.stream_replies {
-        if let Some(r) = stream::keys::streamed(ctx, pat)? {
+        if let Some(r) = reply_stream::keys::streamed(ctx, pat)? {
             return Ok(r);
         }
     }

@@ -279,9 +279,9 @@ pub(super) fn zrandmember(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
         if count > RANDMEMBER_MAX {
             return Err(CmdError::err("value is out of range"));
         }
-        if crate::cmd::stream::wanted(stream_ok, count as usize) {
-            let pool = crate::cmd::stream::Pool::ZSet(z.clone());
-            return Ok(crate::cmd::stream::random_picks(
+        if crate::cmd::reply_stream::wanted(stream_ok, count as usize) {
+            let pool = crate::cmd::reply_stream::Pool::ZSet(z.clone());
+            return Ok(crate::cmd::reply_stream::random_picks(
                 pool,
                 count as usize,
                 withscores,
