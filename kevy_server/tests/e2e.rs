@@ -61,8 +61,8 @@ mod diskfull;
 #[path = "e2e/protected.rs"]
 mod protected;
 
-#[path = "e2e/stream.rs"]
-mod stream;
+#[path = "e2e/reply_stream.rs"]
+mod reply_stream;
 
 #[path = "e2e/limits.rs"]
 mod limits;
