@@ -76,6 +76,10 @@ pub struct BlockRequest {
     pub keys: Vec<KStr>,
     /// Absolute deadline in Unix ms; 0 waits forever.
     pub deadline_ms: u64,
+    /// The command to re-run when a key is ready, when it is not the one
+    /// that blocked: XREAD resolves `$` to the stream's last ID at the
+    /// moment it blocks, and waits for entries after that one only.
+    pub argv: Option<Vec<bytes::Bytes>>,
 }
 
 /// Routes a key to its shard: hash slot, then a contiguous slot range per shard.
@@ -117,6 +121,13 @@ pub struct Ctx<'a, 's> {
     /// embedded store, replays and re-run blocked commands: every reply is
     /// then built eagerly.
     pub stream_replies: bool,
+    /// The key whose readiness re-runs a blocked command (set by the
+    /// server): XREAD/XREADGROUP then serve that stream alone, as Redis
+    /// serves a blocked client, and report a stream or group deleted
+    /// meanwhile with Redis's errors.
+    pub woken: Option<KStr>,
+    /// `stream-node-max-bytes` and `stream-node-max-entries`.
+    pub stream_node: crate::types::stream::NodeLimits,
     block: Option<BlockRequest>,
     propagated: bool,
     route_cache: (u8, [u8; 32], usize),
@@ -137,6 +148,8 @@ impl<'a, 's> Ctx<'a, 's> {
             lfu: None,
             may_block: true,
             stream_replies: false,
+            woken: None,
+            stream_node: Default::default(),
             block: None,
             propagated: false,
             route_cache: (255, [0; 32], 0),
@@ -151,7 +164,17 @@ impl<'a, 's> Ctx<'a, 's> {
             db: self.db,
             keys: keys.iter().map(|k| KStr::from_slice(k)).collect(),
             deadline_ms,
+            argv: None,
         });
+    }
+
+    /// [`Ctx::block_on`], re-running `argv` instead of the command itself
+    /// when a key is ready.
+    pub fn block_on_with(&mut self, keys: &[&[u8]], deadline_ms: u64, argv: Vec<bytes::Bytes>) {
+        self.block_on(keys, deadline_ms);
+        if let Some(b) = self.block.as_mut() {
+            b.argv = Some(argv);
+        }
     }
 
     /// The block request the last command made, if any.
@@ -262,6 +285,7 @@ impl<'a, 's> Ctx<'a, 's> {
         }
         match d.get(key) {
             Some(e) if e.is_expired(now) && !loading => {
+                let stream = matches!(e.value, Value::Stream(_));
                 d.remove(key);
                 shard.log(db, &[b"DEL", key]);
                 shard.touch_watched(db, key);
@@ -271,6 +295,9 @@ impl<'a, 's> Ctx<'a, 's> {
                     self.events.modified_keys.push(KStr::from_slice(key));
                 }
                 self.notify(notify::EXPIRED, "expired", key);
+                if stream {
+                    self.key_ready(key);
+                }
                 Ok(true)
             }
             _ => Ok(false),
@@ -394,7 +421,16 @@ impl<'a, 's> Ctx<'a, 's> {
             // Redis's dbAdd raises `new` (class `n`) for every key it creates.
             self.notify(notify::NEW, "new", key);
         }
+        self.stream_gone(key, old.as_ref());
         Ok(old)
+    }
+
+    /// A stream under `key` was deleted or overwritten: consumers blocked
+    /// on it are woken to get Redis's "no longer exists" error.
+    fn stream_gone(&mut self, key: &[u8], old: Option<&Entry>) {
+        if old.is_some_and(|e| matches!(e.value, Value::Stream(_))) {
+            self.key_ready(key);
+        }
     }
 
     /// The access word a key created now starts with (LRU clock, or LFU's
@@ -413,6 +449,7 @@ impl<'a, 's> Ctx<'a, 's> {
         if old.is_none() {
             self.notify(notify::NEW, "new", key);
         }
+        self.stream_gone(key, old.as_ref());
         Ok(old)
     }
 
@@ -421,7 +458,9 @@ impl<'a, 's> Ctx<'a, 's> {
         if self.expire_if_needed(key)? {
             return Ok(None);
         }
-        Ok(self.raw_db(key)?.remove(key))
+        let old = self.raw_db(key)?.remove(key);
+        self.stream_gone(key, old.as_ref());
+        Ok(old)
     }
 
     /// Sets the absolute expiry (Unix ms) of an existing key; 0 clears it.

@@ -55,6 +55,8 @@ pub struct Executor<'s> {
     notify_mask: u32,
     /// LFU parameters when the eviction policy is an LFU one.
     lfu: Option<kevy_store::LfuParams>,
+    /// `stream-node-max-bytes` / `stream-node-max-entries`.
+    stream_node: kevy_store::types::stream::NodeLimits,
     /// `latency-tracking`.
     latency_tracking: bool,
     /// `slowlog-log-slower-than` (negative: off).
@@ -96,6 +98,7 @@ impl<'s> Executor<'s> {
             last_touched: Vec::new(),
             notify_mask: 0,
             lfu: None,
+            stream_node: Default::default(),
             maxmemory: 0,
             now: None,
             latency_tracking: false,
@@ -130,7 +133,7 @@ impl<'s> Executor<'s> {
                 worker: sess.handle.worker,
                 db: req.db,
                 proto: sess.proto,
-                argv: crate::conn::own(argv),
+                argv: req.argv.unwrap_or_else(|| crate::conn::own(argv)),
                 keys: req.keys,
             });
             return;
@@ -308,6 +311,7 @@ impl<'s> Executor<'s> {
                 ctx.notify_mask = self.notify_mask;
                 ctx.track_keys = shared.tracking.active();
                 ctx.lfu = self.lfu;
+                ctx.stream_node = self.stream_node;
                 let r = guarded(|| kevy_store::run(&mut ctx, sc, argv));
                 self.block = ctx.take_block();
                 if shared.tracking.active() {
