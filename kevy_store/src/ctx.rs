@@ -52,6 +52,10 @@ pub struct Events {
     pub notifications: Vec<Notification>,
     /// Keys that received elements blocked clients may be waiting for.
     pub ready_keys: Vec<(usize, KStr)>,
+    /// Databases whose every key was replaced (FLUSHDB, FLUSHALL, SWAPDB):
+    /// any client blocked on a key there may now be served, or told that
+    /// its stream is gone, as Redis rescans such a database.
+    pub replaced_dbs: Vec<usize>,
     /// Number of changes applied.
     pub dirty: u64,
     /// Keys deleted by lazy expiry (each also counted in `dirty`).

@@ -123,6 +123,9 @@ impl<'s> Executor<'s> {
         streams: &mut VecDeque<PendingStream>,
     ) {
         let reply = self.dispatch(sess, argv);
+        if !self.events.replaced_dbs.is_empty() {
+            self.replaced_dbs_ready();
+        }
         if !self.events.ready_keys.is_empty() {
             self.serve_ready();
         }
@@ -153,6 +156,22 @@ impl<'s> Executor<'s> {
             },
             2 => sess.reply_mode = 0,
             _ => {}
+        }
+    }
+
+    /// After FLUSHDB, FLUSHALL or SWAPDB: every key a client waits on in
+    /// those databases counts as ready (Redis rescans them the same way).
+    fn replaced_dbs_ready(&mut self) {
+        let mut dbs = std::mem::take(&mut self.events.replaced_dbs);
+        dbs.sort_unstable();
+        dbs.dedup();
+        if self.shared.blocking.len() == 0 {
+            return;
+        }
+        for db in dbs {
+            for key in self.shared.blocking.keys_in(db) {
+                self.events.ready_keys.push((db, key));
+            }
         }
     }
 
@@ -370,6 +389,7 @@ impl<'s> Executor<'s> {
             .fetch_add(std::mem::take(&mut self.events.misses), Relaxed);
         self.publish_notifications();
         self.events.ready_keys.clear();
+        self.events.replaced_dbs.clear();
         self.events.dirty = 0;
         let defer = self.shared.persist.defers_sync();
         if defer {

@@ -161,8 +161,14 @@ impl<'s> Executor<'s> {
                     shared.blocking.unclaim(w);
                     break;
                 }
-                cmd.stats.calls.fetch_add(1, Relaxed);
+                // The call was counted when the command blocked: a served
+                // blocked command counts once, as in Redis.
                 let _ = idx;
+                if let Reply::Error(e) = &reply {
+                    // A blocked XREADGROUP told its stream or group is gone.
+                    cmd.stats.failed.fetch_add(1, Relaxed);
+                    shared.stats.count_error(e);
+                }
                 let mut buf = Vec::new();
                 encode(&reply, w.proto, &mut buf);
                 self.unblocks.push((w.worker, w.id, buf));
