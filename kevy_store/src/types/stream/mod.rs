@@ -90,6 +90,12 @@ pub struct Entry<'a> {
 }
 
 impl<'a> Entry<'a> {
+    /// True for a deleted entry still held by its node (only
+    /// [`StreamValue::nodes`] yields those).
+    pub fn deleted(&self) -> bool {
+        self.raw.deleted
+    }
+
     /// The entry's (field, value) pairs, in order.
     pub fn fields(&self) -> impl ExactSizeIterator<Item = (&'a [u8], &'a [u8])> + 'a {
         ExactFields(self.block.fields(&self.raw))
@@ -455,7 +461,47 @@ impl StreamValue {
         g.last_id = id;
     }
 
-    /// The stream's blocks as (master ID, entries) for a snapshot writer.
+    /// Appends a whole node as a snapshot stored it: `entries` as (ID,
+    /// deleted, field, value, ...), IDs increasing and above every ID
+    /// already held, at least one entry live. Counters other than the
+    /// length (`last_id`, `first_id`, ...) are the caller's to set.
+    pub fn load_node(
+        &mut self,
+        entries: &[(StreamId, bool, Vec<&[u8]>)],
+    ) -> Result<(), &'static str> {
+        let Some(((first, _, pairs), rest)) = entries.split_first() else {
+            return Err("empty stream node");
+        };
+        if !entries.iter().any(|e| !e.1) {
+            return Err("stream node without a live entry");
+        }
+        if entries.iter().any(|e| e.2.is_empty() || e.2.len() % 2 != 0) {
+            return Err("stream entry without field-value pairs");
+        }
+        let floor = self.blocks.get_max().map(|(_, b)| b.last_id());
+        if floor.is_some_and(|f| *first <= f) || entries.windows(2).any(|w| w[0].0 >= w[1].0) {
+            return Err("stream IDs out of order");
+        }
+        let mut b = Block::new(*first, pairs);
+        for (id, _, pairs) in rest {
+            b.push(*id, pairs);
+        }
+        let dead: Vec<usize> = b
+            .offsets()
+            .into_iter()
+            .zip(entries)
+            .filter(|(_, e)| e.1)
+            .map(|(at, _)| at)
+            .collect();
+        b.delete_run(&dead);
+        b.shrink();
+        self.length += u64::from(b.live);
+        self.blocks.insert(*first, Arc::new(b));
+        Ok(())
+    }
+
+    /// The stream's nodes in order, each as its entries, deleted ones
+    /// included (see [`Entry::deleted`]): what a snapshot writer stores.
     pub fn nodes(&self) -> impl Iterator<Item = Vec<Entry<'_>>> + '_ {
         self.blocks.values().map(|b| {
             let mut v = Vec::new();
