@@ -39,3 +39,4 @@ scripts!(lists);
 scripts!(lists_blocking);
 scripts!(memory);
 scripts!(sort);
+scripts!(streams, streams_groups, streams_blocking);

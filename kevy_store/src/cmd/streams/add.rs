@@ -291,11 +291,6 @@ pub(super) fn xsetid(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     let Some(s) = peek_stream(ctx, key)? else {
         return Err(CmdError::NoSuchKey);
     };
-    if id < s.max_deleted {
-        return Err(CmdError::err(
-            "The ID specified in XSETID is smaller than current max_deleted_entry_id",
-        ));
-    }
     if !s.is_empty() {
         let top = s.edge(true).map_or(StreamId::MIN, |e| e.id);
         if id < top {

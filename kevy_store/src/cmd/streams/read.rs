@@ -60,14 +60,10 @@ impl<'a> ReadArgs<'a> {
             } else if o.eq_ignore_ascii_case(b"streams") && more > 0 {
                 let n = argv.len() - (i + 1);
                 if n % 2 != 0 {
-                    let (name, sym) = if xreadgroup {
-                        ("XREADGROUP", '>')
-                    } else {
-                        ("XREAD", '$')
-                    };
-                    return Err(CmdError::err(format!(
-                        "Unbalanced {name} list of streams: for each stream key an ID or '{sym}' must be specified."
-                    )));
+                    // XREADGROUP gets XREAD's text too, as in Redis 7.0.
+                    return Err(CmdError::err(
+                        "Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.",
+                    ));
                 }
                 streams_at = Some(i + 1);
                 break;
@@ -105,7 +101,9 @@ impl<'a> ReadArgs<'a> {
 }
 
 /// A `BLOCK` argument (milliseconds) as an absolute deadline (0: forever),
-/// with Redis's `getTimeoutFromObjectOrReply` errors.
+/// with Redis's `getTimeoutFromObjectOrReply` errors. A deadline past
+/// `i64::MAX` ms is refused as Redis 7.2 refuses it (7.0 lets the sum
+/// overflow).
 fn block_timeout(arg: &[u8], now: u64) -> Result<u64, CmdError> {
     let ms = crate::num::parse_i64(arg)
         .ok_or_else(|| CmdError::err("timeout is not an integer or out of range"))?;
