@@ -64,6 +64,9 @@ mod protected;
 #[path = "e2e/reply_stream.rs"]
 mod reply_stream;
 
+#[path = "e2e/streams.rs"]
+mod streams;
+
 #[path = "e2e/limits.rs"]
 mod limits;
 

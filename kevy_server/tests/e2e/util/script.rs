@@ -307,7 +307,7 @@ fn same_reply(got: &[u8], want: &[u8], how: Compare) -> bool {
 /// `frame` with every integer (`:n`) replaced by `:#`, walking the RESP
 /// structure so bulk payloads are left alone. Unparsable bytes stay as
 /// they are.
-fn mask_ints(frame: &[u8]) -> Vec<u8> {
+pub fn mask_ints(frame: &[u8]) -> Vec<u8> {
     fn walk(f: &[u8], p: usize, out: &mut Vec<u8>) -> Option<usize> {
         let cr = p + f.get(p..)?.windows(2).position(|w| w == b"\r\n")?;
         let line = &f[p..cr];
