@@ -67,6 +67,9 @@ mod reply_stream;
 #[path = "e2e/streams.rs"]
 mod streams;
 
+#[path = "e2e/streams_crash.rs"]
+mod streams_crash;
+
 #[path = "e2e/limits.rs"]
 mod limits;
 
