@@ -15,13 +15,16 @@
 mod block;
 mod group;
 mod id;
+mod range;
 mod rax;
+mod restore;
 
 use crate::kstr::KStr;
 use block::{Block, Fields, RawEntry};
 pub use group::{Consumer, Group, Nack, INVALID_ENTRIES_READ};
 pub use id::{parse_id, ParsedId, StreamId};
 use imbl::OrdMap;
+pub use range::Range;
 use std::sync::Arc;
 
 /// The node size limits (`stream-node-max-bytes`, `stream-node-max-entries`;
@@ -517,173 +520,6 @@ impl StreamValue {
             }
             v
         })
-    }
-
-    /// The commands that recreate this stream under `key`: its entries,
-    /// then `XSETID` for its counters, each group, its pending entries
-    /// (`XCLAIM ... FORCE`, keeping delivery time and count) and its
-    /// consumers without pending entries. Consumer seen-times and pending
-    /// entries whose stream entry was deleted are lost, as in Redis's AOF
-    /// rewrite (the snapshot keeps them).
-    pub fn restore_commands(&self, key: &[u8]) -> Vec<super::Argv> {
-        let b = |s: &[u8]| s.to_vec();
-        let id = |i: StreamId| i.to_string().into_bytes();
-        let mut out = Vec::new();
-        let mut any = false;
-        for e in self.range(StreamId::MIN, StreamId::MAX, false) {
-            let mut c = vec![b(b"XADD"), b(key), id(e.id)];
-            for (f, v) in e.fields() {
-                c.push(b(f));
-                c.push(b(v));
-            }
-            out.push(c);
-            any = true;
-        }
-        if !any {
-            // An empty stream: create it with its last ID and trim the
-            // entry away at once.
-            out.push(vec![
-                b(b"XADD"),
-                b(key),
-                b(b"MAXLEN"),
-                b(b"0"),
-                id(self.last_id.max(StreamId::new(0, 1))),
-                b(b"x"),
-                b(b"y"),
-            ]);
-        }
-        out.push(vec![
-            b(b"XSETID"),
-            b(key),
-            id(self.last_id),
-            b(b"ENTRIESADDED"),
-            self.entries_added.to_string().into_bytes(),
-            b(b"MAXDELETEDID"),
-            id(self.max_deleted),
-        ]);
-        for (name, g) in &self.groups {
-            out.push(vec![
-                b(b"XGROUP"),
-                b(b"CREATE"),
-                b(key),
-                b(name),
-                id(g.last_id),
-                b(b"ENTRIESREAD"),
-                g.entries_read.to_string().into_bytes(),
-            ]);
-            for (pid, nack) in &g.pel {
-                out.push(vec![
-                    b(b"XCLAIM"),
-                    b(key),
-                    b(name),
-                    b(&nack.consumer),
-                    b(b"0"),
-                    id(*pid),
-                    b(b"TIME"),
-                    nack.delivery_time.to_string().into_bytes(),
-                    b(b"RETRYCOUNT"),
-                    nack.delivery_count.to_string().into_bytes(),
-                    b(b"JUSTID"),
-                    b(b"FORCE"),
-                ]);
-            }
-            for (cname, c) in &g.consumers {
-                if c.pel.is_empty() {
-                    out.push(vec![
-                        b(b"XGROUP"),
-                        b(b"CREATECONSUMER"),
-                        b(key),
-                        b(name),
-                        b(cname),
-                    ]);
-                }
-            }
-        }
-        out
-    }
-}
-
-/// Iterator over live entries of a range (see [`StreamValue::range`]).
-pub struct Range<'a> {
-    blocks: imbl::ordmap::RangedIter<'a, StreamId, Arc<Block>, imbl::shared_ptr::DefaultSharedPtr>,
-    cur: Option<&'a Block>,
-    /// Forward: offset of the next entry in `cur`.
-    pos: usize,
-    /// Backward: offsets of `cur`'s entries not yet visited.
-    offs: Vec<usize>,
-    start: StreamId,
-    end: StreamId,
-    rev: bool,
-    done: bool,
-}
-
-impl<'a> Iterator for Range<'a> {
-    type Item = Entry<'a>;
-
-    fn next(&mut self) -> Option<Entry<'a>> {
-        while !self.done {
-            let Some(b) = self.cur else {
-                let next = if self.rev {
-                    self.blocks.next_back()
-                } else {
-                    self.blocks.next()
-                };
-                let Some((_, b)) = next else {
-                    self.done = true;
-                    return None;
-                };
-                let b: &Block = b;
-                if self.rev {
-                    if b.last_id() < self.start && b.master < self.start {
-                        // Every entry of this node is before the range.
-                        self.done = true;
-                        return None;
-                    }
-                    self.offs = b.offsets();
-                } else {
-                    self.pos = b.first_at();
-                }
-                self.cur = Some(b);
-                continue;
-            };
-            let at = if self.rev {
-                self.offs.pop()
-            } else {
-                (self.pos < b.end_at()).then_some(self.pos)
-            };
-            let Some(at) = at else {
-                self.cur = None;
-                continue;
-            };
-            let raw = b.entry_at(at);
-            self.pos = raw.end;
-            if self.rev {
-                if raw.id < self.start {
-                    self.done = true;
-                    return None;
-                }
-                if raw.id > self.end {
-                    continue;
-                }
-            } else {
-                if raw.id > self.end {
-                    self.done = true;
-                    return None;
-                }
-                if raw.id < self.start {
-                    continue;
-                }
-            }
-            if raw.deleted {
-                continue;
-            }
-            return Some(Entry {
-                id: raw.id,
-                block: b,
-                raw,
-            });
-        }
-        None
     }
 }
 

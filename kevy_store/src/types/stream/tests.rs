@@ -150,8 +150,8 @@ fn restore_commands_rebuild_the_counters() {
             "XADD k 1-1 f v",
             "XADD k 2-1 f v",
             "XADD k 3-1 f v",
-            "XSETID k 3-1 ENTRIESADDED 3 MAXDELETEDID 0-0",
             "XGROUP CREATE k g 2-1 ENTRIESREAD 2",
+            "XSETID k 3-1 ENTRIESADDED 3",
         ]
     );
 }
