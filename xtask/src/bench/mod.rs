@@ -151,6 +151,26 @@ pub fn stream_workloads(scale: f64) -> Vec<Workload> {
             n(100_000),
         ),
     ));
+    v.push(wl(
+        "XADD (2 fields, 16 B values) -P 16",
+        Persist::Off,
+        bench(
+            &[
+                "-c",
+                "50",
+                "-P",
+                "16",
+                "XADD",
+                "stream",
+                "*",
+                "f1",
+                "vvvvvvvvvvvvvvvv",
+                "f2",
+                "wwwwwwwwwwwwwwww",
+            ],
+            n(1_000_000),
+        ),
+    ));
     let mut xrange = wl(
         "XRANGE of 100 entries",
         Persist::Off,

@@ -110,22 +110,35 @@ impl AddTrimArgs {
         Ok(a)
     }
 
-    /// The argv to log after an approximate trim: `=` instead of `~` and
-    /// the threshold the trim reached (the length, or the first ID).
-    fn rewrite_trim(&self, argv: &mut [Bytes], s: &StreamValue) {
+    /// The threshold to log after an approximate trim (which is logged as
+    /// the exact trim `=` it reached): the length, or the first ID.
+    fn reached(&self, s: &StreamValue) -> Option<Vec<u8>> {
         if !self.approx || self.threshold_at == 0 {
-            return;
+            return None;
         }
-        if let Some(op) = argv.get_mut(self.threshold_at - 1) {
-            *op = Bytes::from_static(b"=");
+        Some(match self.trim {
+            Some(Trim::MaxLen(_)) => s.len().to_string().into_bytes(),
+            _ => s.first_id.to_string().into_bytes(),
+        })
+    }
+
+    /// `argv` as logged: an approximate trim as the exact one it reached,
+    /// and the ID the entry got (XADD).
+    fn logged<'a>(
+        &self,
+        argv: &'a [Bytes],
+        reached: &'a Option<Vec<u8>>,
+        id: Option<&'a [u8]>,
+    ) -> Vec<&'a [u8]> {
+        let mut parts: Vec<&[u8]> = argv.iter().map(|b| &b[..]).collect();
+        if let Some(r) = reached {
+            parts[self.threshold_at - 1] = b"=";
+            parts[self.threshold_at] = r;
         }
-        let v = match self.trim {
-            Some(Trim::MaxLen(_)) => Bytes::from(s.len().to_string()),
-            _ => s.first_id.to_bytes(),
-        };
-        if let Some(t) = argv.get_mut(self.threshold_at) {
-            *t = v;
+        if let Some(id) = id {
+            parts[self.id_at] = id;
         }
+        parts
     }
 }
 
@@ -149,11 +162,11 @@ pub(super) fn xadd(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     let key = &argv[1][..];
     let pairs: Vec<&[u8]> = argv[fields_at..].iter().map(|b| &b[..]).collect();
     let (now, lim) = (ctx.now_ms, limits(ctx));
-    let id = match peek_stream(ctx, key)? {
+    let (exists, id) = match peek_stream(ctx, key)? {
         None if a.nomkstream => return Ok(Reply::Nil),
-        None => StreamValue::default().next_id(now, a.id),
+        None => (false, StreamValue::default().next_id(now, a.id)),
         Some(s) if s.last_id == StreamId::MAX => return Err(StreamError::Exhausted.into()),
-        Some(s) => s.next_id(now, a.id),
+        Some(s) => (true, s.next_id(now, a.id)),
     };
     let id = id.map_err(|e| match e {
         AddError::NotGreater => StreamError::IdNotGreater,
@@ -162,7 +175,7 @@ pub(super) fn xadd(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     if !StreamValue::fits(&pairs) {
         return Err(StreamError::TooLarge.into());
     }
-    if peek_stream(ctx, key)?.is_none() {
+    if !exists {
         create_stream(ctx, key)?;
     }
     let Some(s) = write_stream(ctx, key)? else {
@@ -173,19 +186,18 @@ pub(super) fn xadd(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     if let Some(t) = a.trim {
         trimmed = s.trim(t, a.approx, a.limit);
     }
-    let mut logged = argv.to_vec();
-    a.rewrite_trim(&mut logged, s);
-    if a.id.is_none_or(|p| !p.seq_given) {
-        logged[a.id_at] = id.to_bytes();
-    }
+    let reached = a.reached(s);
+    let id_bytes = id.to_bytes();
     ctx.modified(key);
     ctx.notify(notify::STREAM, "xadd", key);
     if trimmed > 0 {
         ctx.notify(notify::STREAM, "xtrim", key);
     }
-    log(ctx, key, &logged);
+    let generated = a.id.is_none_or(|p| !p.seq_given);
+    let parts = a.logged(argv, &reached, generated.then_some(&id_bytes[..]));
+    ctx.propagate(key, &parts);
     ctx.key_ready(key);
-    Ok(id_reply(id))
+    Ok(Reply::Bulk(id_bytes))
 }
 
 /// `XTRIM key <MAXLEN | MINID> [= | ~] threshold [LIMIT count]`
@@ -207,12 +219,12 @@ pub(super) fn xtrim(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
         ctx.suppress_propagation();
         return Ok(Reply::Int(0));
     }
-    let mut logged = argv.to_vec();
-    a.rewrite_trim(&mut logged, s);
+    let reached = a.reached(s);
     ctx.notify(notify::STREAM, "xtrim", key);
     ctx.modified(key);
     ctx.events.dirty += deleted - 1;
-    log(ctx, key, &logged);
+    let parts = a.logged(argv, &reached, None);
+    ctx.propagate(key, &parts);
     Ok(Reply::Int(deleted as i64))
 }
 

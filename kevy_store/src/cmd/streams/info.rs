@@ -146,14 +146,14 @@ fn stream_info(s: &StreamValue, sub: &[u8], opts: &[Bytes]) -> CmdResult {
         return Ok(Reply::Map(m));
     }
     let limit = |n: usize| count == 0 || (n as u64) < count;
-    let mut entries = Vec::new();
+    let mut entries = EntriesReply::default();
     for e in s.range(StreamId::MIN, StreamId::MAX, false) {
         if !limit(entries.len()) {
             break;
         }
-        entries.push(entry_reply(&e));
+        entries.push(&e);
     }
-    m.push((field("entries"), Reply::Array(entries)));
+    m.push((field("entries"), Reply::Array(entries.finish())));
     let groups = s
         .groups
         .iter()

@@ -71,6 +71,12 @@ fn range_generic(ctx: &mut Ctx<'_, '_>, argv: &[Bytes], rev: bool) -> CmdResult 
 
 /// The live entries of `s` in `start..=end` (backwards when `rev`), at
 /// most `count` (0: all), as an array of `[id, [field, value, ...]]`.
+///
+/// On a server connection (`stream_ok`) the reply is a source over an
+/// O(1) clone of the stream that writes the entries straight into the
+/// output: streamed chunk by chunk past `STREAM_MIN_ITEMS` entries, else
+/// encoded at once (no reply tree of a string per field). Elsewhere it is
+/// built as a tree.
 pub(crate) fn entries(
     s: &StreamValue,
     start: StreamId,
@@ -79,30 +85,35 @@ pub(crate) fn entries(
     count: u64,
     stream_ok: bool,
 ) -> Reply {
-    if stream_ok && (count == 0 || count as usize >= reply_stream::STREAM_MIN_ITEMS) {
-        let mut n = s.count_range(start, end);
-        if count != 0 {
-            n = n.min(count);
-        }
-        if reply_stream::wanted(stream_ok, n as usize) {
-            return Reply::Stream(Streamed::new(Entries {
-                s: s.clone(),
-                start,
-                end,
-                rev,
-                len: n as usize,
-                resume: Mutex::new((0, start, end)),
-            }));
-        }
+    if stream_ok {
+        let n = if count == 0 || count as usize >= reply_stream::STREAM_MIN_ITEMS {
+            let n = s.count_range(start, end);
+            if count == 0 {
+                n
+            } else {
+                n.min(count)
+            }
+        } else {
+            s.range(start, end, rev).take(count as usize).count() as u64
+        };
+        return Reply::Stream(Streamed::new(Entries {
+            s: s.clone(),
+            start,
+            end,
+            rev,
+            len: n as usize,
+            inline: !reply_stream::wanted(stream_ok, n as usize),
+            resume: Mutex::new((0, start, end)),
+        }));
     }
-    let mut out = Vec::new();
+    let mut out = EntriesReply::default();
     for e in s.range(start, end, rev) {
-        out.push(entry_reply(&e));
+        out.push(&e);
         if count != 0 && out.len() as u64 >= count {
             break;
         }
     }
-    Reply::Array(out)
+    Reply::Array(out.finish())
 }
 
 /// A streamed run of entries over a frozen clone of the stream.
@@ -112,6 +123,8 @@ struct Entries {
     end: StreamId,
     rev: bool,
     len: usize,
+    /// Small enough to encode with the rest of the output at once.
+    inline: bool,
     /// Where the next chunk starts: (item number, remaining bounds). Chunks
     /// are asked for in order, so each resumes where the last one stopped.
     resume: Mutex<(usize, StreamId, StreamId)>,
@@ -120,6 +133,10 @@ struct Entries {
 impl ReplySource for Entries {
     fn len(&self) -> usize {
         self.len
+    }
+
+    fn inline(&self) -> bool {
+        self.inline
     }
 
     fn header(&self, _proto: Protocol, out: &mut Vec<u8>) {

@@ -469,15 +469,16 @@ fn deliver(
         return Ok(Reply::Array(Vec::new()));
     };
     let start = after.incr().unwrap_or(StreamId::MIN);
-    let mut out = Vec::new();
+    let mut out = EntriesReply::default();
     let mut ids = Vec::new();
     for e in s.range(start, StreamId::MAX, false) {
-        out.push(entry_reply(&e));
+        out.push(&e);
         ids.push(e.id);
         if count != 0 && out.len() as u64 >= count {
             break;
         }
     }
+    let out = out.finish();
     let before = (group.last_id, group.entries_read);
     for &id in &ids {
         s.advance_group(&mut group, id);
