@@ -118,6 +118,15 @@ impl AddTrimArgs {
         }
         Some(match self.trim {
             Some(Trim::MaxLen(_)) => s.len().to_string().into_bytes(),
+            // Redis logs the first ID, 0-0 once the trim emptied the
+            // stream, which trims nothing on replay; past the last ID
+            // trims everything, as this trim did.
+            _ if s.is_empty() => s
+                .last_id
+                .incr()
+                .unwrap_or(StreamId::MAX)
+                .to_string()
+                .into_bytes(),
             _ => s.first_id.to_string().into_bytes(),
         })
     }

@@ -412,3 +412,23 @@ fn big_ranges_stream_the_same_bytes() {
         assert!(a == b, "{line}: streamed bytes differ");
     }
 }
+
+/// An approximate MINID trim that empties the stream is logged as a trim
+/// past the last ID: Redis logs the first ID, 0-0 by then, which trims
+/// nothing on replay (found by the `commands` fuzz target).
+#[test]
+fn approximate_minid_trim_that_empties_the_stream_replays() {
+    let mut t = T::new();
+    t.run("XADD s 1-1 f v");
+    t.run("XADD s 1-2 f w");
+    let rec = t.record();
+    t.check(&[
+        ("XTRIM s MINID ~ 9", ":2"),
+        ("XADD s MINID ~ 99 5-0 f v", "$3\r\n5-0"),
+    ]);
+    assert_eq!(
+        rec.lines(),
+        ["XTRIM s MINID = 1-3", "XADD s MINID = 5-1 5-0 f v"]
+    );
+    t.check(&[("XLEN s", ":0")]);
+}
