@@ -487,3 +487,52 @@ fn random_stream_commands_match_redis() {
         }
     }
 }
+
+/// Big XRANGE/XREVRANGE/XREAD replies (past 16k entries) are streamed from
+/// a snapshot; the bytes are redis-server's, in RESP2 and RESP3.
+#[test]
+fn big_ranges_are_streamed_with_redis_bytes() {
+    let Some(redis) = Redis::start() else { return };
+    let kevy = Server::start(&["--threads", "2"]);
+    let mut conns = [kevy.conn(), redis.conn()];
+    for c in conns.iter_mut() {
+        let mut raw = Vec::new();
+        for i in 0..20_000u32 {
+            let id = format!("{}-{}", 1 + i / 7, i % 7);
+            let v = format!("value-{i}");
+            let f: &[u8] = if i % 5 == 0 { b"other" } else { b"field" };
+            crate::util::encode_request(
+                &[b"XADD", b"big", id.as_bytes(), f, v.as_bytes()],
+                &mut raw,
+            );
+        }
+        c.send_raw(&raw);
+        for _ in 0..20_000 {
+            let r = c.read_frame();
+            assert!(r.starts_with(b"$"), "XADD failed: {}", escape(&r));
+        }
+        c.expect("XDEL big 1-0 100-3", ":2\r\n");
+    }
+    for resp3 in [false, true] {
+        if resp3 {
+            for c in conns.iter_mut() {
+                c.hello3();
+            }
+        }
+        for line in [
+            "XRANGE big - +",
+            "XREVRANGE big + - COUNT 17000",
+            "XRANGE big (1000-2 +",
+            "XREAD COUNT 0 STREAMS big 0",
+        ] {
+            let [k, r] = &mut conns;
+            let (a, b) = (k.cmd(line), r.cmd(line));
+            assert!(
+                a == b,
+                "{line} (RESP3 {resp3}): {} bytes vs {}",
+                a.len(),
+                b.len()
+            );
+        }
+    }
+}

@@ -18,6 +18,9 @@ use load::{Proc, Sample};
 use memory::Fill;
 use servers::{Kind, Persist, Server, Setup};
 
+/// A workload run that drives the server itself: `n` requests a run.
+pub type Driver = fn(&Server, u64) -> Result<Sample, String>;
+
 /// One table row's recipe.
 #[derive(Clone, Debug)]
 pub struct Workload {
@@ -30,7 +33,7 @@ pub struct Workload {
     pub prefill: Option<(Fill, u64)>,
     /// A run that `redis-benchmark` cannot express (instead of `procs`):
     /// it drives the server itself, `n` requests a run.
-    pub driver: Option<(fn(&Server, u64) -> Result<Sample, String>, u64)>,
+    pub driver: Option<(Driver, u64)>,
 }
 
 fn wl(name: &str, persist: Persist, procs: Vec<Proc>) -> Workload {

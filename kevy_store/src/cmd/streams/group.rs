@@ -103,7 +103,7 @@ pub(super) fn xgroup(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
         Some(s) => (true, s.groups.contains_key(gname), s.last_id),
         None => (false, false, StreamId::MIN),
     };
-    if !exists && !(sub == "create" && mkstream) {
+    if !(exists || sub == "create" && mkstream) {
         return Err(CmdError::err(
             "The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically.",
         ));

@@ -363,10 +363,7 @@ pub(super) fn xautoclaim(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     let mut deleted = Vec::new();
     let mut cursor = start;
     let mut next = None;
-    loop {
-        let Some((&id, n)) = claims.group.pel.range(cursor..).next() else {
-            break;
-        };
+    while let Some((&id, n)) = claims.group.pel.range(cursor..).next() {
         if attempts == 0 || count == 0 {
             next = Some(id);
             break;

@@ -346,8 +346,8 @@ fn serve_woken(ctx: &mut Ctx<'_, '_>, argv: &[Bytes], a: &ReadArgs<'_>, i: usize
 /// Looks up consumer `c` of group `g` of stream `key` (both exist),
 /// creating it (logged and notified) if needed, and marks it seen now.
 /// Returns the stream and a working copy of the group to update.
-fn consumer<'c>(
-    ctx: &'c mut Ctx<'_, '_>,
+fn consumer(
+    ctx: &mut Ctx<'_, '_>,
     key: &[u8],
     g: &[u8],
     c: &[u8],
