@@ -181,6 +181,17 @@ impl<'a, 's> Ctx<'a, 's> {
         }
     }
 
+    /// True for a blocked command re-run because its key is ready while
+    /// that key now holds a type other than `want` (a list waited on was
+    /// replaced by a stream, say): Redis serves a blocked client only from
+    /// a key of the type it waits for, so the command waits on.
+    pub fn woken_by_wrong_type(&mut self, want: &str) -> bool {
+        let Some(k) = self.woken.clone() else {
+            return false;
+        };
+        matches!(self.peek(&k), Ok(Some(e)) if e.value.type_name() != want)
+    }
+
     /// The block request the last command made, if any.
     pub fn take_block(&mut self) -> Option<BlockRequest> {
         self.block.take()

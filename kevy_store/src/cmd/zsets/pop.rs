@@ -149,6 +149,10 @@ fn blocking_pop(
     shape: Shape,
 ) -> CmdResult {
     let deadline = timeout(timeout_arg, ctx.now_ms)?;
+    if ctx.woken_by_wrong_type("zset") {
+        ctx.block_on(keys, deadline);
+        return Ok(Reply::NilArray);
+    }
     for &k in keys {
         if exists_for_write(ctx, k)? {
             return generic_pop(ctx, &[k], max, count, shape);
