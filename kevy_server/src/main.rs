@@ -18,6 +18,7 @@ mod latency;
 mod memory;
 mod persist;
 mod pubsub;
+mod script;
 mod shared;
 mod slowlog;
 mod table;
@@ -125,6 +126,7 @@ fn serve(loaded: kevy_config::Loaded) -> Result<(), String> {
     std::fs::create_dir_all(&cfg.dir)
         .map_err(|e| format!("cannot create dir '{}': {e}", cfg.dir))?;
     let (store, persistence) = persist::start(&cfg, nshards)?;
+    let libraries = persist::functions::load(std::path::Path::new(&cfg.dir))?;
     let mut listeners = bind_all(&cfg)?;
     let port = listeners[0].local_addr().map_err(|e| e.to_string())?.port();
 
@@ -153,6 +155,7 @@ fn serve(loaded: kevy_config::Loaded) -> Result<(), String> {
         config: live,
         commands,
         acl,
+        scripting: Default::default(),
         slowlog: Default::default(),
         latency_monitor: Default::default(),
         latencies: Default::default(),
@@ -184,6 +187,11 @@ fn serve(loaded: kevy_config::Loaded) -> Result<(), String> {
             .unwrap_or_default(),
         peak_clients: Default::default(),
     });
+
+    if !libraries.is_empty() {
+        shared.scripting.libs().list = libraries;
+        shared.scripting.libs_changed();
+    }
 
     let mut handles = Vec::new();
     for (i, p) in polls.into_iter().enumerate() {

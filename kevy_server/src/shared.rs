@@ -238,6 +238,8 @@ pub struct Shared {
     pub commands: CommandTable,
     /// ACL users and the ACL log.
     pub acl: crate::acl::Acl,
+    /// The script cache, function libraries and busy scripts.
+    pub scripting: crate::script::Scripting,
     /// Channel, pattern and shard-channel subscribers.
     pub pubsub: crate::pubsub::PubSub,
     /// The slow log.

@@ -38,6 +38,8 @@ pub enum Kind {
     Store(&'static StoreCommand),
     /// A server command over the connection and shared state.
     Server(&'static ServerCommand),
+    /// A scripting command, run by the executor with its Lua VM.
+    Script(&'static crate::script::ScriptCommand),
 }
 
 /// Per-command counters for INFO commandstats.
@@ -84,6 +86,13 @@ impl CommandTable {
             cmds.push(Cmd {
                 meta: &c.meta,
                 kind: Kind::Server(c),
+                stats: CmdStats::default(),
+            });
+        }
+        for c in crate::cmd::scripting::COMMANDS {
+            cmds.push(Cmd {
+                meta: &c.meta,
+                kind: Kind::Script(c),
                 stats: CmdStats::default(),
             });
         }

@@ -132,6 +132,9 @@ pub struct Ctx<'a, 's> {
     pub woken: Option<KStr>,
     /// `stream-node-max-bytes` and `stream-node-max-entries`.
     pub stream_node: crate::types::stream::NodeLimits,
+    /// The command was called by a script (`redis.call`): SORT then sorts
+    /// a set it was asked not to, as Redis does for determinism.
+    pub in_script: bool,
     block: Option<BlockRequest>,
     propagated: bool,
     route_cache: (u8, [u8; 32], usize),
@@ -154,6 +157,7 @@ impl<'a, 's> Ctx<'a, 's> {
             stream_replies: false,
             woken: None,
             stream_node: Default::default(),
+            in_script: false,
             block: None,
             propagated: false,
             route_cache: (255, [0; 32], 0),

@@ -45,6 +45,21 @@ impl<'s> Locked<'s> {
         self.guards.iter_mut().map(|g| &mut **g)
     }
 
+    /// True if shard `id` is among the locked ones.
+    pub fn holds(&self, id: usize) -> bool {
+        self.guards.iter().any(|g| g.id() == id)
+    }
+
+    /// Number of shards held.
+    pub fn len(&self) -> usize {
+        self.guards.len()
+    }
+
+    /// True when no shard is held.
+    pub fn is_empty(&self) -> bool {
+        self.guards.is_empty()
+    }
+
     /// Releases every lock.
     pub fn release(&mut self) {
         self.guards.clear();

@@ -31,6 +31,9 @@ pub struct Shard {
     /// MULTI/EXEC bracketing of the log: 0 none, 1 a transaction is open but
     /// logged nothing yet, 2 its `MULTI` record was written.
     tx: u8,
+    /// While set, logged effects are kept here instead of reaching the log
+    /// (a script that may still be rolled back; see [`Shard::begin_capture`]).
+    capture: Option<Vec<(usize, Vec<bytes::Bytes>)>>,
 }
 
 impl Shard {
@@ -43,6 +46,7 @@ impl Shard {
             watched: HashMap::new(),
             dirty: 0,
             tx: 0,
+            capture: None,
         }
     }
 
@@ -59,6 +63,17 @@ impl Shard {
     /// Appends an effect to the log, if one is installed.
     #[inline]
     pub fn log(&mut self, db: usize, argv: &[&[u8]]) {
+        if let Some(c) = self.capture.as_mut() {
+            if self.log.is_some() {
+                c.push((
+                    db,
+                    argv.iter()
+                        .map(|a| bytes::Bytes::copy_from_slice(a))
+                        .collect(),
+                ));
+            }
+            return;
+        }
         if let Some(l) = self.log.as_mut() {
             if self.tx == 1 {
                 self.tx = 2;
@@ -86,6 +101,25 @@ impl Shard {
             }
         }
         self.tx = 0;
+    }
+
+    /// Starts keeping logged effects aside instead of logging them: the
+    /// shard's state may still be rolled back (a script that must re-run
+    /// with more shards locked). [`Shard::end_capture`] hands them back.
+    pub fn begin_capture(&mut self) {
+        self.capture.get_or_insert_with(Vec::new);
+    }
+
+    /// Stops capturing; returns the effects captured since
+    /// [`Shard::begin_capture`], in order (to log them, or to drop them
+    /// when the changes are undone).
+    pub fn end_capture(&mut self) -> Vec<(usize, Vec<bytes::Bytes>)> {
+        self.capture.take().unwrap_or_default()
+    }
+
+    /// True while effects are being captured.
+    pub fn capturing(&self) -> bool {
+        self.capture.is_some()
     }
 
     /// True while a transaction is open on this shard.

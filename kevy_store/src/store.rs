@@ -71,6 +71,26 @@ impl Store {
         }
     }
 
+    /// Adds shard `id` to `locked` if its lock is free right now; never
+    /// waits, so it may be called whatever `locked` already holds (out of
+    /// ascending order). True if `locked` holds it afterwards.
+    pub fn try_lock_into<'s>(&'s self, locked: &mut Locked<'s>, id: usize) -> bool {
+        if locked.guards.iter().any(|g| g.id() == id) {
+            return true;
+        }
+        let Some(m) = self.shards.get(id) else {
+            return false;
+        };
+        match m.try_lock() {
+            Some(g) => {
+                let at = locked.guards.partition_point(|h| h.id() < id);
+                locked.guards.insert(at, g);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Makes `locked` hold exactly `ids` (ascending), keeping the locks it
     /// already holds when they match: a pipelined batch whose commands hit
     /// the same shard takes that lock once.
@@ -86,6 +106,44 @@ impl Store {
                 locked.guards.push(m.lock());
             }
         }
+    }
+
+    /// [`Store::relock`] that gives up while `stop()` says so: a lock that
+    /// is not free is waited for in short slices, and between them `stop`
+    /// is asked (a script holding the lock has run too long, and the
+    /// caller must answer BUSY instead of waiting). False when it gave up;
+    /// `locked` then holds nothing.
+    pub fn relock_or<'s>(
+        &'s self,
+        locked: &mut Locked<'s>,
+        ids: &[usize],
+        stop: impl Fn() -> bool,
+    ) -> bool {
+        if locked.guards.len() == ids.len()
+            && locked.guards.iter().zip(ids).all(|(g, &i)| g.id() == i)
+        {
+            return true;
+        }
+        locked.guards.clear();
+        for &i in ids {
+            let Some(m) = self.shards.get(i) else {
+                continue;
+            };
+            let g = match m.try_lock() {
+                Some(g) => g,
+                None => loop {
+                    if let Some(g) = m.try_lock_for(std::time::Duration::from_millis(10)) {
+                        break g;
+                    }
+                    if stop() {
+                        locked.guards.clear();
+                        return false;
+                    }
+                },
+            };
+            locked.guards.push(g);
+        }
+        true
     }
 
     /// The ascending, unique shard ids `cmd` needs for `argv`, into `out`.

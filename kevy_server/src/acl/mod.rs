@@ -224,6 +224,61 @@ pub fn check(shared: &Shared, sess: &mut Session, idx: usize, argv: &[Bytes]) ->
     }
 }
 
+/// The permission check for a command a script calls: None when it may
+/// run, else Redis's error for scripts (and an ACL LOG entry with context
+/// `lua`).
+pub fn check_script(
+    shared: &Shared,
+    sess: &mut Session,
+    idx: usize,
+    argv: &[Bytes],
+) -> Option<Reply> {
+    let g = shared.acl.generation.load(Ordering::Acquire);
+    if sess.acl.generation != g {
+        refresh(shared, sess, g);
+    }
+    if sess.acl.unrestricted {
+        return None;
+    }
+    let u = sess.acl.user.clone()?;
+    let denied = u.check(&shared.commands, idx, argv).err()?;
+    let (reason, object, text) = match denied {
+        Denied::Command(name) => (
+            "command",
+            name,
+            "ERR The user executing the script can't run this command or subcommand",
+        ),
+        Denied::Key(k) => (
+            "key",
+            String::from_utf8_lossy(&k).into_owned(),
+            "ERR The user executing the script can't access at least one of the keys mentioned in the command arguments",
+        ),
+        Denied::Channel(c) => (
+            "channel",
+            String::from_utf8_lossy(&c).into_owned(),
+            "ERR The user executing the script can't publish to the channel mentioned in the command",
+        ),
+    };
+    log_event(shared, sess, reason, "lua", object, u.name.clone());
+    Some(Reply::error(text))
+}
+
+/// `redis.acl_check_cmd`: true if the session's user may run `argv`
+/// (nothing is logged).
+pub fn allowed(shared: &Shared, sess: &mut Session, idx: usize, argv: &[Bytes]) -> bool {
+    let g = shared.acl.generation.load(Ordering::Acquire);
+    if sess.acl.generation != g {
+        refresh(shared, sess, g);
+    }
+    if sess.acl.unrestricted {
+        return true;
+    }
+    sess.acl
+        .user
+        .as_ref()
+        .is_some_and(|u| u.check(&shared.commands, idx, argv).is_ok())
+}
+
 fn deny(shared: &Shared, sess: &Session, user: &str, d: Denied) -> Reply {
     let context = if sess.multi.is_some() {
         "multi"

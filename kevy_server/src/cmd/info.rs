@@ -3,7 +3,7 @@
 //! matches (clients choose features by it); `kevy_version` is kevy's own.
 
 use super::{Env, ServerCommand};
-use crate::shared::{now_us, Shared};
+use crate::shared::now_us;
 use bytes::Bytes;
 use kevy_resp::Reply;
 use kevy_store::spec::{acl, flags::*, CommandMeta, Keys};
@@ -79,7 +79,7 @@ fn info(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
         if !out.is_empty() {
             out.push_str("\r\n");
         }
-        section(env.shared, sec, &mut out);
+        section(env, sec, &mut out);
     }
     Reply::Verbatim("txt", Bytes::from(out))
 }
@@ -91,7 +91,8 @@ macro_rules! line {
     }};
 }
 
-fn section(sh: &Shared, name: &str, o: &mut String) {
+fn section(env: &mut Env<'_>, name: &str, o: &mut String) {
+    let sh = env.shared;
     let cfg = sh.config.get();
     match name {
         "server" => {
@@ -136,7 +137,7 @@ fn section(sh: &Shared, name: &str, o: &mut String) {
             line!(o, "tracking_clients:0");
             line!(o, "clients_in_timeout_table:0");
         }
-        "memory" => super::memory::info_section(sh, o),
+        "memory" => super::memory::info_section(env, o),
         "persistence" => sh.persist.info(o),
         "stats" => {
             let st = &sh.stats;
@@ -268,13 +269,12 @@ fn section(sh: &Shared, name: &str, o: &mut String) {
             let mut keys = vec![0usize; ndbs];
             let mut vol = vec![0usize; ndbs];
             for i in 0..sh.store.nshards() {
-                let mut l = sh.store.lock(&[i]);
-                if let Some(s) = l.shard_mut(i) {
+                env.with_shard(i, |s| {
                     for (d, db) in s.dbs.iter().enumerate() {
                         keys[d] += db.len();
                         vol[d] += db.volatile_len();
                     }
-                }
+                });
             }
             for d in 0..ndbs {
                 if keys[d] > 0 {

@@ -7,7 +7,6 @@
 //! structures' sizes; the dataset is what remains.
 
 use super::{eq, help_reply, sub_arity, unknown_subcommand, Env, ServerCommand};
-use crate::shared::Shared;
 use bytes::Bytes;
 use kevy_resp::Reply;
 use kevy_store::spec::{acl, CommandMeta, Keys};
@@ -86,8 +85,8 @@ fn memory(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
         }
         return match *name {
             "help" => help(),
-            "stats" => stats(env.shared),
-            "doctor" => Reply::Verbatim("txt", Bytes::from(doctor(env.shared))),
+            "stats" => stats(env),
+            "doctor" => Reply::Verbatim("txt", Bytes::from(doctor(env))),
             "malloc-stats" => Reply::Verbatim(
                 "txt",
                 Bytes::from_static(b"Stats not supported for the current allocator"),
@@ -119,8 +118,7 @@ fn usage(env: &mut Env<'_>, argv: &[Bytes]) -> Reply {
     let sh = env.shared;
     let id = sh.store.shard_of(key);
     let db = env.sess.db;
-    let size = sh
-        .store
+    let size = env
         .with_shard(id, |s| {
             // A raw lookup, as Redis's: a key past its expiry but not yet
             // reclaimed is still measured.
@@ -154,7 +152,8 @@ struct Breakdown {
 }
 
 impl Breakdown {
-    fn measure(sh: &Shared) -> Breakdown {
+    fn measure(env: &mut Env<'_>) -> Breakdown {
+        let sh = env.shared;
         let used = crate::alloc::used_memory() as u64;
         let peak = crate::cron::peak_memory().max(used);
         let startup = crate::memory::startup_memory();
@@ -166,7 +165,7 @@ impl Breakdown {
             .sum();
         let mut per_db = vec![(0u64, 0u64); sh.store.ndbs()];
         for id in 0..sh.store.nshards() {
-            sh.store.with_shard(id, |s| {
+            env.with_shard(id, |s| {
                 for (i, d) in s.dbs.iter().enumerate() {
                     per_db[i].0 += d.len() as u64;
                     per_db[i].1 += d.volatile_len() as u64;
@@ -223,8 +222,8 @@ impl Breakdown {
     }
 }
 
-fn stats(sh: &Shared) -> Reply {
-    let b = Breakdown::measure(sh);
+fn stats(env: &mut Env<'_>) -> Reply {
+    let b = Breakdown::measure(env);
     let k = |s: &str| Reply::Bulk(Bytes::from(s.to_string()));
     let int = |v: u64| Reply::Int(v as i64);
     let mut m = vec![
@@ -278,8 +277,8 @@ fn stats(sh: &Shared) -> Reply {
 }
 
 /// Redis's `getMemoryDoctorReport`, on the figures kevy has.
-fn doctor(sh: &Shared) -> String {
-    let b = Breakdown::measure(sh);
+fn doctor(env: &mut Env<'_>) -> String {
+    let b = Breakdown::measure(env);
     if b.used < 5 * 1024 * 1024 {
         return "Hi Sam, this instance is empty or is using very little memory, my issues detector can't be used in these conditions. Please, leave for your mission on Earth and fill it with some data. The new Sam and I will be back to our programming as soon as I finished rebooting.\n".into();
     }
@@ -308,9 +307,9 @@ macro_rules! line {
 }
 
 /// The INFO `memory` section, with Redis 7.0's field names and order.
-pub(super) fn info_section(sh: &Shared, o: &mut String) {
-    let cfg = sh.config.get();
-    let b = Breakdown::measure(sh);
+pub(super) fn info_section(env: &mut Env<'_>, o: &mut String) {
+    let cfg = env.shared.config.get();
+    let b = Breakdown::measure(env);
     let human = super::info::human;
     let total_sys = super::info::total_system_memory();
     let rss_minus = b.rss as i64 - b.used as i64;
@@ -331,35 +330,22 @@ pub(super) fn info_section(sh: &Shared, o: &mut String) {
     line!(o, "allocator_resident:{}", b.rss);
     line!(o, "total_system_memory:{}", total_sys);
     line!(o, "total_system_memory_human:{}", human(total_sys));
-    for f in [
-        "used_memory_lua:0",
-        "used_memory_vm_eval:0",
-        "used_memory_lua_human:0B",
-        "used_memory_scripts_eval:0",
-    ] {
-        line!(o, "{f}");
-    }
-    for f in [
-        "number_of_cached_scripts:0",
-        "number_of_functions:0",
-        "number_of_libraries:0",
-    ] {
-        line!(o, "{f}");
-    }
-    for f in [
-        "used_memory_vm_functions:0",
-        "used_memory_vm_total:0",
-        "used_memory_vm_total_human:0B",
-    ] {
-        line!(o, "{f}");
-    }
-    for f in [
-        "used_memory_functions:0",
-        "used_memory_scripts:0",
-        "used_memory_scripts_human:0B",
-    ] {
-        line!(o, "{f}");
-    }
+    let sm = env.shared.scripting.memory();
+    let vm_total = sm.vm_eval + sm.vm_functions;
+    let scripts = sm.scripts_bytes + sm.functions_bytes;
+    line!(o, "used_memory_lua:{}", sm.vm_eval);
+    line!(o, "used_memory_vm_eval:{}", sm.vm_eval);
+    line!(o, "used_memory_lua_human:{}", human(sm.vm_eval as u64));
+    line!(o, "used_memory_scripts_eval:{}", sm.scripts_bytes);
+    line!(o, "number_of_cached_scripts:{}", sm.scripts);
+    line!(o, "number_of_functions:{}", sm.functions);
+    line!(o, "number_of_libraries:{}", sm.libraries);
+    line!(o, "used_memory_vm_functions:{}", sm.vm_functions);
+    line!(o, "used_memory_vm_total:{vm_total}");
+    line!(o, "used_memory_vm_total_human:{}", human(vm_total as u64));
+    line!(o, "used_memory_functions:{}", sm.functions_bytes);
+    line!(o, "used_memory_scripts:{scripts}");
+    line!(o, "used_memory_scripts_human:{}", human(scripts as u64));
     line!(o, "maxmemory:{}", cfg.maxmemory);
     line!(o, "maxmemory_human:{}", human(cfg.maxmemory));
     line!(o, "maxmemory_policy:{}", cfg.maxmemory_policy.as_str());

@@ -15,6 +15,7 @@ mod cluster;
 mod command;
 mod config;
 mod connection;
+pub(crate) mod functions;
 mod info;
 mod latency;
 mod memory;
@@ -22,6 +23,7 @@ mod monitor;
 mod persistence;
 mod pubsub;
 mod replication;
+pub(crate) mod scripting;
 mod server;
 mod slowlog;
 mod tx;
@@ -37,6 +39,39 @@ pub struct Env<'a> {
     pub shared: &'a Shared,
     /// The calling connection's state.
     pub sess: &'a mut Session,
+    /// Shards the caller holds locked (a script calling a server
+    /// command): read through these instead of locking them again.
+    pub held: Option<&'a mut dyn HeldShards>,
+}
+
+/// Shard locks a caller already holds.
+pub trait HeldShards {
+    /// Shard `id`, if held.
+    fn held_shard(&mut self, id: usize) -> Option<&mut kevy_store::Shard>;
+}
+
+impl HeldShards for kevy_store::Locked<'_> {
+    fn held_shard(&mut self, id: usize) -> Option<&mut kevy_store::Shard> {
+        self.shard_mut(id)
+    }
+}
+
+impl Env<'_> {
+    /// Runs `f` on shard `id`: through the caller's lock when it holds
+    /// it, else under the shard's own lock. A server command never locks
+    /// a shard its caller holds (the lock is not reentrant).
+    pub fn with_shard<R>(
+        &mut self,
+        id: usize,
+        f: impl FnOnce(&mut kevy_store::Shard) -> R,
+    ) -> Option<R> {
+        if let Some(h) = self.held.as_mut() {
+            if let Some(s) = h.held_shard(id) {
+                return Some(f(s));
+            }
+        }
+        self.shared.store.with_shard(id, f)
+    }
 }
 
 /// A server command: metadata plus body.

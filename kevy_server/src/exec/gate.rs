@@ -58,3 +58,22 @@ pub(super) fn misconf(shared: &Shared, sess: &Session, cmd: &Cmd) -> Option<Stri
         None
     }
 }
+
+/// While a script is busy, what Redis lets through: commands flagged
+/// `allow-busy` (AUTH, HELLO, MULTI, DISCARD, WATCH, UNWATCH, QUIT,
+/// RESET, SHUTDOWN) and the subcommands SCRIPT KILL, FUNCTION KILL and
+/// FUNCTION STATS. Everything else gets the BUSY error.
+pub(crate) fn busy_refusal(shared: &Shared, cmd: &Cmd, argv: &[bytes::Bytes]) -> Option<Reply> {
+    if !shared.scripting.busy.active() {
+        return None;
+    }
+    if cmd.meta.flags & kevy_store::spec::flags::ALLOW_BUSY != 0 {
+        return None;
+    }
+    let sub = argv.get(1).map(|s| s.to_ascii_lowercase());
+    let sub = sub.as_deref();
+    match (cmd.meta.name, sub) {
+        ("script", Some(b"kill")) | ("function", Some(b"kill" | b"stats")) => None,
+        _ => shared.scripting.busy.busy_error().map(Reply::error),
+    }
+}

@@ -7,6 +7,7 @@ use crate::acl::is_container;
 use crate::blocking::Waiter;
 
 mod gate;
+mod script;
 mod stats;
 mod tx;
 use crate::cmd::Env;
@@ -14,9 +15,10 @@ use crate::conn::{PendingStream, Session};
 use crate::shared::{now_ms, Msg, Shared};
 use crate::table::Kind;
 use bytes::Bytes;
-use gate::{misconf, reject, KEYSPACE_FLAGS};
+use gate::{busy_refusal, misconf, reject, KEYSPACE_FLAGS};
 use kevy_resp::{encode, encode_deferred, Reply};
 use kevy_store::{Ctx, Events, Locked};
+pub(crate) use script::Target;
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering::Relaxed;
@@ -78,11 +80,20 @@ pub struct Executor<'s> {
     pending_stats: Vec<(usize, u64, u64, u64)>,
     /// When the batch's previous command ended.
     clock: Option<Instant>,
+    /// This event loop's index.
+    worker: usize,
+    /// This event loop's Lua VM (created on first use).
+    pub(crate) vm: crate::script::ThreadVm,
+    /// Answers the loop's other clients while a script is busy.
+    busy_server: Option<crate::worker::BusyServer>,
+    /// The reply about to go out is an error already counted in the
+    /// error stats (a script passing on a called command's error).
+    skip_error_count: bool,
 }
 
 impl<'s> Executor<'s> {
-    /// An executor over `shared`.
-    pub fn new(shared: &'s Shared) -> Executor<'s> {
+    /// An executor over `shared` for event loop `worker`.
+    pub fn new(shared: &'s Shared, worker: usize) -> Executor<'s> {
         let mut ex = Executor {
             shared,
             locked: shared.store.lock(&[]),
@@ -108,9 +119,32 @@ impl<'s> Executor<'s> {
             pending_total: 0,
             pending_stats: Vec::new(),
             clock: None,
+            worker,
+            vm: Default::default(),
+            busy_server: None,
+            skip_error_count: false,
         };
         ex.refresh_config();
         ex
+    }
+
+    /// The shared state.
+    pub(crate) fn shared(&self) -> &'s Shared {
+        self.shared
+    }
+
+    /// While a script on this loop is busy: answers this loop's other
+    /// clients (BUSY, or the commands Redis lets through).
+    pub(crate) fn serve_while_busy(&mut self) {
+        if let Some(b) = self.busy_server.as_mut() {
+            b.serve(self.shared);
+        }
+    }
+
+    /// Gives the executor its loop's connection table, for
+    /// [`Executor::serve_while_busy`].
+    pub(crate) fn set_busy_server(&mut self, b: crate::worker::BusyServer) {
+        self.busy_server = Some(b);
     }
 
     /// Runs one parsed command and appends its reply to `out`; the items of
@@ -141,7 +175,7 @@ impl<'s> Executor<'s> {
             });
             return;
         }
-        if reply.is_error() {
+        if reply.is_error() && !std::mem::take(&mut self.skip_error_count) {
             if let Reply::Error(e) = &reply {
                 self.shared.stats.count_error(e);
             }
@@ -248,6 +282,10 @@ impl<'s> Executor<'s> {
             cmd.stats.rejected.fetch_add(1, Relaxed);
             return reject(shared, sess, cmd, r);
         }
+        if let Some(r) = busy_refusal(shared, cmd, argv) {
+            cmd.stats.rejected.fetch_add(1, Relaxed);
+            return reject(shared, sess, cmd, r);
+        }
         // After authentication, as Redis: only clients that may run commands
         // trigger evictions or see OOM.
         if self.maxmemory != 0 {
@@ -313,7 +351,16 @@ impl<'s> Executor<'s> {
                 let mut first = None;
                 if !self.pinned {
                     first = shared.store.shards_and_first_key(sc, argv, &mut self.ids);
-                    shared.store.relock(&mut self.locked, &self.ids);
+                    let busy = &shared.scripting.busy;
+                    if !shared
+                        .store
+                        .relock_or(&mut self.locked, &self.ids, || busy.active())
+                    {
+                        // A script on another loop holds the lock past
+                        // busy-reply-threshold.
+                        let e = busy.busy_error().unwrap_or(crate::script::BUSY_EVAL);
+                        return Reply::error(e);
+                    }
                     self.touched.extend_from_slice(&self.ids);
                 }
                 let now = *self.now.get_or_insert_with(now_ms);
@@ -338,10 +385,21 @@ impl<'s> Executor<'s> {
                 }
                 r
             }
+            Kind::Script(sc) => {
+                if !self.pinned {
+                    self.locked.release();
+                }
+                self.flush_stats();
+                guarded(|| (sc.run)(self, sess, argv))
+            }
             Kind::Server(sv) => {
                 self.locked.release();
                 self.flush_stats();
-                let mut env = Env { shared, sess };
+                let mut env = Env {
+                    shared,
+                    sess,
+                    held: None,
+                };
                 guarded(|| (sv.run)(&mut env, argv))
             }
         };

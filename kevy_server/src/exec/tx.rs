@@ -19,9 +19,15 @@ impl<'s> Executor<'s> {
         let mut one = Vec::new();
         for argv in &queue {
             if let Some((_, c)) = shared.commands.lookup(&argv[0]) {
-                if let Kind::Store(sc) = c.kind {
-                    shared.store.shards_for(sc, argv, &mut one);
-                    ids.extend_from_slice(&one);
+                match c.kind {
+                    Kind::Store(sc) => {
+                        shared.store.shards_for(sc, argv, &mut one);
+                        ids.extend_from_slice(&one);
+                    }
+                    // A script may touch keys it did not declare: the
+                    // transaction holds every shard.
+                    Kind::Script(_) => ids.extend(0..shared.store.nshards()),
+                    Kind::Server(_) => {}
                 }
             }
         }
@@ -45,7 +51,7 @@ impl<'s> Executor<'s> {
                 continue;
             };
             let reply = match cmd.kind {
-                Kind::Store(_) => {
+                Kind::Store(_) | Kind::Script(_) => {
                     // Locks are already held: run without relocking.
                     self.pinned = true;
                     let r = self.run_one(sess, idx, argv, false);
@@ -69,7 +75,9 @@ impl<'s> Executor<'s> {
                 }
             };
             if let Reply::Error(e) = &reply {
-                shared.stats.count_error(e);
+                if !std::mem::take(&mut self.skip_error_count) {
+                    shared.stats.count_error(e);
+                }
             }
             // SUBSCRIBE and friends answer with frames of their own, as in Redis.
             match sess.frames.take() {
@@ -95,7 +103,11 @@ impl<'s> Executor<'s> {
         let Kind::Server(sv) = cmd.kind else {
             return Reply::error("ERR internal error");
         };
-        let mut env = Env { shared, sess };
+        let mut env = Env {
+            shared,
+            sess,
+            held: None,
+        };
         let r = guarded(|| (sv.run)(&mut env, argv));
         crate::cmd::monitor_feed(shared, sess, cmd.meta.flags, argv);
         cmd.stats.calls.fetch_add(1, Relaxed);

@@ -7,6 +7,7 @@
 
 mod check;
 mod faults;
+pub mod functions;
 mod info;
 
 pub use check::check_aof_cli;

@@ -229,9 +229,10 @@ fn sort_ro(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
 fn run(ctx: &mut Ctx<'_, '_>, argv: &[Bytes], readonly: bool) -> CmdResult {
     let mut a = SortArgs::parse(argv, readonly)?;
     let (mut elems, is_set) = load(ctx, &argv[1])?;
-    // A set has no order of its own: when it is stored unsorted, Redis
-    // sorts it (ALPHA, no BY) so the result is the same on a replica.
-    if a.dontsort && is_set && a.store.is_some() {
+    // A set has no order of its own: when it is stored unsorted, or read
+    // by a script, Redis sorts it (ALPHA, no BY) so the result is the
+    // same on a replica.
+    if a.dontsort && is_set && (a.store.is_some() || ctx.in_script) {
         a.dontsort = false;
         a.alpha = true;
         a.by = None;

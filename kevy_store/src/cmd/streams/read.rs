@@ -37,7 +37,12 @@ struct ReadArgs<'a> {
 }
 
 impl<'a> ReadArgs<'a> {
-    fn parse(argv: &'a [Bytes], now: u64, xreadgroup: bool) -> Result<Self, CmdError> {
+    fn parse(
+        argv: &'a [Bytes],
+        now: u64,
+        xreadgroup: bool,
+        in_script: bool,
+    ) -> Result<Self, CmdError> {
         let mut a = ReadArgs {
             block: None,
             count: 0,
@@ -52,6 +57,12 @@ impl<'a> ReadArgs<'a> {
             let more = argv.len() - 1 - i;
             let o = &argv[i][..];
             if o.eq_ignore_ascii_case(b"block") && more > 0 {
+                if in_script {
+                    return Err(CmdError::err(format!(
+                        "{} command is not allowed with BLOCK option from scripts",
+                        cstr(&argv[0])
+                    )));
+                }
                 i += 1;
                 a.block = Some(block_timeout(&argv[i], now)?);
             } else if o.eq_ignore_ascii_case(b"count") && more > 0 {
@@ -164,7 +175,7 @@ enum Want {
 }
 
 fn read_generic(ctx: &mut Ctx<'_, '_>, argv: &[Bytes], xreadgroup: bool) -> CmdResult {
-    let a = ReadArgs::parse(argv, ctx.now_ms, xreadgroup)?;
+    let a = ReadArgs::parse(argv, ctx.now_ms, xreadgroup, ctx.in_script)?;
     if let Some(key) = ctx.woken.clone() {
         if let Some(i) = a.keys.iter().position(|k| k[..] == key[..]) {
             return serve_woken(ctx, argv, &a, i);
