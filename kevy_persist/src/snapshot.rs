@@ -464,3 +464,64 @@ fn read_stream(p: &mut Cursor<'_>) -> Option<StreamValue> {
     }
     Some(s)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use kevy_store::Store;
+
+    /// A stream entry's payload, damaged at every byte and cut at every
+    /// length, never panics the reader (it is refused or read as some
+    /// other well-formed stream).
+    #[test]
+    fn damaged_stream_entries_never_panic() {
+        let store = Store::new(1, 1);
+        for cmd in [
+            "XADD s 1-1 f v g w",
+            "XADD s 1-2 f v2 g w2",
+            "XADD s 2-0 other 1",
+            "XGROUP CREATE s grp 0",
+            "XREADGROUP GROUP grp alice COUNT 2 STREAMS s >",
+            "XDEL s 1-2",
+        ] {
+            let argv: Vec<Bytes> = cmd
+                .split(' ')
+                .map(|a| Bytes::copy_from_slice(a.as_bytes()))
+                .collect();
+            store.execute(0, &argv, 1_000);
+        }
+        let view = &store.snapshot()[0];
+        let (_, e) = view.dbs[0].iter().next().expect("the stream");
+        let Value::Stream(s) = &e.value else {
+            panic!("not a stream")
+        };
+        let mut payload = Vec::new();
+        payload.extend_from_slice(&0u64.to_le_bytes());
+        payload.push(TYPE_STREAM);
+        put_bytes(&mut payload, b"s");
+        put_stream(&mut payload, s);
+        let read = |b: &[u8]| {
+            let mut c = Cursor { data: b, pos: 0 };
+            read_entry(&mut c, SNAP_VERSION).map(|(_, _, v)| matches!(v, SnapValue::Stream(_)))
+        };
+        assert_eq!(read(&payload), Some(true));
+        assert_eq!(read(&payload[..payload.len() - 1]), None);
+        let mut c = Cursor {
+            data: &payload,
+            pos: 0,
+        };
+        assert!(
+            read_entry(&mut c, 1).is_none(),
+            "type 2 in a version 1 file"
+        );
+        for at in 0..payload.len() {
+            read(&payload[..at]);
+            for bit in [1u8, 0x80, 0xff] {
+                let mut b = payload.clone();
+                b[at] ^= bit;
+                read(&b);
+            }
+        }
+    }
+}
