@@ -70,7 +70,12 @@ pub enum Trim {
 /// A stream.
 #[derive(Clone, Debug, Default)]
 pub struct StreamValue {
+    /// Every node but the last, by first ID.
     blocks: OrdMap<StreamId, Arc<Block>>,
+    /// The last node, where XADD appends (kept out of the map so an append
+    /// costs no map walk); its first ID is above every key of `blocks`.
+    /// None only when the stream has no node.
+    tail: Option<Arc<Block>>,
     length: u64,
     /// The last ID ever added (or set by XSETID).
     pub last_id: StreamId,
@@ -154,19 +159,62 @@ impl StreamValue {
 
     /// Number of nodes (Redis's `radix-tree-keys`).
     pub fn node_count(&self) -> usize {
-        self.blocks.len()
+        self.blocks.len() + usize::from(self.tail.is_some())
+    }
+
+    /// Every node, in order.
+    fn all_nodes(&self) -> impl Iterator<Item = &Block> + '_ {
+        self.blocks
+            .values()
+            .map(|b| &**b)
+            .chain(self.tail.as_deref())
+    }
+
+    /// The node that holds `id` if any does: the last one starting at or
+    /// before it.
+    fn node_for(&self, id: StreamId) -> Option<&Block> {
+        match self.tail.as_deref() {
+            Some(t) if t.master <= id => Some(t),
+            _ => self.blocks.get_prev(&id).map(|(_, b)| &**b),
+        }
+    }
+
+    /// Runs `f` on the node starting at `key` (copy-on-write when a
+    /// snapshot shares it).
+    fn with_node(&mut self, key: StreamId, f: impl FnOnce(&mut Block)) {
+        if self.tail.as_ref().is_some_and(|t| t.master == key) {
+            if let Some(t) = self.tail.as_mut() {
+                f(Arc::make_mut(t));
+            }
+        } else if let Some(b) = self.blocks.get_mut(&key) {
+            f(Arc::make_mut(b));
+        }
+    }
+
+    /// Drops the node starting at `key` (the last one: the node before it
+    /// becomes the last).
+    fn remove_node(&mut self, key: StreamId) {
+        if self.tail.as_ref().is_some_and(|t| t.master == key) {
+            self.tail = self.blocks.get_max().map(|(_, b)| b.clone());
+            if let Some(t) = &self.tail {
+                let k = t.master;
+                self.blocks.remove(&k);
+            }
+        } else {
+            self.blocks.remove(&key);
+        }
     }
 
     /// What Redis's radix tree over the nodes would count as nodes
     /// (`radix-tree-nodes`).
     pub fn rax_nodes(&self) -> u64 {
-        let keys: Vec<[u8; 16]> = self.blocks.keys().map(|k| k.be_bytes()).collect();
+        let keys: Vec<[u8; 16]> = self.all_nodes().map(|b| b.master.be_bytes()).collect();
         rax::node_count(&keys)
     }
 
     /// Approximate heap bytes.
     pub fn heap_size(&self) -> usize {
-        let blocks: usize = self.blocks.values().map(|b| b.heap_size() + 40).sum();
+        let blocks: usize = self.all_nodes().map(|b| b.heap_size() + 40).sum();
         let groups: usize = self
             .groups
             .iter()
@@ -209,23 +257,24 @@ impl StreamValue {
             n => n.min(LP_MAX_SIZE),
         };
         let payload: u64 = pairs.iter().map(|p| p.len() as u64).sum();
-        let mut appended = false;
-        if let Some((_, tail)) = self.blocks.get_prev_mut(&StreamId::MAX) {
-            let full = tail.lp_bytes + payload >= max_bytes
-                || (lim.max_entries != 0 && tail.total() >= lim.max_entries);
-            if full {
-                // Redis shrinks the listpack it closes; a node shared
-                // with a snapshot is left as it is.
-                if let Some(b) = Arc::get_mut(tail) {
-                    b.shrink();
-                }
-            } else {
-                Arc::make_mut(tail).push(id, pairs);
-                appended = true;
+        match self.tail.as_mut() {
+            Some(t)
+                if !(t.lp_bytes + payload >= max_bytes
+                    || (lim.max_entries != 0 && t.total() >= lim.max_entries)) =>
+            {
+                Arc::make_mut(t).push(id, pairs);
             }
-        }
-        if !appended {
-            self.blocks.insert(id, Arc::new(Block::new(id, pairs)));
+            _ => {
+                if let Some(mut full) = self.tail.take() {
+                    // Redis shrinks the listpack it closes; a node shared
+                    // with a snapshot is left as it is.
+                    if let Some(b) = Arc::get_mut(&mut full) {
+                        b.shrink();
+                    }
+                    self.blocks.insert(full.master, full);
+                }
+                self.tail = Some(Arc::new(Block::new(id, pairs)));
+            }
         }
         self.length += 1;
         self.entries_added += 1;
@@ -244,16 +293,24 @@ impl StreamValue {
     /// The live entries with IDs in `start..=end`, in order (backwards when
     /// `rev`).
     pub fn range(&self, start: StreamId, end: StreamId, rev: bool) -> Range<'_> {
+        let none = || self.blocks.range(StreamId::MAX..StreamId::MAX);
+        let tail = self
+            .tail
+            .as_deref()
+            .filter(|t| t.master <= end && start <= end);
         let blocks = if start > end {
-            self.blocks.range(StreamId::MAX..StreamId::MAX)
+            none()
         } else if rev {
             self.blocks.range(..=end)
+        } else if tail.is_some_and(|t| t.master <= start) {
+            none()
         } else {
             let lo = self.blocks.get_prev(&start).map_or(start, |(k, _)| *k);
             self.blocks.range(lo..=end)
         };
         Range {
             blocks,
+            tail,
             cur: None,
             pos: 0,
             offs: Vec::new(),
@@ -280,10 +337,16 @@ impl StreamValue {
         if start > end {
             return 0;
         }
-        let lo = self.blocks.get_prev(&start).map_or(start, |(k, _)| *k);
+        let tail = self.tail.as_deref().filter(|t| t.master <= end);
+        let from_map = if tail.is_some_and(|t| t.master <= start) {
+            self.blocks.range(StreamId::MAX..StreamId::MAX)
+        } else {
+            let lo = self.blocks.get_prev(&start).map_or(start, |(k, _)| *k);
+            self.blocks.range(lo..=end)
+        };
         let mut n = 0;
-        for (k, b) in self.blocks.range(lo..=end) {
-            if *k >= start && b.last_id() <= end {
+        for b in from_map.map(|(_, b)| &**b).chain(tail) {
+            if b.master >= start && b.last_id() <= end {
                 n += u64::from(b.live);
             } else {
                 let mut at = b.first_at();
@@ -303,7 +366,7 @@ impl StreamValue {
     /// left without live entries is dropped. (XDEL's bookkeeping of
     /// `first_id` and `max_deleted` is the caller's.)
     pub fn delete(&mut self, id: StreamId) -> bool {
-        let Some((&key, b)) = self.blocks.get_prev(&id) else {
+        let Some(b) = self.node_for(id) else {
             return false;
         };
         let mut at = b.first_at();
@@ -324,10 +387,13 @@ impl StreamValue {
         let Some(at) = found else {
             return false;
         };
-        if b.live == 1 {
-            self.blocks.remove(&key);
-        } else if let Some(b) = self.blocks.get_mut(&key) {
-            Arc::make_mut(b).delete_at(at);
+        let (key, last) = (b.master, b.live == 1);
+        if last {
+            self.remove_node(key);
+        } else {
+            self.with_node(key, |b| {
+                b.delete_at(at);
+            });
         }
         self.length -= 1;
         true
@@ -344,7 +410,16 @@ impl StreamValue {
     /// Returns the number of entries removed.
     pub fn trim(&mut self, to: Trim, approx: bool, limit: u64) -> u64 {
         let mut deleted = 0u64;
-        while let Some((&key, b)) = self.blocks.get_min().map(|(k, b)| (k, b.clone())) {
+        loop {
+            let first = match self.blocks.get_min() {
+                Some((_, b)) => b.clone(),
+                None => match &self.tail {
+                    Some(t) => t.clone(),
+                    None => break,
+                },
+            };
+            let b = &*first;
+            let key = b.master;
             if let Trim::MaxLen(m) = to {
                 if self.length <= m {
                     break;
@@ -359,7 +434,7 @@ impl StreamValue {
                 Trim::MinId(min) => b.last_id() < min,
             };
             if remove {
-                self.blocks.remove(&key);
+                self.remove_node(key);
                 self.length -= entries;
                 deleted += entries;
                 continue;
@@ -385,11 +460,10 @@ impl StreamValue {
                 }
                 at = e.end;
             }
-            if let Some(b) = self.blocks.get_mut(&key) {
-                let n = Arc::make_mut(b).delete_run(&victims);
-                self.length -= u64::from(n);
-                deleted += u64::from(n);
-            }
+            let mut n = 0;
+            self.with_node(key, |b| n = b.delete_run(&victims));
+            self.length -= u64::from(n);
+            deleted += u64::from(n);
             break;
         }
         if deleted > 0 {
@@ -481,7 +555,11 @@ impl StreamValue {
         if entries.iter().any(|e| e.2.is_empty() || e.2.len() % 2 != 0) {
             return Err("stream entry without field-value pairs");
         }
-        let floor = self.blocks.get_max().map(|(_, b)| b.last_id());
+        let floor = self
+            .tail
+            .as_ref()
+            .or_else(|| self.blocks.get_max().map(|(_, b)| b))
+            .map(|b| b.last_id());
         if floor.is_some_and(|f| *first <= f) || entries.windows(2).any(|w| w[0].0 >= w[1].0) {
             return Err("stream IDs out of order");
         }
@@ -499,14 +577,17 @@ impl StreamValue {
         b.delete_run(&dead);
         b.shrink();
         self.length += u64::from(b.live);
-        self.blocks.insert(*first, Arc::new(b));
+        if let Some(t) = self.tail.take() {
+            self.blocks.insert(t.master, t);
+        }
+        self.tail = Some(Arc::new(b));
         Ok(())
     }
 
     /// The stream's nodes in order, each as its entries, deleted ones
     /// included (see [`Entry::deleted`]): what a snapshot writer stores.
     pub fn nodes(&self) -> impl Iterator<Item = Vec<Entry<'_>>> + '_ {
-        self.blocks.values().map(|b| {
+        self.all_nodes().map(|b| {
             let mut v = Vec::new();
             let mut at = b.first_at();
             while at < b.end_at() {

@@ -11,6 +11,9 @@ use std::sync::Arc;
 pub struct Range<'a> {
     pub(super) blocks:
         imbl::ordmap::RangedIter<'a, StreamId, Arc<Block>, imbl::shared_ptr::DefaultSharedPtr>,
+    /// The stream's last node, when the range may reach it: visited after
+    /// the map's nodes (before them when walking backwards).
+    pub(super) tail: Option<&'a Block>,
     pub(super) cur: Option<&'a Block>,
     /// Forward: offset of the next entry in `cur`.
     pub(super) pos: usize,
@@ -29,15 +32,19 @@ impl<'a> Iterator for Range<'a> {
         while !self.done {
             let Some(b) = self.cur else {
                 let next = if self.rev {
-                    self.blocks.next_back()
+                    self.tail
+                        .take()
+                        .or_else(|| self.blocks.next_back().map(|(_, b)| &**b))
                 } else {
-                    self.blocks.next()
+                    self.blocks
+                        .next()
+                        .map(|(_, b)| &**b)
+                        .or_else(|| self.tail.take())
                 };
-                let Some((_, b)) = next else {
+                let Some(b) = next else {
                     self.done = true;
                     return None;
                 };
-                let b: &Block = b;
                 if self.rev {
                     if b.last_id() < self.start && b.master < self.start {
                         // Every entry of this node is before the range.
