@@ -157,10 +157,12 @@ struct Claims {
 }
 
 impl Claims {
+    /// Takes group `gname` out of the stream (so its maps are updated in
+    /// place, not copied because the stream still shares them);
+    /// [`Claims::finish`] puts it back.
     fn new(ctx: &mut Ctx<'_, '_>, key: &[u8], gname: &[u8]) -> Result<Claims, CmdError> {
-        let group = peek_stream(ctx, key)?
-            .and_then(|s| s.groups.get(gname))
-            .cloned()
+        let group = write_stream(ctx, key)?
+            .and_then(|s| s.groups.remove(gname))
             .ok_or_else(|| CmdError::from(StreamError::no_key_or_group(key, gname, "")))?;
         Ok(Claims {
             group,
@@ -199,24 +201,27 @@ impl Claims {
             changed,
         } = self;
         let dirty = changed.len() as u64 + u64::from(last_moved);
+        let (last, read) = (group.last_id, group.entries_read);
+        // XCLAIM/XAUTOCLAIM create the consumer as XREADGROUP does.
+        let new_consumer = created
+            .then(|| {
+                changed
+                    .iter()
+                    .map(|(_, n)| n.consumer.clone())
+                    .find(|c| group.consumers.contains_key(&c[..]))
+            })
+            .flatten();
         if let Ok(Some(s)) = write_stream(ctx, key) {
-            s.groups.insert(KStr::from_slice(gname), group.clone());
+            s.groups.insert(KStr::from_slice(gname), group);
         }
-        if created {
-            // XCLAIM/XAUTOCLAIM create the consumer as XREADGROUP does.
-            let c = changed
-                .iter()
-                .map(|(_, n)| n.consumer.clone())
-                .find(|c| group.consumers.contains_key(&c[..]));
-            if let Some(c) = c {
-                consumer_created(ctx, key, gname, &c, true);
-            }
+        if let Some(c) = new_consumer {
+            consumer_created(ctx, key, gname, &c, true);
         }
         for (id, n) in &changed {
-            log_claim(ctx, key, gname, group.last_id, *id, n);
+            log_claim(ctx, key, gname, last, *id, n);
         }
         if last_moved && changed.is_empty() {
-            log_setid(ctx, key, gname, &group);
+            log_setid(ctx, key, gname, last, read);
         }
         ctx.events.dirty += dirty;
         ctx.suppress_propagation();
@@ -287,7 +292,9 @@ pub(super) fn xclaim(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
         Some(t) if t >= 0 && t as u64 <= now => t as u64,
         _ => now,
     };
-    let Some(s) = peek_stream(ctx, key)? else {
+    // The group is out of the stream until `finish`: no early return.
+    let Some(s) = peek_stream(ctx, key).ok().flatten() else {
+        claims.finish(ctx, key, gname, last_moved);
         return Ok(Reply::Array(Vec::new()));
     };
     let mut out = Vec::new();
@@ -355,7 +362,9 @@ pub(super) fn xautoclaim(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     claim_group(ctx, key, gname)?;
     let now = ctx.now_ms;
     let mut claims = Claims::new(ctx, key, gname)?;
-    let Some(s) = peek_stream(ctx, key)? else {
+    // The group is out of the stream until `finish`: no early return.
+    let Some(s) = peek_stream(ctx, key).ok().flatten() else {
+        claims.finish(ctx, key, gname, false);
         return Ok(Reply::Array(Vec::new()));
     };
     let mut attempts = count.saturating_mul(10);

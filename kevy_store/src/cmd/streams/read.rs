@@ -14,6 +14,7 @@
 use super::*;
 use crate::ctx::notify;
 use crate::error::CmdResult;
+use crate::kstr::KStr;
 use crate::types::stream::{Group, Nack};
 
 /// Redis's COUNT for a blocked XREAD served without one
@@ -354,22 +355,17 @@ fn serve_woken(ctx: &mut Ctx<'_, '_>, argv: &[Bytes], a: &ReadArgs<'_>, i: usize
     }
 }
 
-/// Looks up consumer `c` of group `g` of stream `key` (both exist),
-/// creating it (logged and notified) if needed, and marks it seen now.
-/// Returns the stream and a working copy of the group to update.
-fn consumer(
-    ctx: &mut Ctx<'_, '_>,
+/// Takes group `g` out of stream `s` (so its maps are updated in place,
+/// not copied because the stream still shares them), with consumer `c`
+/// created if needed and marked seen now. The caller puts it back.
+fn take_group(
+    s: &mut StreamValue,
     key: &[u8],
     g: &[u8],
     c: &[u8],
+    now: u64,
 ) -> Result<(Group, bool), CmdError> {
-    let now = ctx.now_ms;
-    let Some(s) = write_stream(ctx, key)? else {
-        return Err(
-            StreamError::no_key_or_group(key, g, " in XREADGROUP with GROUP option").into(),
-        );
-    };
-    let Some(mut group) = s.groups.get(g).cloned() else {
+    let Some(mut group) = s.groups.remove(g) else {
         return Err(
             StreamError::no_key_or_group(key, g, " in XREADGROUP with GROUP option").into(),
         );
@@ -431,23 +427,16 @@ pub(super) fn log_claim(
     );
 }
 
-/// [`log_claim`] for an entry pending in `group` now.
-pub(super) fn log_pending(
+/// Logs a group's last delivered ID and read counter.
+pub(super) fn log_setid(
     ctx: &mut Ctx<'_, '_>,
     key: &[u8],
     gname: &[u8],
-    group: &Group,
-    id: StreamId,
+    last: StreamId,
+    read: i64,
 ) {
-    if let Some(n) = group.pel.get(&id) {
-        log_claim(ctx, key, gname, group.last_id, id, n);
-    }
-}
-
-/// Logs the group's last delivered ID and read counter.
-pub(super) fn log_setid(ctx: &mut Ctx<'_, '_>, key: &[u8], gname: &[u8], group: &Group) {
-    let last = group.last_id.to_string();
-    let read = group.entries_read.to_string();
+    let last = last.to_string();
+    let read = read.to_string();
     ctx.propagate(
         key,
         &[
@@ -475,10 +464,12 @@ fn deliver(
     noack: bool,
 ) -> CmdResult {
     let now = ctx.now_ms;
-    let (mut group, created) = consumer(ctx, key, g, c)?;
     let Some(s) = write_stream(ctx, key)? else {
-        return Ok(Reply::Array(Vec::new()));
+        return Err(
+            StreamError::no_key_or_group(key, g, " in XREADGROUP with GROUP option").into(),
+        );
     };
+    let (mut group, created) = take_group(s, key, g, c, now)?;
     let start = after.incr().unwrap_or(StreamId::MIN);
     let mut out = EntriesReply::default();
     let mut ids = Vec::new();
@@ -497,16 +488,22 @@ fn deliver(
             group.deliver(id, c, now, 1);
         }
     }
-    s.groups
-        .insert(crate::kstr::KStr::from_slice(g), group.clone());
+    let after = (group.last_id, group.entries_read);
+    let consumer = KStr::from_slice(c);
+    s.groups.insert(KStr::from_slice(g), group);
     consumer_created(ctx, key, g, c, created);
     if !noack {
         for &id in &ids {
-            log_pending(ctx, key, g, &group, id);
+            let n = Nack {
+                delivery_time: now,
+                delivery_count: 1,
+                consumer: consumer.clone(),
+            };
+            log_claim(ctx, key, g, after.0, id, &n);
         }
     }
-    if (group.last_id, group.entries_read) != before {
-        log_setid(ctx, key, g, &group);
+    if after != before {
+        log_setid(ctx, key, g, after.0, after.1);
     }
     ctx.events.dirty += 1 + ids.len() as u64;
     ctx.suppress_propagation();
@@ -525,10 +522,12 @@ fn history(
     count: u64,
 ) -> CmdResult {
     let now = ctx.now_ms;
-    let (mut group, created) = consumer(ctx, key, g, c)?;
     let Some(s) = write_stream(ctx, key)? else {
-        return Ok(Reply::Array(Vec::new()));
+        return Err(
+            StreamError::no_key_or_group(key, g, " in XREADGROUP with GROUP option").into(),
+        );
     };
+    let (mut group, created) = take_group(s, key, g, c, now)?;
     let start = after.incr().unwrap_or(StreamId::MIN);
     let owned: Vec<StreamId> = group
         .consumers
@@ -554,17 +553,17 @@ fn history(
                 if let Some(n) = group.pel.get_mut(&id) {
                     n.delivery_time = now;
                     n.delivery_count += 1;
+                    redelivered.push((id, n.clone()));
                 }
-                redelivered.push(id);
             }
             None => out.push(Reply::Array(vec![id_reply(id), Reply::NilArray])),
         }
     }
-    s.groups
-        .insert(crate::kstr::KStr::from_slice(g), group.clone());
+    let last = group.last_id;
+    s.groups.insert(KStr::from_slice(g), group);
     consumer_created(ctx, key, g, c, created);
-    for &id in &redelivered {
-        log_pending(ctx, key, g, &group, id);
+    for (id, n) in &redelivered {
+        log_claim(ctx, key, g, last, *id, n);
     }
     ctx.events.dirty += 1;
     ctx.suppress_propagation();
