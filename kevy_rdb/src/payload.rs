@@ -40,8 +40,7 @@ pub fn unframe_payload(payload: &[u8]) -> Option<&[u8]> {
     let mut c = [0u8; 8];
     c.copy_from_slice(crc);
     let stored = u64::from_le_bytes(c);
-    // Redis skips the check of a zero checksum (rdbchecksum no).
-    if stored != 0 && stored != crc64(body) {
+    if stored != crc64(body) {
         return None;
     }
     Some(data)

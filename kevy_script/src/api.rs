@@ -109,11 +109,14 @@ fn error_reply(lua: &Lua, args: MultiValue) -> mlua::Result<Out> {
             None,
         ));
     };
+    // Redis splits "-CODE message" at the first space; without one the
+    // code is ERR and the whole text is the message.
     let b = s.as_bytes();
-    let text: Vec<u8> = match b.first() {
-        None => b"ERR ".to_vec(),
-        Some(b'-') => b[1..].to_vec(),
-        Some(_) => b.to_vec(),
+    let b = b.strip_prefix(b"-").unwrap_or(&b);
+    let text: Vec<u8> = if b.contains(&b' ') {
+        b.to_vec()
+    } else {
+        [&b"ERR "[..], b].concat()
     };
     let t = lua.create_table_with_capacity(0, 1)?;
     t.raw_set("err", lua.create_string(&text)?)?;

@@ -244,7 +244,7 @@ pub(crate) fn register(_lua: &Lua, st: &RunState, args: MultiValue) -> Result<()
     }
     let name = String::from_utf8_lossy(&name).into_owned();
     let mut reg = st.registered.borrow_mut();
-    if reg.iter().any(|r| r.info.name.eq_ignore_ascii_case(&name)) {
+    if reg.iter().any(|r| r.info.name == name) {
         return Err("ERR Function already exists in the library".into());
     }
     reg.push(Registered {

@@ -112,6 +112,27 @@ load = function(f, name)
     return loadstring(concat(parts), name)
 end
 
+-- Redis's pcall hands a caught error table (what redis.call raises) to
+-- the script as its `err` string.
+local pcall_ = pcall
+local function caught(ok, ...)
+    if not ok then
+        local e = ...
+        if type_(e) == 'table' and rawget_(e, 'err') ~= nil then
+            return false, rawget_(e, 'err')
+        end
+    end
+    return ok, ...
+end
+local select_ = select
+pcall = function(...)
+    if select_('#', ...) == 0 then
+        -- Redis's C pcall ends up calling the `false` it pushed first.
+        return false, 'attempt to call a boolean value'
+    end
+    return caught(pcall_(...))
+end
+
 local helpers = {}
 
 -- Calls `f(keys, args)` under `handler` (xpcall passes no arguments).

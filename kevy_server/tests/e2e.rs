@@ -16,6 +16,15 @@ mod protocol;
 #[path = "e2e/atomic.rs"]
 mod atomic;
 
+#[path = "e2e/scripting.rs"]
+mod scripting;
+
+#[path = "e2e/scripting_busy.rs"]
+mod scripting_busy;
+
+#[path = "e2e/scripting_libs.rs"]
+mod scripting_libs;
+
 #[path = "e2e/lifecycle.rs"]
 mod lifecycle;
 

@@ -30,6 +30,7 @@ options:
   --scale F        multiply every workload's request count by F (default 1)
   --keys N         items for --memory and --snapshot (default 1000000)
   --no-build       use the existing target/release/kevy-server
+  --only TEXT      only the workload rows whose name contains TEXT
 ";
 
 #[derive(Debug, Default)]
@@ -44,6 +45,7 @@ struct Args {
     runs: usize,
     scale: f64,
     keys: u64,
+    only: Option<String>,
 }
 
 fn parse_args(argv: &[String]) -> Result<Args, String> {
@@ -70,6 +72,9 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
             "--runs" => a.runs = val(x, it.next())?,
             "--scale" => a.scale = val(x, it.next())?,
             "--keys" => a.keys = val(x, it.next())?,
+            "--only" => {
+                a.only = Some(it.next().ok_or("--only needs a text")?.clone());
+            }
             other => return Err(format!("unknown option {other}\n\n{USAGE}")),
         }
     }
@@ -172,7 +177,10 @@ fn run_bench(a: &Args) -> Result<(), String> {
                 .map_or("default (one per core but one)".into(), |t| t.to_string()),
         ));
         if !only {
-            let list = bench::workloads(a.quick, a.scale);
+            let mut list = bench::workloads(a.quick, a.scale);
+            if let Some(only) = &a.only {
+                list.retain(|w| w.name.contains(only.as_str()));
+            }
             report.rows = bench::run_workloads(&setup, &list, a.runs);
         }
         if a.streams {
@@ -181,7 +189,8 @@ fn run_bench(a: &Args) -> Result<(), String> {
                 .rows
                 .extend(bench::run_workloads(&setup, &list, a.runs));
         }
-        if a.memory || (!only && !a.quick) {
+        let all_phases = !only && !a.quick && a.only.is_none();
+        if a.memory || all_phases {
             report.memory = bench::memory::measure(&setup, a.keys);
         } else if a.streams {
             report.memory = bench::memory::measure_shapes(
@@ -190,7 +199,7 @@ fn run_bench(a: &Args) -> Result<(), String> {
                 &[bench::memory::Fill::Stream("stream")],
             );
         }
-        if a.snapshot || (!only && !a.quick) {
+        if a.snapshot || all_phases {
             report.snapshot = bench::snapshot::measure(&setup, a.keys, 10.0);
             report.snapshot_keys = a.keys;
         }

@@ -29,7 +29,10 @@ mod slowlog;
 mod tx;
 
 pub use client_info::{client_line, publish_state};
-pub use monitor::{feed as monitor_feed, stop_monitor};
+pub use monitor::{
+    feed as monitor_feed, feed_lua as monitor_feed_lua, feed_script as monitor_feed_script,
+    stop_monitor,
+};
 pub use pubsub::{allowed_in_subscribed_mode, in_subscribed_mode, unsubscribe_all};
 pub use tx::unwatch_all;
 

@@ -62,13 +62,37 @@ pub fn feed(shared: &Shared, sess: &Session, flags: u32, argv: &[Bytes]) {
     {
         return;
     }
+    send_line(shared, sess.db, &sess.handle.addr, argv);
+}
+
+/// Sends the MONITOR line of a script about to run (EVAL, FCALL, ...),
+/// before the commands it calls: these are flagged skip-monitor, yet
+/// Redis shows them, first.
+pub fn feed_script(shared: &Shared, sess: &Session, argv: &[Bytes]) {
+    if shared.monitor_count.load(Ordering::Relaxed) != 0 {
+        send_line(shared, sess.db, &sess.handle.addr, argv);
+    }
+}
+
+/// Sends the MONITOR line of a command a script called (`[db lua]`).
+pub fn feed_lua(shared: &Shared, db: usize, flags: u32, argv: &[Bytes]) {
+    if shared.monitor_count.load(Ordering::Relaxed) == 0
+        || flags & (SKIP_MONITOR | ADMIN) != 0
+        || admin_subcommand(argv)
+    {
+        return;
+    }
+    send_line(shared, db, "lua", argv);
+}
+
+fn send_line(shared: &Shared, db: usize, source: &str, argv: &[Bytes]) {
     let us = now_us();
     let mut line = format!(
         "+{}.{:06} [{} {}]",
         us / 1_000_000,
         us % 1_000_000,
-        sess.db,
-        sess.handle.addr
+        db,
+        source
     )
     .into_bytes();
     let redact = redacted(argv);

@@ -136,8 +136,19 @@ impl<'s> Executor<'s> {
     /// While a script on this loop is busy: answers this loop's other
     /// clients (BUSY, or the commands Redis lets through).
     pub(crate) fn serve_while_busy(&mut self) {
+        if self.busy_server.is_none() {
+            return;
+        }
+        // Replies of earlier batches that wait for the loop's group commit
+        // go out now: the script may run for long (its own writes are not
+        // in the log yet, so this commits only what came before it).
+        let released = if self.has_deferred() {
+            self.sync_deferred()
+        } else {
+            Vec::new()
+        };
         if let Some(b) = self.busy_server.as_mut() {
-            b.serve(self.shared);
+            b.serve(self.shared, &released);
         }
     }
 
@@ -390,6 +401,9 @@ impl<'s> Executor<'s> {
                     self.locked.release();
                 }
                 self.flush_stats();
+                if cmd.meta.flags & kevy_store::spec::flags::SKIP_MONITOR != 0 {
+                    crate::cmd::monitor_feed_script(shared, sess, argv);
+                }
                 guarded(|| (sc.run)(self, sess, argv))
             }
             Kind::Server(sv) => {

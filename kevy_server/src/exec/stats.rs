@@ -55,6 +55,24 @@ impl Executor<'_> {
         }
     }
 
+    /// The slow log for a command a script called: Redis logs it too, with
+    /// `?:0` for the client (the script's).
+    pub(super) fn observe_script_call(&mut self, flags: u32, argv: &[Bytes], micros: u64) {
+        if self.slowlog_threshold >= 0
+            && micros >= self.slowlog_threshold as u64
+            && flags & kevy_store::spec::flags::SKIP_SLOWLOG == 0
+        {
+            self.shared.slowlog.push(
+                argv,
+                micros,
+                "?:0",
+                "",
+                self.slowlog_max_len,
+                now_ms() / 1000,
+            );
+        }
+    }
+
     /// Adds the counts gathered since the last flush to the shared ones.
     pub(super) fn flush_stats(&mut self) {
         let shared = self.shared;

@@ -41,7 +41,7 @@ mod tests {
 
     #[test]
     fn round_trip_and_redis_bytes() {
-        let code = b"#!lua name=t\nredis.register_function('f', function() return 1 end)\n";
+        let code = b"#!lua name=t\nredis.register_function('f', function() return 1 end)";
         let lib = Library {
             name: "t".into(),
             code: bytes::Bytes::from_static(code),

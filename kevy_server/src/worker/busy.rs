@@ -42,9 +42,10 @@ impl BusyServer {
         }
     }
 
-    /// Answers whatever the loop's other clients sent.
-    pub(crate) fn serve(&mut self, shared: &Shared) {
-        if self.last.is_some_and(|t| t.elapsed() < EVERY) {
+    /// Answers whatever the loop's other clients sent; `released` are the
+    /// clients whose held replies may now go out.
+    pub(crate) fn serve(&mut self, shared: &Shared, released: &[u64]) {
+        if self.last.is_some_and(|t| t.elapsed() < EVERY) && released.is_empty() {
             return;
         }
         self.last = Some(Instant::now());
@@ -55,6 +56,9 @@ impl BusyServer {
             return;
         };
         for conn in conns.slots.iter_mut().flatten() {
+            if released.contains(&conn.sess.id) {
+                conn.hold = false;
+            }
             serve_one(shared, conn, &mut self.scratch);
         }
     }
@@ -62,6 +66,9 @@ impl BusyServer {
 
 fn serve_one(shared: &Shared, conn: &mut Conn, scratch: &mut [u8]) {
     if !conn.pending.is_empty() || conn.sess.blocked.is_some() || conn.sess.close_after_reply {
+        if conn.pending_out() > 0 {
+            flush(conn);
+        }
         return;
     }
     loop {
@@ -103,7 +110,8 @@ fn serve_one(shared: &Shared, conn: &mut Conn, scratch: &mut [u8]) {
         }
     }
     conn.args.clear();
-    if answered {
+    // Also what the loop left to write at the end of its iteration.
+    if answered || conn.pending_out() > 0 {
         flush(conn);
     }
 }

@@ -105,6 +105,27 @@ fn monitor_lines_match_redis() {
     });
 }
 
+/// A script's command line comes first, then each command it called, as
+/// `[db lua]` (with the database the script selected).
+#[test]
+fn monitor_shows_scripts_and_what_they_call() {
+    differential(&["--threads", "2"], |port, r| {
+        let mut m = Conn::connect(port);
+        let mut c = Conn::connect(port);
+        r.cmd(&mut m, "MONITOR");
+        for line in [
+            "EVAL \"redis.call('set','mk','v') return redis.call('get','mk')\" 1 mk",
+            "EVAL \"redis.call('select','3') redis.call('ping') return redis.pcall('nosuch')\" 0",
+            "FUNCTION LOAD REPLACE \"#!lua name=mon\\nredis.register_function('monf', function() return redis.call('echo', 'x') end)\"",
+            "FCALL monf 0",
+            "ECHO end",
+        ] {
+            c.cmd(line);
+        }
+        read_until_end(r, &mut m);
+    });
+}
+
 /// Two monitors on different event loops both see a third client's commands.
 #[test]
 fn monitor_on_both_threads() {

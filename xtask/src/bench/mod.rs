@@ -34,6 +34,9 @@ pub struct Workload {
     /// A run that `redis-benchmark` cannot express (instead of `procs`):
     /// it drives the server itself, `n` requests a run.
     pub driver: Option<(Driver, u64)>,
+    /// Commands to send before the first run, each with the reply it must
+    /// get (SCRIPT LOAD of the script an EVALSHA row calls).
+    pub setup: Vec<(Vec<String>, String)>,
 }
 
 fn wl(name: &str, persist: Persist, procs: Vec<Proc>) -> Workload {
@@ -44,7 +47,31 @@ fn wl(name: &str, persist: Persist, procs: Vec<Proc>) -> Workload {
         flush: true,
         prefill: None,
         driver: None,
+        setup: Vec::new(),
     }
+}
+
+/// A one-key INCR script (the EVALSHA rows' first case).
+pub const SCRIPT_INCR: &str = "return redis.call('incr', KEYS[1])";
+/// Its SHA1.
+pub const SCRIPT_INCR_SHA: &str = "2bab3b661081db58bd2341920e0ba7cf5dc77b25";
+/// A five-command script over three keys.
+pub const SCRIPT_FIVE: &str = "redis.call('incr', KEYS[1]) redis.call('hset', KEYS[2], 'f', ARGV[1]) redis.call('lpush', KEYS[3], ARGV[1]) redis.call('ltrim', KEYS[3], 0, 99) return redis.call('get', KEYS[1])";
+/// Its SHA1.
+pub const SCRIPT_FIVE_SHA: &str = "0ab8e02ecd9d39b01a432e7e8a6c40751caa08d3";
+
+/// EVALSHA of `body` (loaded by SCRIPT LOAD before the first run) with
+/// `rest` after the SHA.
+fn evalsha(name: &str, body: &str, sha: &str, clients: &[&str], rest: &[&str], n: u64) -> Workload {
+    let mut args: Vec<&str> = clients.to_vec();
+    args.extend(["-r", "100000", "EVALSHA", sha]);
+    args.extend_from_slice(rest);
+    let mut w = wl(name, Persist::Off, bench(&args, n));
+    w.setup = vec![(
+        vec!["SCRIPT".into(), "LOAD".into(), body.into()],
+        sha.into(),
+    )];
+    w
 }
 
 fn bench(args: &[&str], n: u64) -> Vec<Proc> {
@@ -116,6 +143,39 @@ pub fn workloads(quick: bool, scale: f64) -> Vec<Workload> {
     v.push(simple("MSET (10 keys)", "mset", 50_000));
     v.push(simple("LRANGE_100", "lrange_100", 20_000));
     v.extend(stream_workloads(scale));
+    let key = ["1", "key:__rand_int__"];
+    let three = [
+        "3",
+        "{a}:__rand_int__",
+        "{b}:__rand_int__",
+        "{c}:__rand_int__",
+        "x",
+    ];
+    let p16 = ["-c", "50", "-P", "16"];
+    v.push(evalsha(
+        "EVALSHA INCR",
+        SCRIPT_INCR,
+        SCRIPT_INCR_SHA,
+        &["-c", "50"],
+        &key,
+        n(100_000),
+    ));
+    v.push(evalsha(
+        "EVALSHA INCR -P 16",
+        SCRIPT_INCR,
+        SCRIPT_INCR_SHA,
+        &p16,
+        &key,
+        n(400_000),
+    ));
+    v.push(evalsha(
+        "EVALSHA 5 commands -P 16",
+        SCRIPT_FIVE,
+        SCRIPT_FIVE_SHA,
+        &p16,
+        &three,
+        n(200_000),
+    ));
     let mut mix = wl(
         "90/10 GET/SET, 1M keys",
         Persist::Off,
@@ -325,6 +385,13 @@ fn prepare(s: &Server, w: &Workload) -> Result<(), String> {
     }
     if let Some((fill, n)) = w.prefill {
         memory::fill(s.port, fill, n)?;
+    }
+    for (cmd, want) in &w.setup {
+        let args: Vec<&str> = cmd.iter().map(String::as_str).collect();
+        let r = s.command(&args)?;
+        if !r.trim_end().ends_with(want.as_str()) {
+            return Err(format!("{} answered {}", cmd[0], r.trim()));
+        }
     }
     Ok(())
 }

@@ -86,13 +86,14 @@ impl ScriptHost<'_, '_> {
             Kind::Server(sv) => self.run_server(sv, argv)?,
             Kind::Script(_) => return refused("ERR This Redis command is not allowed from script"),
         };
+        let micros = t0.elapsed().as_micros() as u64;
         cmd.stats.calls.fetch_add(1, Relaxed);
-        cmd.stats
-            .usec
-            .fetch_add(t0.elapsed().as_micros() as u64, Relaxed);
+        cmd.stats.usec.fetch_add(micros, Relaxed);
         if reply.is_error() {
             cmd.stats.failed.fetch_add(1, Relaxed);
         }
+        crate::cmd::monitor_feed_lua(shared, self.db, flags, argv);
+        self.ex.observe_script_call(cmd.meta.flags, argv, micros);
         Ok(reply)
     }
 
