@@ -79,6 +79,9 @@ mod streams;
 #[path = "e2e/streams_crash.rs"]
 mod streams_crash;
 
+#[path = "e2e/streams_random.rs"]
+mod streams_random;
+
 #[path = "e2e/limits.rs"]
 mod limits;
 

@@ -124,7 +124,7 @@ pub(super) fn xgroup(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
                 Some(g) => g.consumer_or_create(&argv[4], now).1,
                 None => return Err(StreamError::no_group(key, gname).into()),
             };
-            super::read::consumer_created(ctx, key, gname, &argv[4], created);
+            super::deliver::consumer_created(ctx, key, gname, &argv[4], created);
             if !created {
                 ctx.suppress_propagation();
             }

@@ -2,7 +2,7 @@
 //! XCLAIM and XAUTOCLAIM (change owner, as a recovery of the entries of a
 //! consumer that went away).
 
-use super::read::{consumer_created, log_claim, log_setid};
+use super::deliver::{consumer_created, log_claim, log_setid};
 use super::*;
 use crate::error::CmdResult;
 use crate::kstr::KStr;

@@ -15,6 +15,7 @@
 mod block;
 mod group;
 mod id;
+mod lag;
 mod range;
 mod rax;
 mod restore;
@@ -470,137 +471,6 @@ impl StreamValue {
             self.refresh_first_id();
         }
         deleted
-    }
-
-    /// True when `start..=end` may hold a deleted entry (Redis's
-    /// `streamRangeHasTombstones`: it only knows the largest deleted ID).
-    pub fn has_tombstones(&self, start: StreamId, end: StreamId) -> bool {
-        if self.length == 0 || self.max_deleted.is_zero() || self.first_id > self.max_deleted {
-            return false;
-        }
-        start <= self.max_deleted && self.max_deleted <= end
-    }
-
-    /// The logical number of `id` among every entry ever added, when it
-    /// can be known (Redis's `streamEstimateDistanceFromFirstEverEntry`;
-    /// [`INVALID_ENTRIES_READ`] when it cannot).
-    pub fn estimate_entries_read(&self, id: StreamId) -> i64 {
-        let added = self.entries_added as i64;
-        if self.entries_added == 0 {
-            return 0;
-        }
-        if self.length == 0 && id <= self.last_id {
-            return added;
-        }
-        match id.cmp(&self.last_id) {
-            std::cmp::Ordering::Equal => return added,
-            std::cmp::Ordering::Greater => return INVALID_ENTRIES_READ,
-            std::cmp::Ordering::Less => {}
-        }
-        if self.max_deleted.is_zero() || self.max_deleted < self.first_id {
-            match id.cmp(&self.first_id) {
-                std::cmp::Ordering::Less => return added - self.length as i64,
-                std::cmp::Ordering::Equal => return added - self.length as i64 + 1,
-                std::cmp::Ordering::Greater => {}
-            }
-        }
-        INVALID_ENTRIES_READ
-    }
-
-    /// A group's lag (entries not yet delivered to it), when it can be
-    /// known (Redis's `streamReplyWithCGLag`).
-    pub fn lag(&self, g: &Group) -> Option<i64> {
-        if self.entries_added == 0 {
-            return Some(0);
-        }
-        let added = self.entries_added as i64;
-        if g.entries_read != INVALID_ENTRIES_READ && !self.has_tombstones(g.last_id, StreamId::MAX)
-        {
-            return Some(added - g.entries_read);
-        }
-        match self.estimate_entries_read(g.last_id) {
-            INVALID_ENTRIES_READ => None,
-            read => Some(added - read),
-        }
-    }
-
-    /// Moves group `g`'s last delivered ID to `id` (a new delivery), keeping
-    /// its read counter as Redis does.
-    pub fn advance_group(&self, g: &mut Group, id: StreamId) {
-        if id <= g.last_id {
-            return;
-        }
-        if g.entries_read != INVALID_ENTRIES_READ && !self.has_tombstones(id, StreamId::MAX) {
-            g.entries_read += 1;
-        } else if self.entries_added != 0 {
-            g.entries_read = self.estimate_entries_read(id);
-        }
-        g.last_id = id;
-    }
-
-    /// Appends a whole node as a snapshot stored it: `entries` as (ID,
-    /// deleted, field, value, ...), IDs increasing and above every ID
-    /// already held, at least one entry live. Counters other than the
-    /// length (`last_id`, `first_id`, ...) are the caller's to set.
-    pub fn load_node(
-        &mut self,
-        entries: &[(StreamId, bool, Vec<&[u8]>)],
-    ) -> Result<(), &'static str> {
-        let Some(((first, _, pairs), rest)) = entries.split_first() else {
-            return Err("empty stream node");
-        };
-        if !entries.iter().any(|e| !e.1) {
-            return Err("stream node without a live entry");
-        }
-        if entries.iter().any(|e| e.2.is_empty() || e.2.len() % 2 != 0) {
-            return Err("stream entry without field-value pairs");
-        }
-        let floor = self
-            .tail
-            .as_ref()
-            .or_else(|| self.blocks.get_max().map(|(_, b)| b))
-            .map(|b| b.last_id());
-        if floor.is_some_and(|f| *first <= f) || entries.windows(2).any(|w| w[0].0 >= w[1].0) {
-            return Err("stream IDs out of order");
-        }
-        let mut b = Block::new(*first, pairs);
-        for (id, _, pairs) in rest {
-            b.push(*id, pairs);
-        }
-        let dead: Vec<usize> = b
-            .offsets()
-            .into_iter()
-            .zip(entries)
-            .filter(|(_, e)| e.1)
-            .map(|(at, _)| at)
-            .collect();
-        b.delete_run(&dead);
-        b.shrink();
-        self.length += u64::from(b.live);
-        if let Some(t) = self.tail.take() {
-            self.blocks.insert(t.master, t);
-        }
-        self.tail = Some(Arc::new(b));
-        Ok(())
-    }
-
-    /// The stream's nodes in order, each as its entries, deleted ones
-    /// included (see [`Entry::deleted`]): what a snapshot writer stores.
-    pub fn nodes(&self) -> impl Iterator<Item = Vec<Entry<'_>>> + '_ {
-        self.all_nodes().map(|b| {
-            let mut v = Vec::new();
-            let mut at = b.first_at();
-            while at < b.end_at() {
-                let raw = b.entry_at(at);
-                v.push(Entry {
-                    id: raw.id,
-                    block: b,
-                    raw,
-                });
-                at = raw.end;
-            }
-            v
-        })
     }
 }
 

@@ -1,3 +1,6 @@
+//! Rebuilding a stream: node by node from a snapshot ([`StreamValue::nodes`],
+//! [`StreamValue::load_node`]), or from commands.
+//!
 //! The commands that rebuild a stream exactly (a cross-shard RENAME, COPY
 //! or MOVE logs them in the destination shard's file): Redis has no command
 //! that creates a pending entry for an entry no longer in the stream, so
@@ -6,9 +9,11 @@
 //! and `XSETID` puts the counters back. Only consumer seen-times are not
 //! rebuilt.
 
-use super::{StreamId, StreamValue};
+use super::block::Block;
+use super::{Entry, StreamId, StreamValue};
 use crate::types::Argv;
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 impl StreamValue {
     /// The commands that recreate this stream under `key`.
@@ -134,5 +139,70 @@ impl StreamValue {
         }
         out.push(setid);
         out
+    }
+
+    /// Appends a whole node as a snapshot stored it: `entries` as (ID,
+    /// deleted, field, value, ...), IDs increasing and above every ID
+    /// already held, at least one entry live. Counters other than the
+    /// length (`last_id`, `first_id`, ...) are the caller's to set.
+    pub fn load_node(
+        &mut self,
+        entries: &[(StreamId, bool, Vec<&[u8]>)],
+    ) -> Result<(), &'static str> {
+        let Some(((first, _, pairs), rest)) = entries.split_first() else {
+            return Err("empty stream node");
+        };
+        if !entries.iter().any(|e| !e.1) {
+            return Err("stream node without a live entry");
+        }
+        if entries.iter().any(|e| e.2.is_empty() || e.2.len() % 2 != 0) {
+            return Err("stream entry without field-value pairs");
+        }
+        let floor = self
+            .tail
+            .as_ref()
+            .or_else(|| self.blocks.get_max().map(|(_, b)| b))
+            .map(|b| b.last_id());
+        if floor.is_some_and(|f| *first <= f) || entries.windows(2).any(|w| w[0].0 >= w[1].0) {
+            return Err("stream IDs out of order");
+        }
+        let mut b = Block::new(*first, pairs);
+        for (id, _, pairs) in rest {
+            b.push(*id, pairs);
+        }
+        let dead: Vec<usize> = b
+            .offsets()
+            .into_iter()
+            .zip(entries)
+            .filter(|(_, e)| e.1)
+            .map(|(at, _)| at)
+            .collect();
+        b.delete_run(&dead);
+        b.shrink();
+        self.length += u64::from(b.live);
+        if let Some(t) = self.tail.take() {
+            self.blocks.insert(t.master, t);
+        }
+        self.tail = Some(Arc::new(b));
+        Ok(())
+    }
+
+    /// The stream's nodes in order, each as its entries, deleted ones
+    /// included (see [`Entry::deleted`]): what a snapshot writer stores.
+    pub fn nodes(&self) -> impl Iterator<Item = Vec<Entry<'_>>> + '_ {
+        self.all_nodes().map(|b| {
+            let mut v = Vec::new();
+            let mut at = b.first_at();
+            while at < b.end_at() {
+                let raw = b.entry_at(at);
+                v.push(Entry {
+                    id: raw.id,
+                    block: b,
+                    raw,
+                });
+                at = raw.end;
+            }
+            v
+        })
     }
 }
