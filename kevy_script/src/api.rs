@@ -12,7 +12,7 @@ use crate::convert::{number_arg, reply_to_lua};
 use crate::host::LogLevel;
 use crate::raw::{raising, raising_packed, unpack_args};
 use crate::state::{Phase, RunState};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use kevy_resp::Reply;
 use mlua::{Lua, MultiValue, Table, Value};
 use std::rc::Rc;
@@ -47,21 +47,28 @@ pub(crate) fn abort_error() -> mlua::Error {
     mlua::Error::runtime("kevy: script aborted")
 }
 
-/// Arguments of `redis.call` as a command's argv.
-fn command_args(args: &MultiValue) -> Result<Vec<Bytes>, &'static str> {
+/// Arguments of `redis.call` as a command's argv, copied into `arena`
+/// (one buffer reused call after call: the argv's slices are dropped when
+/// the command returns, so its space comes back) and listed in `out`.
+fn command_args(
+    args: &MultiValue,
+    arena: &mut BytesMut,
+    out: &mut Vec<Bytes>,
+) -> Result<(), &'static str> {
+    out.clear();
     if args.is_empty() {
         return Err("ERR Please specify at least one argument for this redis lib call");
     }
-    let mut argv = Vec::with_capacity(args.len());
     for a in args.iter() {
-        argv.push(match a {
-            Value::String(s) => Bytes::copy_from_slice(&s.as_bytes()),
-            Value::Integer(i) => number_arg(*i as f64),
-            Value::Number(n) => number_arg(*n),
+        match a {
+            Value::String(s) => arena.extend_from_slice(&s.as_bytes()),
+            Value::Integer(i) => arena.extend_from_slice(&number_arg(*i as f64)),
+            Value::Number(n) => arena.extend_from_slice(&number_arg(*n)),
             _ => return Err("ERR Lua redis lib command arguments must be strings or integers"),
-        });
+        }
+        out.push(arena.split().freeze());
     }
-    Ok(argv)
+    Ok(())
 }
 
 /// `redis.call`/`redis.pcall` without the raising: `(reply, nil)` or
@@ -70,12 +77,18 @@ fn call(lua: &Lua, st: &RunState, args: MultiValue) -> mlua::Result<Out> {
     if st.abort.borrow().is_some() {
         return Err(abort_error());
     }
-    let argv = match command_args(&args) {
-        Ok(a) => a,
-        Err(e) => return raise(lua, e),
-    };
+    let mut argv = std::mem::take(&mut *st.argv.borrow_mut());
+    let parsed = command_args(&args, &mut st.arena.borrow_mut(), &mut argv);
+    drop(args);
+    if let Err(e) = parsed {
+        argv.clear();
+        *st.argv.borrow_mut() = argv;
+        return raise(lua, e);
+    }
     let resp = st.resp.get();
     let reply = st.host(|h| h.call(&argv, resp));
+    argv.clear();
+    *st.argv.borrow_mut() = argv;
     match reply {
         Some(Ok(Reply::Error(e))) => {
             let t = lua.create_table_with_capacity(0, 1)?;
@@ -208,10 +221,10 @@ fn set_repl(lua: &Lua, args: MultiValue) -> mlua::Result<Out> {
 }
 
 fn acl_check_cmd(lua: &Lua, st: &RunState, args: MultiValue) -> mlua::Result<Out> {
-    let argv = match command_args(&args) {
-        Ok(a) => a,
-        Err(e) => return raise(lua, e),
-    };
+    let mut argv = Vec::new();
+    if let Err(e) = command_args(&args, &mut BytesMut::new(), &mut argv) {
+        return raise(lua, e);
+    }
     match st.host(|h| h.acl_check(&argv)) {
         Some(Ok(ok)) => Ok((Value::Boolean(ok), None)),
         Some(Err(e)) => raise(lua, &e),

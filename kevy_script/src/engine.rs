@@ -7,7 +7,7 @@
 
 use crate::api;
 use crate::state::RunState;
-use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
+use mlua::{Function, Lua, LuaOptions, StdLib, Table, Value};
 use std::rc::Rc;
 
 /// The chunk name of kevy's own Lua code; the error handler skips its
@@ -47,8 +47,8 @@ pub(crate) struct Engine {
     pub helpers: Table,
     /// The error handler passed to `xpcall`.
     pub handler: Function,
-    /// The original `xpcall`.
-    pub xpcall: Function,
+    /// The C entry every run goes through (`raw::entry`).
+    pub entry: Function,
 }
 
 impl Engine {
@@ -70,7 +70,7 @@ impl Engine {
         api::install_runtime(&lua, &redis, &st)?;
         globals.raw_set("redis", redis)?;
         crate::random::install(&lua)?;
-        let xpcall: Function = globals.raw_get("xpcall")?;
+        let entry = crate::raw::entry_function(&lua)?;
         let handler = {
             let st = st.clone();
             lua.create_function(move |lua, err: Value| error_handler(lua, &st, err))?
@@ -83,7 +83,7 @@ impl Engine {
             proxy: globals.clone(),
             helpers,
             handler,
-            xpcall,
+            entry,
         };
         extra(&engine)?;
         let setfenv: Function = globals.raw_get("setfenv")?;
@@ -112,38 +112,25 @@ impl Engine {
             })
     }
 
-    /// Runs `f` (with `args` when given) under the error handler: `Ok` with
-    /// its first result, or `Err` with the handler's error table.
+    /// Runs `f` under the error handler with `KEYS` and `ARGV` (as
+    /// globals when `as_globals`, as its two arguments otherwise): `Ok`
+    /// with its first result, or `Err` with the handler's error table.
     pub(crate) fn protected_call(
         &self,
         f: &Function,
-        args: Option<(Table, Table)>,
+        keys: &[bytes::Bytes],
+        args: &[bytes::Bytes],
+        as_globals: bool,
     ) -> mlua::Result<Result<Value, Value>> {
-        let mut out: MultiValue = match args {
-            None => self.xpcall.call((f.clone(), self.handler.clone()))?,
-            Some((keys, argv)) => {
-                let invoke: Function = self.helpers.raw_get("invoke")?;
-                invoke.call((
-                    self.xpcall.clone(),
-                    f.clone(),
-                    self.handler.clone(),
-                    keys,
-                    argv,
-                ))?
-            }
+        let data = crate::raw::EntryArgs::new(keys, args);
+        let ptr = mlua::LightUserData(&data as *const _ as *mut std::ffi::c_void);
+        let globals = if as_globals {
+            Value::Table(self.globals.clone())
+        } else {
+            Value::Nil
         };
-        let ok = matches!(out.pop_front(), Some(Value::Boolean(true)));
-        let first = out.pop_front().unwrap_or(Value::Nil);
+        let (ok, first): (bool, Value) = self.entry.call((f, &self.handler, globals, ptr))?;
         Ok(if ok { Ok(first) } else { Err(first) })
-    }
-
-    /// A Lua array of byte strings.
-    pub(crate) fn array(&self, items: &[bytes::Bytes]) -> mlua::Result<Table> {
-        let t = self.lua.create_table_with_capacity(items.len(), 0)?;
-        for (i, b) in items.iter().enumerate() {
-            t.raw_set(i + 1, self.lua.create_string(b)?)?;
-        }
-        Ok(t)
     }
 }
 

@@ -135,13 +135,6 @@ end
 
 local helpers = {}
 
--- Calls `f(keys, args)` under `handler` (xpcall passes no arguments).
-function helpers.invoke(xpcall_, f, handler, keys, args)
-    return xpcall_(function()
-        return f(keys, args)
-    end, handler)
-end
-
 -- Freezes the library tables and the globals. Returns the proxy that
 -- becomes the scripts' global table (`_G`).
 function helpers.freeze(libs)

@@ -33,6 +33,10 @@ pub(crate) struct RunState {
     pub registered: RefCell<Vec<crate::library::Registered>>,
     /// When a library's load code must have finished.
     pub load_deadline: Cell<Option<std::time::Instant>>,
+    /// Where `redis.call` copies its arguments (reused call after call).
+    pub arena: RefCell<bytes::BytesMut>,
+    /// The argv `redis.call` hands the host (its capacity reused).
+    pub argv: RefCell<Vec<bytes::Bytes>>,
 }
 
 impl RunState {
@@ -45,6 +49,8 @@ impl RunState {
             phase: Cell::new(Phase::Idle),
             registered: RefCell::new(Vec::new()),
             load_deadline: Cell::new(None),
+            arena: RefCell::new(bytes::BytesMut::with_capacity(4096)),
+            argv: RefCell::new(Vec::new()),
         }
     }
 

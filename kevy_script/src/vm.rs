@@ -18,6 +18,33 @@ use std::time::{Duration, Instant};
 /// How long a library's load code may run (Redis's limit too).
 const LOAD_TIMEOUT: Duration = Duration::from_millis(500);
 
+/// A SHA1 hex digest as a map key.
+type Sha = [u8; 40];
+
+/// Hashes a SHA1 digest by its first eight hex digits: a digest is already
+/// uniformly distributed, and SipHash was a measurable part of EVALSHA.
+#[derive(Default)]
+struct ShaHasher(u64);
+
+impl std::hash::Hasher for ShaHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes.iter().take(8) {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type ShaMap<V> = HashMap<Sha, V, std::hash::BuildHasherDefault<ShaHasher>>;
+
+/// `sha` as a key, if it has the shape of one (40 characters).
+fn sha_key(sha: &str) -> Option<Sha> {
+    sha.as_bytes().try_into().ok()
+}
+
 /// A compiled EVAL script.
 struct Script {
     f: Function,
@@ -36,7 +63,7 @@ pub struct Vm {
     func: Engine,
     /// The load-time API table libraries see while they load.
     load_api: Table,
-    scripts: HashMap<String, Script>,
+    scripts: ShaMap<Script>,
     functions: HashMap<String, LoadedFn>,
     libraries: Vec<Library>,
 }
@@ -78,7 +105,7 @@ impl Vm {
             eval,
             func,
             load_api,
-            scripts: HashMap::new(),
+            scripts: ShaMap::default(),
             functions: HashMap::new(),
             libraries: Vec::new(),
         })
@@ -89,7 +116,8 @@ impl Vm {
     /// Redis's reply (`ERR Error compiling script (new function): ...`).
     pub fn load_script(&mut self, body: &[u8]) -> Result<(String, ScriptFlags), Reply> {
         let sha = crate::sha1_hex(body);
-        if let Some(s) = self.scripts.get(&sha) {
+        let key = sha_key(&sha).unwrap_or([b'0'; 40]);
+        if let Some(s) = self.scripts.get(&key) {
             return Ok((sha, s.flags));
         }
         let flags = eval_flags(body).map_err(|e| Reply::error(format!("ERR {e}")))?;
@@ -97,13 +125,13 @@ impl Vm {
             .eval
             .compile(without_shebang(body), "@user_script", &self.eval.proxy)
             .map_err(|e| Reply::error(format!("ERR Error compiling script (new function): {e}")))?;
-        self.scripts.insert(sha.clone(), Script { f, flags });
+        self.scripts.insert(key, Script { f, flags });
         Ok((sha, flags))
     }
 
     /// The flags of cached script `sha` (lowercase hex), if cached.
     pub fn script_flags(&self, sha: &str) -> Option<ScriptFlags> {
-        self.scripts.get(sha).map(|s| s.flags)
+        self.scripts.get(&sha_key(sha)?).map(|s| s.flags)
     }
 
     /// Forgets every cached script.
@@ -136,20 +164,11 @@ impl Vm {
         keys: &[Bytes],
         args: &[Bytes],
     ) -> Reply {
-        let Some(script) = self.scripts.get(sha) else {
+        let Some(script) = sha_key(sha).and_then(|k| self.scripts.get(&k)) else {
             return Reply::error("NOSCRIPT No matching script. Please use EVAL.");
         };
         let f = script.f.clone();
-        let e = &self.eval;
-        let set = || -> mlua::Result<()> {
-            e.globals.raw_set("KEYS", e.array(keys)?)?;
-            e.globals.raw_set("ARGV", e.array(args)?)?;
-            Ok(())
-        };
-        if let Err(err) = set() {
-            return internal(err);
-        }
-        run(e, host, &f, None, sha)
+        run(&self.eval, host, &f, keys, args, true, sha)
     }
 
     /// Loads a function library (`FUNCTION LOAD [REPLACE] code`): checks
@@ -172,7 +191,7 @@ impl Vm {
         e.st.registered.borrow_mut().clear();
         e.st.phase.set(Phase::Loading);
         e.st.load_deadline.set(Some(Instant::now() + LOAD_TIMEOUT));
-        let res = e.protected_call(&chunk, None);
+        let res = e.protected_call(&chunk, &[], &[], false);
         e.st.phase.set(Phase::Idle);
         e.st.load_deadline.set(None);
         let aborted = e.st.abort.borrow_mut().take();
@@ -289,12 +308,7 @@ impl Vm {
             return Reply::error("ERR Function not found");
         };
         let f = func.f.clone();
-        let e = &self.func;
-        let (k, a) = match (e.array(keys), e.array(args)) {
-            (Ok(k), Ok(a)) => (k, a),
-            (Err(x), _) | (_, Err(x)) => return internal(x),
-        };
-        run(e, host, &f, Some((k, a)), name)
+        run(&self.func, host, &f, keys, args, false, name)
     }
 }
 
@@ -318,12 +332,15 @@ fn run(
     e: &Engine,
     host: &mut dyn Host,
     f: &Function,
-    args: Option<(Table, Table)>,
+    keys: &[Bytes],
+    args: &[Bytes],
+    eval: bool,
     name: &str,
 ) -> Reply {
     e.st.resp.set(2);
     e.st.phase.set(Phase::Running);
-    let res = e.st.with_host(host, || e.protected_call(f, args));
+    let res =
+        e.st.with_host(host, || e.protected_call(f, keys, args, eval));
     e.st.phase.set(Phase::Idle);
     let resp = e.st.resp.get();
     let aborted = e.st.abort.borrow_mut().take();

@@ -117,6 +117,11 @@ impl Shard {
         self.capture.take().unwrap_or_default()
     }
 
+    /// Number of effects captured so far.
+    pub fn captured(&self) -> usize {
+        self.capture.as_ref().map_or(0, Vec::len)
+    }
+
     /// True while effects are being captured.
     pub fn capturing(&self) -> bool {
         self.capture.is_some()

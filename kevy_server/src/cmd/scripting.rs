@@ -217,16 +217,22 @@ fn eval_sha(ex: &mut Executor<'_>, sess: &mut Session, argv: &[Bytes], ro: bool)
         Ok(x) => x,
         Err(e) => return e,
     };
+    let mut buf = [0u8; 40];
     if argv[1].len() != 40 {
         return Reply::error("NOSCRIPT No matching script. Please use EVAL.");
     }
-    let sha = String::from_utf8_lossy(&argv[1]).to_ascii_lowercase();
+    for (d, s) in buf.iter_mut().zip(argv[1].iter()) {
+        *d = s.to_ascii_lowercase();
+    }
+    let Ok(sha) = std::str::from_utf8(&buf) else {
+        return Reply::error("NOSCRIPT No matching script. Please use EVAL.");
+    };
     let shared = ex.shared();
-    let flags = match ex.vm.with_script(&shared.scripting, &sha) {
+    let flags = match ex.vm.with_script(&shared.scripting, sha) {
         Ok(f) => f,
         Err(e) => return e,
     };
-    ex.run_script(sess, Target::Eval(&sha), keys, args, ro, flags, argv)
+    ex.run_script(sess, Target::Eval(sha), keys, args, ro, flags, argv)
 }
 
 const SCRIPT_HELP: &[&str] = &[

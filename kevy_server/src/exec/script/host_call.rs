@@ -78,7 +78,10 @@ impl ScriptHost<'_, '_> {
             return refused("OOM command not allowed when used memory > 'maxmemory'.");
         }
         if write {
-            self.wrote.store(true, Relaxed);
+            self.wrote = true;
+            if let Some((w, _)) = &self.flags_shared {
+                w.store(true, Relaxed);
+            }
         }
         let t0 = Instant::now();
         let reply = match cmd.kind {

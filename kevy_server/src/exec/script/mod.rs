@@ -68,11 +68,14 @@ pub(crate) struct ScriptHost<'e, 's> {
     started: Instant,
     threshold_ms: u64,
     busy: bool,
-    wrote: Arc<AtomicBool>,
-    kill: Arc<AtomicBool>,
+    /// The script ran a write command (it can no longer be killed).
+    wrote: bool,
+    /// `wrote` and the kill request, shared with the busy registry once
+    /// the script is busy.
+    flags_shared: Option<(Arc<AtomicBool>, Arc<AtomicBool>)>,
     is_eval: bool,
-    name: String,
-    argv: Vec<Bytes>,
+    name: &'e str,
+    argv: &'e [Bytes],
     /// Errors of the commands the script called, already counted in the
     /// error stats.
     errors: Vec<Bytes>,
@@ -102,7 +105,9 @@ impl<'s> Executor<'s> {
             return Reply::error("ERR scripting is unavailable");
         };
         let n = shared.store.nshards();
-        let mut ids: Vec<usize> = keys.iter().map(|k| shared.store.shard_of(k)).collect();
+        let mut ids = std::mem::take(&mut self.ids);
+        ids.clear();
+        ids.extend(keys.iter().map(|k| shared.store.shard_of(k)));
         ids.sort_unstable();
         ids.dedup();
         let pinned = self.pinned;
@@ -118,15 +123,24 @@ impl<'s> Executor<'s> {
         loop {
             if !pinned {
                 match mode {
+                    Mode::Full if ids.len() == n => shared.store.relock(&mut self.locked, &ids),
                     Mode::Full => {
-                        let all: Vec<usize> = (0..n).collect();
-                        shared.store.relock(&mut self.locked, &all);
+                        ids.clear();
+                        ids.extend(0..n);
+                        shared.store.relock(&mut self.locked, &ids);
                     }
                     Mode::Partial => shared.store.relock(&mut self.locked, &ids),
                 }
             }
+            // A partial-mode run may be undone: its log records wait aside.
+            // A full-mode run cannot be: they go to the log at once,
+            // bracketed so replay applies all of the script or none.
             for s in self.locked.shards_mut() {
-                s.begin_capture();
+                match mode {
+                    Mode::Partial => s.begin_capture(),
+                    Mode::Full if !pinned => s.begin_tx(),
+                    Mode::Full => {}
+                }
             }
             let mark = self.events_mark();
             let now = *self.now.get_or_insert_with(now_ms);
@@ -145,14 +159,14 @@ impl<'s> Executor<'s> {
                 started: Instant::now(),
                 threshold_ms: 0,
                 busy: false,
-                wrote: Arc::new(AtomicBool::new(false)),
-                kill: Arc::new(AtomicBool::new(false)),
+                wrote: false,
+                flags_shared: None,
                 is_eval: matches!(target, Target::Eval(_)),
                 name: match target {
-                    Target::Eval(_) => String::new(),
-                    Target::Function(f) => f.to_string(),
+                    Target::Eval(_) => "",
+                    Target::Function(f) => f,
                 },
-                argv: argv.to_vec(),
+                argv,
                 errors: Vec::new(),
             };
             host.db = host.sess.db;
@@ -187,14 +201,19 @@ impl<'s> Executor<'s> {
             break;
         }
         if shutdown {
+            // The server is going away: none of the script is kept (an
+            // open bracket without its EXEC is dropped at replay).
             for s in self.locked.shards_mut() {
                 s.end_capture();
             }
         } else {
             self.commit_captures(sess.db);
+            if !pinned {
+                kevy_store::end_tx_all(self.locked.shards_mut(), sess.db);
+            }
         }
-        let ids: Vec<usize> = self.locked.ids().collect();
-        self.touched.extend_from_slice(&ids);
+        self.touched.extend(self.locked.ids());
+        self.ids = ids;
         if !pinned {
             self.locked.release();
         }
@@ -233,38 +252,24 @@ impl<'s> Executor<'s> {
         None
     }
 
-    /// Logs what the script's shards captured: as one bracketed group when
-    /// it is more than one record (replay applies a script whole or not
-    /// at all), plain otherwise.
-    fn commit_captures(&mut self, db: usize) {
-        let mut caps: Vec<(usize, Vec<(usize, Vec<Bytes>)>)> = self
-            .locked
-            .shards_mut()
-            .map(|s| (s.id(), s.end_capture()))
-            .collect();
-        let total: usize = caps.iter().map(|(_, c)| c.len()).sum();
-        if total == 0 {
-            return;
-        }
-        let bracket = total > 1;
+    /// Logs what the shards of a partial-mode run captured (a shard that
+    /// captured nothing logs nothing); the caller closes the bracket.
+    /// More than one record is bracketed (replay applies a script whole or
+    /// not at all); a single one is logged plain.
+    fn commit_captures(&mut self, _db: usize) {
+        let total: usize = self.locked.shards_mut().map(|s| s.captured()).sum();
         for s in self.locked.shards_mut() {
-            let Some(pos) = caps.iter().position(|(id, _)| *id == s.id()) else {
-                continue;
-            };
-            let (_, recs) = std::mem::take(&mut caps[pos]);
+            let recs = s.end_capture();
             if recs.is_empty() {
                 continue;
             }
-            if bracket && !s.in_tx() {
+            if total > 1 && !s.in_tx() {
                 s.begin_tx();
             }
             for (d, argv) in recs {
                 let parts: Vec<&[u8]> = argv.iter().map(|a| &a[..]).collect();
                 s.log(d, &parts);
             }
-        }
-        if bracket && !self.pinned {
-            kevy_store::end_tx_all(self.locked.shards_mut(), db);
         }
     }
 
@@ -336,21 +341,29 @@ impl ScriptHost<'_, '_> {
                 return Ok(());
             }
             self.busy = true;
+            let wrote = Arc::new(AtomicBool::new(self.wrote));
+            let kill = Arc::new(AtomicBool::new(false));
+            self.flags_shared = Some((wrote.clone(), kill.clone()));
             self.ex.shared.scripting.busy.enter(Running {
                 worker: self.ex.worker,
                 is_eval: self.is_eval,
-                name: self.name.clone(),
-                argv: self.argv.clone(),
+                name: self.name.to_string(),
+                argv: self.argv.to_vec(),
                 started: self.started,
-                wrote: self.wrote.clone(),
-                kill: self.kill.clone(),
+                wrote,
+                kill,
             });
         }
-        if self.kill.load(Relaxed) {
+        let killed = |h: &Self| {
+            h.flags_shared
+                .as_ref()
+                .is_some_and(|(_, k)| k.load(Relaxed))
+        };
+        if killed(self) {
             return Err(Abort(Reply::error(KILLED)));
         }
         self.ex.serve_while_busy();
-        if self.kill.load(Relaxed) {
+        if killed(self) {
             return Err(Abort(Reply::error(KILLED)));
         }
         Ok(())
