@@ -151,9 +151,9 @@ config_struct! {
     zset_max_listpack_entries: u64,
     /// `zset-max-listpack-value`.
     zset_max_listpack_value: u64,
-    /// `stream-node-max-bytes`.
+    /// `stream-node-max-bytes` (used: where stream nodes split).
     stream_node_max_bytes: u64,
-    /// `stream-node-max-entries`.
+    /// `stream-node-max-entries` (used: where stream nodes split).
     stream_node_max_entries: u64,
     /// `hll-sparse-max-bytes`.
     hll_sparse_max_bytes: u64,

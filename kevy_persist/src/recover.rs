@@ -232,6 +232,12 @@ pub fn load_snapshot(
                     store.with_shard(store.shard_of(key), |sh| sh.dbs[db].set_expire(key, exp));
                 }
             }
+            SnapValue::Stream(st) => {
+                let v = Value::Stream(std::sync::Arc::new(*st));
+                store.with_shard(store.shard_of(key), |sh| {
+                    sh.dbs[db].insert(key, Entry::with_expiry(v, exp))
+                });
+            }
         }
         Ok(())
     })?;

@@ -22,7 +22,8 @@ fn argv(s: &str) -> Vec<Bytes> {
         .collect()
 }
 
-/// Commands that give every value type, expiries, two databases and
+/// Commands that give every value type (a stream with a group, pending
+/// entries and a deleted entry too), expiries, two databases and
 /// cross-shard moves (logged as bracketed DEL + restore).
 const WRITES: &[(usize, &str)] = &[
     (0, "SET s1 hello PX 100000"),
@@ -37,6 +38,13 @@ const WRITES: &[(usize, &str)] = &[
     (0, "SMOVE set1 set2 three"),
     (0, "LPOP l2"),
     (0, "DEL n1"),
+    (0, "XADD x1 1-1 f v g w"),
+    (0, "XADD x1 1-2 f v2 g w2"),
+    (0, "XADD x1 2-0 other 1"),
+    (0, "XGROUP CREATE x1 grp 0"),
+    (0, "XREADGROUP GROUP grp alice COUNT 2 STREAMS x1 >"),
+    (0, "XDEL x1 1-2"),
+    (0, "XGROUP CREATE x2 grp $ MKSTREAM"),
 ];
 
 /// A store holding [`WRITES`], with its AOFs (one per shard) and snapshots.

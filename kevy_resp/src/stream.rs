@@ -33,6 +33,14 @@ pub trait ReplySource: Send + Sync {
     /// `out` grow by `budget` bytes or more, or at the last one. Returns the
     /// number of the next item to write: `len()` once every item is out.
     fn encode_from(&self, at: usize, proto: Protocol, out: &mut Vec<u8>, budget: usize) -> usize;
+
+    /// True for a source small enough to encode with the rest of the
+    /// output at once rather than a chunk at a time: a command that can
+    /// write its items straight from the data (a range of stream entries)
+    /// uses a source to skip building a reply tree, not to bound memory.
+    fn inline(&self) -> bool {
+        false
+    }
 }
 
 /// A reply whose items are encoded lazily from a [`ReplySource`]. Cloning
@@ -151,6 +159,7 @@ pub fn encode_deferred(
         encode_array_header, encode_map_header, encode_push_header, encode_set_header,
     };
     match reply {
+        Reply::Stream(s) if s.0.inline() => s.encode_all(proto, out),
         Reply::Stream(s) => {
             s.header(proto, out);
             defer(out.len(), s.cursor(proto));
@@ -273,6 +282,36 @@ mod tests {
         }
         wire.extend_from_slice(&plain[pos..]);
         wire
+    }
+
+    /// An inline source is written at once, in place: nothing deferred.
+    #[test]
+    fn inline_sources_are_encoded_in_place() {
+        struct Inline(Numbers);
+        impl ReplySource for Inline {
+            fn len(&self) -> usize {
+                self.0.len()
+            }
+            fn header(&self, proto: Protocol, out: &mut Vec<u8>) {
+                self.0.header(proto, out)
+            }
+            fn encode_from(&self, at: usize, p: Protocol, out: &mut Vec<u8>, b: usize) -> usize {
+                self.0.encode_from(at, p, out, b)
+            }
+            fn inline(&self) -> bool {
+                true
+            }
+        }
+        let src = Inline(Numbers { n: 3, map: false });
+        let reply = Reply::Array(vec![Reply::Int(1), Reply::Stream(Streamed::new(src))]);
+        let mut out = Vec::new();
+        let mut deferred = 0;
+        encode_deferred(&reply, Protocol::Resp2, &mut out, &mut |_, _| deferred += 1);
+        assert_eq!(deferred, 0);
+        let mut want = Vec::new();
+        let eager = Reply::Array(vec![Reply::Int(1), eager(3, false)]);
+        encode(&eager, Protocol::Resp2, &mut want);
+        assert_eq!(out, want);
     }
 
     #[test]

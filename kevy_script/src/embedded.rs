@@ -52,7 +52,9 @@ pub fn check_call(
             "ERR Wrong number of args calling Redis command from script",
         ));
     }
-    if meta.flags & (flags::NOSCRIPT | flags::BLOCKING) != 0 {
+    // Blocking commands without `noscript` (BLMPOP, BZMPOP, XREAD,
+    // XREADGROUP) run, never blocking, as in Redis.
+    if meta.flags & flags::NOSCRIPT != 0 {
         return Some(Reply::error(
             "ERR This Redis command is not allowed from script",
         ));

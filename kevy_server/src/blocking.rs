@@ -101,6 +101,16 @@ impl Blocking {
         Some(w)
     }
 
+    /// Every key some client waits on in `db`.
+    pub fn keys_in(&self, db: usize) -> Vec<KStr> {
+        let g = self.inner.lock();
+        g.by_key
+            .keys()
+            .filter(|(d, _)| *d == db)
+            .map(|(_, k)| k.clone())
+            .collect()
+    }
+
     /// Claims the longest-waiting client on `key` in `db`.
     pub fn claim_first(&self, db: usize, key: &KStr) -> Option<Waiter> {
         let id = {

@@ -70,8 +70,17 @@ mod diskfull;
 #[path = "e2e/protected.rs"]
 mod protected;
 
-#[path = "e2e/stream.rs"]
-mod stream;
+#[path = "e2e/reply_stream.rs"]
+mod reply_stream;
+
+#[path = "e2e/streams.rs"]
+mod streams;
+
+#[path = "e2e/streams_crash.rs"]
+mod streams_crash;
+
+#[path = "e2e/streams_random.rs"]
+mod streams_random;
 
 #[path = "e2e/limits.rs"]
 mod limits;

@@ -52,6 +52,10 @@ pub struct Events {
     pub notifications: Vec<Notification>,
     /// Keys that received elements blocked clients may be waiting for.
     pub ready_keys: Vec<(usize, KStr)>,
+    /// Databases whose every key was replaced (FLUSHDB, FLUSHALL, SWAPDB):
+    /// any client blocked on a key there may now be served, or told that
+    /// its stream is gone, as Redis rescans such a database.
+    pub replaced_dbs: Vec<usize>,
     /// Number of changes applied.
     pub dirty: u64,
     /// Keys deleted by lazy expiry (each also counted in `dirty`).
@@ -76,6 +80,10 @@ pub struct BlockRequest {
     pub keys: Vec<KStr>,
     /// Absolute deadline in Unix ms; 0 waits forever.
     pub deadline_ms: u64,
+    /// The command to re-run when a key is ready, when it is not the one
+    /// that blocked: XREAD resolves `$` to the stream's last ID at the
+    /// moment it blocks, and waits for entries after that one only.
+    pub argv: Option<Vec<bytes::Bytes>>,
 }
 
 /// Routes a key to its shard: hash slot, then a contiguous slot range per shard.
@@ -117,6 +125,13 @@ pub struct Ctx<'a, 's> {
     /// embedded store, replays and re-run blocked commands: every reply is
     /// then built eagerly.
     pub stream_replies: bool,
+    /// The key whose readiness re-runs a blocked command (set by the
+    /// server): XREAD/XREADGROUP then serve that stream alone, as Redis
+    /// serves a blocked client, and report a stream or group deleted
+    /// meanwhile with Redis's errors.
+    pub woken: Option<KStr>,
+    /// `stream-node-max-bytes` and `stream-node-max-entries`.
+    pub stream_node: crate::types::stream::NodeLimits,
     /// The command was called by a script (`redis.call`): SORT then sorts
     /// a set it was asked not to, as Redis does for determinism.
     pub in_script: bool,
@@ -140,6 +155,8 @@ impl<'a, 's> Ctx<'a, 's> {
             lfu: None,
             may_block: true,
             stream_replies: false,
+            woken: None,
+            stream_node: Default::default(),
             in_script: false,
             block: None,
             propagated: false,
@@ -155,7 +172,28 @@ impl<'a, 's> Ctx<'a, 's> {
             db: self.db,
             keys: keys.iter().map(|k| KStr::from_slice(k)).collect(),
             deadline_ms,
+            argv: None,
         });
+    }
+
+    /// [`Ctx::block_on`], re-running `argv` instead of the command itself
+    /// when a key is ready.
+    pub fn block_on_with(&mut self, keys: &[&[u8]], deadline_ms: u64, argv: Vec<bytes::Bytes>) {
+        self.block_on(keys, deadline_ms);
+        if let Some(b) = self.block.as_mut() {
+            b.argv = Some(argv);
+        }
+    }
+
+    /// True for a blocked command re-run because its key is ready while
+    /// that key now holds a type other than `want` (a list waited on was
+    /// replaced by a stream, say): Redis serves a blocked client only from
+    /// a key of the type it waits for, so the command waits on.
+    pub fn woken_by_wrong_type(&mut self, want: &str) -> bool {
+        let Some(k) = self.woken.clone() else {
+            return false;
+        };
+        matches!(self.peek(&k), Ok(Some(e)) if e.value.type_name() != want)
     }
 
     /// The block request the last command made, if any.
@@ -266,6 +304,7 @@ impl<'a, 's> Ctx<'a, 's> {
         }
         match d.get(key) {
             Some(e) if e.is_expired(now) && !loading => {
+                let stream = matches!(e.value, Value::Stream(_));
                 d.remove(key);
                 shard.log(db, &[b"DEL", key]);
                 shard.touch_watched(db, key);
@@ -275,6 +314,9 @@ impl<'a, 's> Ctx<'a, 's> {
                     self.events.modified_keys.push(KStr::from_slice(key));
                 }
                 self.notify(notify::EXPIRED, "expired", key);
+                if stream {
+                    self.key_ready(key);
+                }
                 Ok(true)
             }
             _ => Ok(false),
@@ -398,7 +440,16 @@ impl<'a, 's> Ctx<'a, 's> {
             // Redis's dbAdd raises `new` (class `n`) for every key it creates.
             self.notify(notify::NEW, "new", key);
         }
+        self.stream_gone(key, old.as_ref());
         Ok(old)
+    }
+
+    /// A stream under `key` was deleted or overwritten: consumers blocked
+    /// on it are woken to get Redis's "no longer exists" error.
+    fn stream_gone(&mut self, key: &[u8], old: Option<&Entry>) {
+        if old.is_some_and(|e| matches!(e.value, Value::Stream(_))) {
+            self.key_ready(key);
+        }
     }
 
     /// The access word a key created now starts with (LRU clock, or LFU's
@@ -417,6 +468,7 @@ impl<'a, 's> Ctx<'a, 's> {
         if old.is_none() {
             self.notify(notify::NEW, "new", key);
         }
+        self.stream_gone(key, old.as_ref());
         Ok(old)
     }
 
@@ -425,7 +477,9 @@ impl<'a, 's> Ctx<'a, 's> {
         if self.expire_if_needed(key)? {
             return Ok(None);
         }
-        Ok(self.raw_db(key)?.remove(key))
+        let old = self.raw_db(key)?.remove(key);
+        self.stream_gone(key, old.as_ref());
+        Ok(old)
     }
 
     /// Sets the absolute expiry (Unix ms) of an existing key; 0 clears it.

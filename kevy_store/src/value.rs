@@ -3,7 +3,7 @@
 //! persistent), which is what makes a `SnapshotView` cheap.
 
 use crate::kstr::VStr;
-use crate::types::{Argv, HashValue, ListValue, SetValue, ZSetValue};
+use crate::types::{Argv, HashValue, ListValue, SetValue, StreamValue, ZSetValue};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
@@ -26,6 +26,8 @@ pub enum Value {
     Set(Arc<SetValue>),
     /// A sorted set.
     ZSet(Arc<ZSetValue>),
+    /// A stream.
+    Stream(Arc<StreamValue>),
 }
 
 /// Longest string Redis stores with the `embstr` encoding.
@@ -57,6 +59,7 @@ impl Value {
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
             Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -78,6 +81,7 @@ impl Value {
             Value::Hash(h) => h.encoding(),
             Value::Set(x) => x.encoding(),
             Value::ZSet(z) => z.encoding(),
+            Value::Stream(x) => x.encoding(),
         }
     }
 
@@ -90,6 +94,7 @@ impl Value {
             Value::Hash(h) => h.heap_size(),
             Value::Set(x) => x.heap_size(),
             Value::ZSet(z) => z.heap_size(),
+            Value::Stream(x) => x.heap_size(),
         }
     }
 
@@ -102,6 +107,7 @@ impl Value {
             Value::Hash(h) => h.restore_commands(key),
             Value::Set(x) => x.restore_commands(key),
             Value::ZSet(z) => z.restore_commands(key),
+            Value::Stream(x) => x.restore_commands(key),
         }
     }
 }

@@ -174,6 +174,142 @@ const SEEDS: &[(&str, &[(usize, u64, &[&str])])] = &[
             (0, 0, &["LCS", "k1", "k2", "IDX", "WITHMATCHLEN"]),
         ],
     ),
+    (
+        "streams",
+        &[
+            (0, 0, &["XADD", "k1", "1-1", "f", "v", "g", "w"]),
+            (0, 1, &["XADD", "k1", "*", "f", "v"]),
+            (
+                0,
+                0,
+                &[
+                    "XADD", "k1", "MAXLEN", "~", "1", "LIMIT", "2", "5-*", "a", "b",
+                ],
+            ),
+            (
+                0,
+                0,
+                &[
+                    "XADD",
+                    "k2",
+                    "NOMKSTREAM",
+                    "MINID",
+                    "=",
+                    "1-1",
+                    "2-2",
+                    "x",
+                    "y",
+                ],
+            ),
+            (0, 0, &["XDEL", "k1", "1-1", "5-0"]),
+            (0, 0, &["XTRIM", "k1", "MINID", "~", "9"]),
+            (0, 0, &["XRANGE", "k1", "(1-1", "+", "COUNT", "2"]),
+            (0, 0, &["XREVRANGE", "k1", "+", "-"]),
+            (
+                0,
+                0,
+                &[
+                    "XREAD", "COUNT", "1", "BLOCK", "0", "STREAMS", "k1", "k2", "0", "$",
+                ],
+            ),
+            (
+                0,
+                0,
+                &[
+                    "XSETID",
+                    "k1",
+                    "9-9",
+                    "ENTRIESADDED",
+                    "10",
+                    "MAXDELETEDID",
+                    "1-1",
+                ],
+            ),
+            (0, 0, &["XINFO", "STREAM", "k1", "FULL", "COUNT", "1"]),
+        ],
+    ),
+    (
+        "stream-groups",
+        &[
+            (0, 0, &["XADD", "k1", "1-1", "f", "v"]),
+            (0, 0, &["XADD", "k1", "1-2", "f", "w"]),
+            (
+                0,
+                0,
+                &[
+                    "XGROUP",
+                    "CREATE",
+                    "k1",
+                    "g",
+                    "0",
+                    "MKSTREAM",
+                    "ENTRIESREAD",
+                    "1",
+                ],
+            ),
+            (
+                0,
+                0,
+                &[
+                    "XREADGROUP",
+                    "GROUP",
+                    "g",
+                    "c",
+                    "COUNT",
+                    "1",
+                    "STREAMS",
+                    "k1",
+                    ">",
+                ],
+            ),
+            (
+                0,
+                100,
+                &[
+                    "XREADGROUP",
+                    "GROUP",
+                    "g",
+                    "d",
+                    "NOACK",
+                    "STREAMS",
+                    "k1",
+                    ">",
+                ],
+            ),
+            (
+                0,
+                0,
+                &["XREADGROUP", "GROUP", "g", "c", "STREAMS", "k1", "0"],
+            ),
+            (
+                0,
+                100,
+                &[
+                    "XCLAIM", "k1", "g", "d", "0", "1-1", "FORCE", "JUSTID", "LASTID", "1-2",
+                ],
+            ),
+            (0, 0, &["XDEL", "k1", "1-1"]),
+            (
+                0,
+                100,
+                &["XAUTOCLAIM", "k1", "g", "e", "0", "0", "COUNT", "1"],
+            ),
+            (
+                0,
+                0,
+                &["XPENDING", "k1", "g", "IDLE", "0", "-", "+", "10", "e"],
+            ),
+            (0, 0, &["XACK", "k1", "g", "1-2"]),
+            (
+                0,
+                0,
+                &["XGROUP", "SETID", "k1", "g", "$", "ENTRIESREAD", "5"],
+            ),
+            (0, 0, &["XGROUP", "DELCONSUMER", "k1", "g", "c"]),
+            (0, 0, &["RENAME", "k1", "{t}a"]),
+            (0, 0, &["XINFO", "GROUPS", "{t}a"]),
+        ],
+    ),
 ];
 
 #[test]

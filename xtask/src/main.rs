@@ -22,6 +22,8 @@ phases (default: the workload table, memory and snapshot impact):
   --memory         only bytes per key (1M keys; 1M-member hash, set, zset)
   --snapshot       only p99/p99.9/max of a GET/SET load during BGSAVE
   --micro          only the criterion benches (cargo bench), summarised
+  --streams        only the stream rows (XADD, XRANGE of 100, XREADGROUP/XACK
+                   cycle) and bytes per stream entry (--keys entries)
 options:
   --threads N      kevy-server --threads N (default: kevy's own, one per core but one)
   --runs N         runs per workload and server, alternating (default 3)
@@ -37,6 +39,7 @@ struct Args {
     memory: bool,
     snapshot: bool,
     micro: bool,
+    streams: bool,
     no_build: bool,
     threads: Option<usize>,
     runs: usize,
@@ -63,6 +66,7 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
             "--memory" => a.memory = true,
             "--snapshot" => a.snapshot = true,
             "--micro" => a.micro = true,
+            "--streams" => a.streams = true,
             "--no-build" => a.no_build = true,
             "--threads" => a.threads = Some(val(x, it.next())?),
             "--runs" => a.runs = val(x, it.next())?,
@@ -122,8 +126,8 @@ fn run_bench(a: &Args) -> Result<(), String> {
     let out_dir = target.join("bench");
     std::fs::create_dir_all(&out_dir)
         .map_err(|e| format!("creating {}: {e}", out_dir.display()))?;
-    let only = a.memory || a.snapshot || a.micro;
-    let servers_needed = !only || a.memory || a.snapshot;
+    let only = a.memory || a.snapshot || a.micro || a.streams;
+    let servers_needed = !only || a.memory || a.snapshot || a.streams;
     let mut report = Report {
         machine: machine(),
         runs: a.runs,
@@ -179,9 +183,21 @@ fn run_bench(a: &Args) -> Result<(), String> {
             }
             report.rows = bench::run_workloads(&setup, &list, a.runs);
         }
+        if a.streams {
+            let list = bench::stream_workloads(a.scale);
+            report
+                .rows
+                .extend(bench::run_workloads(&setup, &list, a.runs));
+        }
         let all_phases = !only && !a.quick && a.only.is_none();
         if a.memory || all_phases {
             report.memory = bench::memory::measure(&setup, a.keys);
+        } else if a.streams {
+            report.memory = bench::memory::measure_shapes(
+                &setup,
+                a.keys,
+                &[bench::memory::Fill::Stream("stream")],
+            );
         }
         if a.snapshot || all_phases {
             report.snapshot = bench::snapshot::measure(&setup, a.keys, 10.0);
@@ -273,6 +289,7 @@ mod tests {
             (a.threads, a.runs, a.scale, a.keys),
             (Some(2), 5, 0.5, 1_000_000)
         );
+        assert!(parse_args(&v("--streams")).unwrap().streams);
         assert!(parse_args(&v("--threads")).is_err());
         assert!(parse_args(&v("--bogus")).is_err());
         assert!(parse_args(&v("--runs 0")).is_err());

@@ -1,6 +1,8 @@
 //! Encoding knobs: Redis's thresholds for its compact encodings (listpack,
-//! intset, quicklist compression). kevy has its own representations, so all
-//! of these are accepted, validated and reported for compatibility only.
+//! intset, quicklist compression). kevy has its own representations, so
+//! most of these are accepted, validated and reported for compatibility
+//! only; the stream node limits decide where kevy's stream nodes split, as
+//! Redis's do (so `XINFO STREAM` reports the same node counts).
 
 use super::Knob;
 
@@ -62,16 +64,16 @@ pub(super) static KNOBS: &[Knob] = &[
     Knob {
         name: "stream-node-max-bytes",
         default: "4kb",
-        doc: "Largest stream node, in bytes; accepted for compatibility.",
+        doc: "Largest stream node, in bytes of Redis's listpack encoding (0: no limit).",
         kind: memory!(stream_node_max_bytes, 0, i64::MAX),
-        ..Knob::COMPAT
+        ..Knob::RUNTIME
     },
     Knob {
         name: "stream-node-max-entries",
         default: "100",
-        doc: "Most entries in a stream node; accepted for compatibility.",
+        doc: "Most entries in a stream node (0: no limit).",
         kind: int!(stream_node_max_entries, 0, i64::MAX),
-        ..Knob::COMPAT
+        ..Knob::RUNTIME
     },
     Knob {
         name: "hll-sparse-max-bytes",

@@ -57,6 +57,8 @@ pub struct Executor<'s> {
     notify_mask: u32,
     /// LFU parameters when the eviction policy is an LFU one.
     lfu: Option<kevy_store::LfuParams>,
+    /// `stream-node-max-bytes` / `stream-node-max-entries`.
+    stream_node: kevy_store::types::stream::NodeLimits,
     /// `latency-tracking`.
     latency_tracking: bool,
     /// `slowlog-log-slower-than` (negative: off).
@@ -107,6 +109,7 @@ impl<'s> Executor<'s> {
             last_touched: Vec::new(),
             notify_mask: 0,
             lfu: None,
+            stream_node: Default::default(),
             maxmemory: 0,
             now: None,
             latency_tracking: false,
@@ -165,6 +168,9 @@ impl<'s> Executor<'s> {
         streams: &mut VecDeque<PendingStream>,
     ) {
         let reply = self.dispatch(sess, argv);
+        if !self.events.replaced_dbs.is_empty() {
+            self.replaced_dbs_ready();
+        }
         if !self.events.ready_keys.is_empty() {
             self.serve_ready();
         }
@@ -175,7 +181,7 @@ impl<'s> Executor<'s> {
                 worker: sess.handle.worker,
                 db: req.db,
                 proto: sess.proto,
-                argv: crate::conn::own(argv),
+                argv: req.argv.unwrap_or_else(|| crate::conn::own(argv)),
                 keys: req.keys,
             });
             return;
@@ -195,6 +201,22 @@ impl<'s> Executor<'s> {
             },
             2 => sess.reply_mode = 0,
             _ => {}
+        }
+    }
+
+    /// After FLUSHDB, FLUSHALL or SWAPDB: every key a client waits on in
+    /// those databases counts as ready (Redis rescans them the same way).
+    fn replaced_dbs_ready(&mut self) {
+        let mut dbs = std::mem::take(&mut self.events.replaced_dbs);
+        dbs.sort_unstable();
+        dbs.dedup();
+        if self.shared.blocking.len() == 0 {
+            return;
+        }
+        for db in dbs {
+            for key in self.shared.blocking.keys_in(db) {
+                self.events.ready_keys.push((db, key));
+            }
         }
     }
 
@@ -366,6 +388,7 @@ impl<'s> Executor<'s> {
                 ctx.notify_mask = self.notify_mask;
                 ctx.track_keys = shared.tracking.active();
                 ctx.lfu = self.lfu;
+                ctx.stream_node = self.stream_node;
                 let r = guarded(|| kevy_store::run(&mut ctx, sc, argv));
                 self.block = ctx.take_block();
                 if shared.tracking.active() {
@@ -438,6 +461,7 @@ impl<'s> Executor<'s> {
             .fetch_add(std::mem::take(&mut self.events.misses), Relaxed);
         self.publish_notifications();
         self.events.ready_keys.clear();
+        self.events.replaced_dbs.clear();
         self.events.dirty = 0;
         let defer = self.shared.persist.defers_sync();
         if defer {

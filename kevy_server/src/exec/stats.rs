@@ -103,6 +103,10 @@ impl Executor<'_> {
         self.slowlog_threshold = cfg.slowlog_log_slower_than;
         self.slowlog_max_len = cfg.slowlog_max_len as usize;
         self.latency_threshold = cfg.latency_monitor_threshold;
+        self.stream_node = kevy_store::types::stream::NodeLimits {
+            max_bytes: cfg.stream_node_max_bytes,
+            max_entries: cfg.stream_node_max_entries,
+        };
         self.lfu = matches!(cfg.maxmemory_policy, P::AllkeysLfu | P::VolatileLfu).then(|| {
             kevy_store::LfuParams {
                 log_factor: cfg.lfu_log_factor,

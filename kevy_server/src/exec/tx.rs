@@ -143,20 +143,18 @@ impl<'s> Executor<'s> {
 
     /// Serves parked clients waiting on keys that just received data, the
     /// longest-waiting first, by re-running their commands now (as Redis
-    /// does right after the command that pushed). A re-run that would block
-    /// again puts the client back at the head of its queues.
+    /// does right after the command that pushed). Keys are taken in the
+    /// order they became ready (a transaction that pushes to two keys a
+    /// client waits on serves it from the first, as Redis does), including
+    /// keys that the re-runs themselves make ready. A re-run that would
+    /// block again puts the client back at the head of its queues.
     pub(super) fn serve_ready(&mut self) {
         let shared = self.shared;
-        let mut guard = 0;
-        while let Some((db, key)) = self.events.ready_keys.pop() {
-            if shared.blocking.len() == 0 {
-                self.events.ready_keys.clear();
-                return;
-            }
-            guard += 1;
-            if guard > 100_000 {
-                self.events.ready_keys.clear();
-                return;
+        let mut next = 0;
+        while let Some((db, key)) = self.events.ready_keys.get(next).cloned() {
+            next += 1;
+            if shared.blocking.len() == 0 || next > 100_000 {
+                break;
             }
             while let Some(w) = shared.blocking.claim_first(db, &key) {
                 let Some((idx, cmd)) = shared.commands.lookup(&w.argv[0]) else {
@@ -168,17 +166,26 @@ impl<'s> Executor<'s> {
                 self.touched.extend_from_slice(&self.ids);
                 let mut ctx = Ctx::new(&mut self.locked, &mut self.events, w.db, now_ms());
                 ctx.proto = w.proto;
+                ctx.woken = Some(key.clone());
+                ctx.stream_node = self.stream_node;
                 let reply = guarded(|| kevy_store::run(&mut ctx, sc, &w.argv));
                 if ctx.take_block().is_some() {
                     shared.blocking.unclaim(w);
                     break;
                 }
-                cmd.stats.calls.fetch_add(1, Relaxed);
+                // The call was counted when the command blocked: a served
+                // blocked command counts once, as in Redis.
                 let _ = idx;
+                if let Reply::Error(e) = &reply {
+                    // A blocked XREADGROUP told its stream or group is gone.
+                    cmd.stats.failed.fetch_add(1, Relaxed);
+                    shared.stats.count_error(e);
+                }
                 let mut buf = Vec::new();
                 encode(&reply, w.proto, &mut buf);
                 self.unblocks.push((w.worker, w.id, buf));
             }
         }
+        self.events.ready_keys.clear();
     }
 }

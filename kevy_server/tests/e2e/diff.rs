@@ -39,4 +39,5 @@ scripts!(lists);
 scripts!(lists_blocking);
 scripts!(memory);
 scripts!(sort);
+scripts!(streams, streams_groups, streams_blocking);
 scripts!(scripting, scripting_resp3, functions, lua_libs);

@@ -18,10 +18,11 @@ pub(crate) mod keys;
 mod lcs;
 mod ldouble;
 mod lists;
+mod reply_stream;
 mod scan;
 mod sets;
 mod sort;
-mod stream;
+mod streams;
 pub(crate) mod strings;
 #[cfg(test)]
 pub(crate) mod testutil;
@@ -38,7 +39,7 @@ pub struct StoreCommand {
     pub run: Handler,
 }
 
-fn families() -> [&'static [StoreCommand]; 13] {
+fn families() -> [&'static [StoreCommand]; 14] {
     [
         strings::COMMANDS,
         keys::COMMANDS,
@@ -55,6 +56,7 @@ fn families() -> [&'static [StoreCommand]; 13] {
         // table index) keeps naming the commands it was recorded with.
         sort::COMMANDS,
         geo::COMMANDS,
+        streams::COMMANDS,
     ]
 }
 

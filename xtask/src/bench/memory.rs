@@ -1,7 +1,7 @@
 //! Memory per key: a pipelined loader that writes raw RESP over TCP in
 //! batches of 1000 commands, and the measurement that uses it. Each shape
 //! (1M string keys with 32-byte values; one hash, set and zset of 1M
-//! members) is loaded into a freshly started server, and the growth of its
+//! members; one stream of 1M entries) is loaded into a freshly started server, and the growth of its
 //! resident set (VmRSS, before and after) is divided by the item count. A
 //! fresh server per shape keeps memory freed by an earlier shape, which the
 //! allocator may not return to the OS, out of the next figure.
@@ -21,6 +21,9 @@ pub enum Fill {
     Set,
     /// `ZADD zset i mem:%012d`.
     Zset,
+    /// `XADD <key> * f1 v%015d f2 w%015d`: stream entries of two fields
+    /// with 16-byte values.
+    Stream(&'static str),
 }
 
 impl Fill {
@@ -30,6 +33,7 @@ impl Fill {
             Fill::Hash => "hash fields (32 B values)".into(),
             Fill::Set => "set members".into(),
             Fill::Zset => "zset members".into(),
+            Fill::Stream(_) => "stream entries (two 16 B fields)".into(),
         }
     }
 
@@ -54,6 +58,19 @@ impl Fill {
             Fill::Zset => {
                 let m = format!("mem:{i:012}");
                 let args = [&b"ZADD"[..], b"zset", score.as_bytes(), m.as_bytes()];
+                encode(out, args.into_iter())
+            }
+            Fill::Stream(key) => {
+                let (v, w) = (format!("v{i:015}"), format!("w{i:015}"));
+                let args = [
+                    &b"XADD"[..],
+                    key.as_bytes(),
+                    b"*",
+                    b"f1",
+                    v.as_bytes(),
+                    b"f2",
+                    w.as_bytes(),
+                ];
                 encode(out, args.into_iter())
             }
         }
@@ -120,9 +137,20 @@ pub struct MemRow {
 
 /// Loads every shape into fresh servers and reports bytes per item.
 pub fn measure(setup: &Setup, n: u64) -> Vec<MemRow> {
-    let shapes = [Fill::Strings(32), Fill::Hash, Fill::Set, Fill::Zset];
+    let shapes = [
+        Fill::Strings(32),
+        Fill::Hash,
+        Fill::Set,
+        Fill::Zset,
+        Fill::Stream("stream"),
+    ];
+    measure_shapes(setup, n, &shapes)
+}
+
+/// Loads each of `shapes` into fresh servers and reports bytes per item.
+pub fn measure_shapes(setup: &Setup, n: u64, shapes: &[Fill]) -> Vec<MemRow> {
     let mut rows = Vec::new();
-    for shape in shapes {
+    for &shape in shapes {
         eprintln!("memory: {} x {n}", shape.label());
         let kevy = per_item(setup, Kind::Kevy, shape, n);
         let redis = per_item(setup, Kind::Redis, shape, n);

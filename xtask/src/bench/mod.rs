@@ -12,10 +12,14 @@ pub mod micro;
 pub mod report;
 pub mod servers;
 pub mod snapshot;
+pub mod streams;
 
 use load::{Proc, Sample};
 use memory::Fill;
 use servers::{Kind, Persist, Server, Setup};
+
+/// A workload run that drives the server itself: `n` requests a run.
+pub type Driver = fn(&Server, u64) -> Result<Sample, String>;
 
 /// One table row's recipe.
 #[derive(Clone, Debug)]
@@ -27,6 +31,9 @@ pub struct Workload {
     pub flush: bool,
     /// Keys to load before the first run, so GETs hit.
     pub prefill: Option<(Fill, u64)>,
+    /// A run that `redis-benchmark` cannot express (instead of `procs`):
+    /// it drives the server itself, `n` requests a run.
+    pub driver: Option<(Driver, u64)>,
     /// Commands to send before the first run, each with the reply it must
     /// get (SCRIPT LOAD of the script an EVALSHA row calls).
     pub setup: Vec<(Vec<String>, String)>,
@@ -39,6 +46,7 @@ fn wl(name: &str, persist: Persist, procs: Vec<Proc>) -> Workload {
         procs,
         flush: true,
         prefill: None,
+        driver: None,
         setup: Vec::new(),
     }
 }
@@ -134,6 +142,7 @@ pub fn workloads(quick: bool, scale: f64) -> Vec<Workload> {
     v.push(simple("ZADD", "zadd", 100_000));
     v.push(simple("MSET (10 keys)", "mset", 50_000));
     v.push(simple("LRANGE_100", "lrange_100", 20_000));
+    v.extend(stream_workloads(scale));
     let key = ["1", "key:__rand_int__"];
     let three = [
         "3",
@@ -179,6 +188,69 @@ pub fn workloads(quick: bool, scale: f64) -> Vec<Workload> {
         let name = format!("SET appendfsync {policy}");
         v.push(wl(&name, Persist::Aof(policy), bench(&args, n(count))));
     }
+    v
+}
+
+/// The stream rows: XADD, XRANGE of 100 entries, and the consumer-group
+/// cycle (`streams::group_cycle`).
+pub fn stream_workloads(scale: f64) -> Vec<Workload> {
+    let n = |x: u64| ((x as f64 * scale) as u64).max(1000);
+    let mut v = Vec::new();
+    v.push(wl(
+        "XADD (2 fields, 16 B values)",
+        Persist::Off,
+        bench(
+            &[
+                "-c",
+                "50",
+                "XADD",
+                "stream",
+                "*",
+                "f1",
+                "vvvvvvvvvvvvvvvv",
+                "f2",
+                "wwwwwwwwwwwwwwww",
+            ],
+            n(100_000),
+        ),
+    ));
+    v.push(wl(
+        "XADD (2 fields, 16 B values) -P 16",
+        Persist::Off,
+        bench(
+            &[
+                "-c",
+                "50",
+                "-P",
+                "16",
+                "XADD",
+                "stream",
+                "*",
+                "f1",
+                "vvvvvvvvvvvvvvvv",
+                "f2",
+                "wwwwwwwwwwwwwwww",
+            ],
+            n(1_000_000),
+        ),
+    ));
+    let mut xrange = wl(
+        "XRANGE of 100 entries",
+        Persist::Off,
+        bench(
+            &["-c", "50", "XRANGE", "stream", "-", "+", "COUNT", "100"],
+            n(20_000),
+        ),
+    );
+    xrange.prefill = Some((Fill::Stream("stream"), 1000));
+    v.push(xrange);
+    let mut cycle = wl(
+        "XREADGROUP COUNT 10 + XACK cycle, 16 clients",
+        Persist::Off,
+        Vec::new(),
+    );
+    cycle.driver = Some((streams::group_cycle, n(20_000)));
+    v.push(cycle);
     v
 }
 
@@ -277,7 +349,11 @@ fn run_one(pair: &mut [(Kind, Result<Server, String>)], w: &Workload, runs: usiz
             let (Ok(s), Ok(v)) = (s, &mut *acc) else {
                 continue;
             };
-            match load::run(s, &w.procs) {
+            let run = match w.driver {
+                Some((f, n)) => f(s, n),
+                None => load::run(s, &w.procs),
+            };
+            match run {
                 Ok(x) => v.push(x),
                 Err(e) if !s.alive() => *acc = Err(s.failure(&format!("died: {e}"))),
                 Err(e) => *acc = Err(e),
@@ -347,6 +423,7 @@ mod tests {
             "GET 16 KiB",
             "MSET (10 keys)",
             "LRANGE_100",
+            "XRANGE of 100 entries",
         ] {
             assert!(names.iter().any(|n| n == want), "{want} missing");
         }

@@ -52,7 +52,9 @@ impl ScriptHost<'_, '_> {
             return refused("ERR Wrong number of args calling Redis command from script");
         }
         let flags = cmd.meta.flags;
-        if flags & (cf::NOSCRIPT | cf::BLOCKING) != 0
+        // Blocking commands without `noscript` (BLMPOP, BZMPOP, XREAD,
+        // XREADGROUP) run, never blocking, as in Redis.
+        if flags & cf::NOSCRIPT != 0
             || matches!(cmd.kind, Kind::Script(_))
             || (crate::acl::is_container(cmd.meta.name) && noscript_sub(cmd.meta.name, argv))
         {
@@ -164,6 +166,7 @@ impl ScriptHost<'_, '_> {
         ctx.notify_mask = ex.notify_mask;
         ctx.track_keys = shared.tracking.active();
         ctx.lfu = ex.lfu;
+        ctx.stream_node = ex.stream_node;
         let r = guarded(|| kevy_store::run(&mut ctx, sc, argv));
         if shared.tracking.active() {
             ex.track(self.sess, sc, argv);

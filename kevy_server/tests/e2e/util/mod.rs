@@ -8,7 +8,7 @@ mod conn;
 mod script;
 
 pub use conn::*;
-pub use script::diff_script;
+pub use script::{diff_script, mask_ints};
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;

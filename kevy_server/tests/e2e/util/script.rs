@@ -28,6 +28,10 @@
 //!   - `@error-prefix` both replies are errors whose first word (`ERR`,
 //!     `WRONGTYPE`, ...) must match; the rest may differ. Use sparingly, and
 //!     say why in a comment above the line;
+//!   - `@times` every integer in the reply, however deep, may differ; the
+//!     shape, strings, IDs and nulls must match (`XINFO STREAM FULL`,
+//!     `XPENDING ... start end count`, `XINFO CONSUMERS`: delivery times,
+//!     seen-times and idle times are the servers' clocks);
 //! - whole-line directives: `@resp3` sends `HELLO 3` on both connections
 //!   (its reply is not compared: server name, version and id differ),
 //!   `@resp2` sends `HELLO 2`, `@sleep <ms>` sleeps;
@@ -75,6 +79,7 @@ struct Compare {
     ttl: bool,
     pttl: bool,
     error_prefix: bool,
+    times: bool,
 }
 
 /// Runs `tests/scripts/<name>.txt` against kevy-server and redis-server and
@@ -151,6 +156,7 @@ pub fn diff_script(name: &str) {
                 "ttl" => how.ttl = true,
                 "pttl" => how.pttl = true,
                 "error-prefix" => how.error_prefix = true,
+                "times" => how.times = true,
                 other => panic!("{loc}: unknown directive @{other}"),
             }
             rest = tail.trim_start();
@@ -282,6 +288,9 @@ fn same_reply(got: &[u8], want: &[u8], how: Compare) -> bool {
             return a.abs_diff(b) <= slack;
         }
     }
+    if how.times {
+        return mask_ints(got) == mask_ints(want);
+    }
     if how.error_prefix && got.first() == Some(&b'-') && want.first() == Some(&b'-') {
         let word = |f: &[u8]| -> Vec<u8> {
             f[1..]
@@ -295,6 +304,46 @@ fn same_reply(got: &[u8], want: &[u8], how: Compare) -> bool {
     false
 }
 
+/// `frame` with every integer (`:n`) replaced by `:#`, walking the RESP
+/// structure so bulk payloads are left alone. Unparsable bytes stay as
+/// they are.
+pub fn mask_ints(frame: &[u8]) -> Vec<u8> {
+    fn walk(f: &[u8], p: usize, out: &mut Vec<u8>) -> Option<usize> {
+        let cr = p + f.get(p..)?.windows(2).position(|w| w == b"\r\n")?;
+        let line = &f[p..cr];
+        match line.first()? {
+            b':' => out.extend_from_slice(b":#\r\n"),
+            b'*' | b'~' | b'>' | b'%' => {
+                out.extend_from_slice(&f[p..cr + 2]);
+                let n: i64 = std::str::from_utf8(&line[1..]).ok()?.parse().ok()?;
+                let n = if line[0] == b'%' { 2 * n } else { n };
+                let mut q = cr + 2;
+                for _ in 0..n.max(0) {
+                    q = walk(f, q, out)?;
+                }
+                return Some(q);
+            }
+            b'$' | b'=' | b'!' => {
+                let n: i64 = std::str::from_utf8(&line[1..]).ok()?.parse().ok()?;
+                let end = if n < 0 {
+                    cr + 2
+                } else {
+                    cr + 2 + n as usize + 2
+                };
+                out.extend_from_slice(f.get(p..end)?);
+                return Some(end);
+            }
+            _ => out.extend_from_slice(&f[p..cr + 2]),
+        }
+        Some(cr + 2)
+    }
+    let mut out = Vec::new();
+    match walk(frame, 0, &mut out) {
+        Some(_) => out,
+        None => frame.to_vec(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -304,6 +353,16 @@ mod tests {
         let exact = Compare::default();
         assert!(same_reply(b":1\r\n", b":1\r\n", exact));
         assert!(!same_reply(b":1\r\n", b":2\r\n", exact));
+        let times = Compare {
+            times: true,
+            ..exact
+        };
+        assert!(same_reply(
+            b"*2\r\n:1700000000000\r\n$2\r\n:1\r\n",
+            b"*2\r\n:1700000000004\r\n$2\r\n:1\r\n",
+            times
+        ));
+        assert!(!same_reply(b"*1\r\n:1\r\n", b"*1\r\n$1\r\n1\r\n", times));
         let ttl = Compare { ttl: true, ..exact };
         assert!(same_reply(b":99\r\n", b":100\r\n", ttl));
         assert!(!same_reply(b":98\r\n", b":100\r\n", ttl));

@@ -304,7 +304,7 @@ fn generic(
         withhash,
         withcoord,
     };
-    if crate::cmd::stream::wanted(ctx.stream_replies, out.points.len()) {
+    if crate::cmd::reply_stream::wanted(ctx.stream_replies, out.points.len()) {
         return Ok(Reply::Stream(Streamed::new(out)));
     }
     Ok(Reply::Array(

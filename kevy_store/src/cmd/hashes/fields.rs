@@ -3,7 +3,7 @@
 
 use super::super::ldouble::LongDouble;
 use super::{peek, read, write, write_or_create};
-use crate::cmd::stream::{self, HashPart};
+use crate::cmd::reply_stream::{self, HashPart};
 use crate::ctx::{notify, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::kstr::KStr;
@@ -194,8 +194,8 @@ pub(super) fn hincrbyfloat(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
 fn streamed(ctx: &mut Ctx<'_, '_>, key: &[u8], part: HashPart) -> Result<Option<Reply>, CmdError> {
     let stream_ok = ctx.stream_replies;
     Ok(read(ctx, key)?
-        .filter(|h| stream::wanted(stream_ok, h.len()))
-        .map(|h| stream::hash_fields(h, part)))
+        .filter(|h| reply_stream::wanted(stream_ok, h.len()))
+        .map(|h| reply_stream::hash_fields(h, part)))
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use std::collections::HashSet;
 
 /// Longest reply a negative count (repeats allowed) may ask for. Redis has
 /// no limit and streams the reply. kevy streams it to a connection too (in
-/// bounded memory, see `cmd::stream`), but the embedded store builds it
+/// bounded memory, see `cmd::reply_stream`), but the embedded store builds it
 /// eagerly, and a count like `-9223372036854775807` would occupy the
 /// connection for good: such counts are refused.
 pub(crate) const MAX_REPEATED_PICKS: u64 = 1 << 24;
@@ -110,9 +110,9 @@ fn with_count(ctx: &mut Ctx<'_, '_>, key: &[u8], l: i64, withvalues: bool) -> Cm
     if count == 0 || size == 0 {
     } else if l < 0 || count == 1 {
         check_repeated(count)?;
-        if crate::cmd::stream::wanted(stream_ok, count as usize) {
-            let pool = crate::cmd::stream::Pool::Hash(h.clone());
-            return Ok(crate::cmd::stream::random_picks(
+        if crate::cmd::reply_stream::wanted(stream_ok, count as usize) {
+            let pool = crate::cmd::reply_stream::Pool::Hash(h.clone());
+            return Ok(crate::cmd::reply_stream::random_picks(
                 pool,
                 count as usize,
                 withvalues,

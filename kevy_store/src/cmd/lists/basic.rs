@@ -127,7 +127,7 @@ pub(super) fn lrange(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
         return Ok(Reply::Array(Vec::new()));
     };
     Ok(match l.clamp_range(start, stop) {
-        Some(r) => crate::cmd::stream::list_range(stream_ok, l, r.clone())
+        Some(r) => crate::cmd::reply_stream::list_range(stream_ok, l, r.clone())
             .unwrap_or_else(|| bulks(l.range(r))),
         None => Reply::Array(Vec::new()),
     })

@@ -109,6 +109,10 @@ fn blmove_generic(
     deadline: u64,
 ) -> CmdResult {
     let (src, dst) = (&argv[1][..], &argv[2][..]);
+    if ctx.woken_by_wrong_type("list") {
+        ctx.block_on(&[src], deadline);
+        return Ok(Reply::Nil);
+    }
     if peek_list(ctx, src)?.is_some() {
         return lmove_generic(ctx, src, dst, from, to);
     }
@@ -178,6 +182,10 @@ fn pop_first(
 fn bpop(ctx: &mut Ctx<'_, '_>, argv: &[Bytes], end: End) -> CmdResult {
     let deadline = parse_timeout(ctx.now_ms, &argv[argv.len() - 1])?;
     let keys = &argv[1..argv.len() - 1];
+    if ctx.woken_by_wrong_type("list") {
+        block(ctx, keys, deadline);
+        return Ok(Reply::NilArray);
+    }
     if let Some(r) = pop_first(ctx, keys, end, None)? {
         return Ok(r);
     }
@@ -275,6 +283,10 @@ pub(super) fn lmpop(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
 pub(super) fn blmpop(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     let m = Mpop::parse(argv, 2)?;
     let deadline = parse_timeout(ctx.now_ms, &argv[1])?;
+    if ctx.woken_by_wrong_type("list") {
+        block(ctx, m.keys, deadline);
+        return Ok(Reply::NilArray);
+    }
     if let Some(r) = pop_first(ctx, m.keys, m.end, Some(m.count))? {
         return Ok(r);
     }

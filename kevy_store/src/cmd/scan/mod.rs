@@ -9,7 +9,7 @@
 //! whatever is written meanwhile, and the cursor means the same thing
 //! whatever the shard count.
 
-use super::stream;
+use super::reply_stream;
 use super::StoreCommand;
 use crate::ctx::Ctx;
 use crate::db::Key;
@@ -130,7 +130,7 @@ fn keys_cmd(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     let all = pat == b"*";
     let (db, now, loading) = (ctx.db, ctx.now_ms, ctx.loading);
     if ctx.stream_replies {
-        if let Some(r) = stream::keys::streamed(ctx, pat)? {
+        if let Some(r) = reply_stream::keys::streamed(ctx, pat)? {
             return Ok(r);
         }
     }
@@ -413,6 +413,7 @@ fn flushdb(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     }
     dispose(old, n, async_free);
     ctx.events.dirty += n as u64;
+    ctx.events.replaced_dbs.push(db);
     let parts: Vec<&[u8]> = argv.iter().map(|a| &a[..]).collect();
     ctx.propagate_all(&parts);
     Ok(Reply::ok())
@@ -434,6 +435,8 @@ fn flushall(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     }
     dispose(old, n, async_free);
     ctx.events.dirty += n as u64 + 1;
+    let ndbs = ctx.ndbs();
+    ctx.events.replaced_dbs.extend(0..ndbs);
     let parts: Vec<&[u8]> = argv.iter().map(|a| &a[..]).collect();
     ctx.propagate_all(&parts);
     Ok(Reply::ok())
@@ -462,6 +465,7 @@ fn swapdb(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
             touch_watchers(shard, &[a, b]);
             shard.dbs.swap(a, b);
         }
+        ctx.events.replaced_dbs.extend([a, b]);
     }
     ctx.events.dirty += 1;
     let parts: Vec<&[u8]> = argv.iter().map(|a| &a[..]).collect();

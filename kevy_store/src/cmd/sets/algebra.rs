@@ -7,7 +7,7 @@
 //! plus the commands that rebuild the result, on the destination's shard.
 
 use super::read;
-use crate::cmd::stream;
+use crate::cmd::reply_stream;
 use crate::ctx::{notify, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::kstr::KStr;
@@ -31,8 +31,8 @@ fn bulks(s: &SetValue) -> Vec<Reply> {
 /// A computed set as a reply: streamed from the result itself when big
 /// (no element copies, no reply tree, no whole encoded reply).
 fn set_reply(stream_ok: bool, s: SetValue) -> Reply {
-    if stream::wanted(stream_ok, s.len()) {
-        return stream::set_members(&s);
+    if reply_stream::wanted(stream_ok, s.len()) {
+        return reply_stream::set_members(&s);
     }
     Reply::Set(bulks(&s))
 }
@@ -132,8 +132,8 @@ fn store(ctx: &mut Ctx<'_, '_>, dst: &[u8], result: SetValue, event: &'static st
 pub(super) fn sinter(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     let sets = load(ctx, &argv[1..])?;
     let found = intersect(sets, 0);
-    if stream::wanted(ctx.stream_replies, found.len()) {
-        return Ok(stream::members(found));
+    if reply_stream::wanted(ctx.stream_replies, found.len()) {
+        return Ok(reply_stream::members(found));
     }
     Ok(Reply::Set(
         found.iter().map(|m| Reply::Bulk(m.to_bytes())).collect(),

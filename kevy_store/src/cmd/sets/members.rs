@@ -3,7 +3,7 @@
 
 use super::{peek, read, write, write_or_create};
 use crate::cmd::hashes::scan::{parse_cursor, scan_reply, ScanOpts};
-use crate::cmd::stream;
+use crate::cmd::reply_stream;
 use crate::ctx::{notify, Ctx};
 use crate::error::CmdResult;
 use bytes::Bytes;
@@ -54,8 +54,8 @@ pub(super) fn srem(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
 /// `SMEMBERS key`: ascending for an intset; a set in RESP3.
 pub(super) fn smembers(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
     let stream_ok = ctx.stream_replies;
-    if let Some(s) = read(ctx, &argv[1])?.filter(|s| stream::wanted(stream_ok, s.len())) {
-        return Ok(stream::set_members(s));
+    if let Some(s) = read(ctx, &argv[1])?.filter(|s| reply_stream::wanted(stream_ok, s.len())) {
+        return Ok(reply_stream::set_members(s));
     }
     let out = read(ctx, &argv[1])?.map(|s| s.iter().map(|m| Reply::Bulk(m.to_bytes())).collect());
     Ok(Reply::Set(out.unwrap_or_default()))

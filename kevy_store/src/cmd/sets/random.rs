@@ -5,7 +5,7 @@
 
 use super::{peek, read, write};
 use crate::cmd::hashes::random::{arg_count, check_repeated, distinct_positions};
-use crate::cmd::stream;
+use crate::cmd::reply_stream;
 use crate::ctx::{notify, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::kstr::KStr;
@@ -125,9 +125,9 @@ fn srandmember_count(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
         Vec::new()
     } else if l < 0 || count == 1 {
         check_repeated(count)?;
-        if stream::wanted(stream_ok, count as usize) {
-            let pool = stream::Pool::Set(SetValue::clone(s.as_ref()));
-            return Ok(stream::random_picks(pool, count as usize, false));
+        if reply_stream::wanted(stream_ok, count as usize) {
+            let pool = reply_stream::Pool::Set(SetValue::clone(s.as_ref()));
+            return Ok(reply_stream::random_picks(pool, count as usize, false));
         }
         (0..count)
             .filter_map(|_| s.at(below(size as u64) as usize))

@@ -6,7 +6,7 @@
 //! shard (`ALL_SHARDS`); the key positions they declare are those Redis's
 //! `sortGetKeys` reports. Pattern lookups are in `pattern.rs`.
 
-use super::stream;
+use super::reply_stream;
 use super::StoreCommand;
 use crate::ctx::{notify, Ctx};
 use crate::error::{CmdError, CmdResult};
@@ -308,8 +308,8 @@ fn reply(ctx: &mut Ctx<'_, '_>, selected: &[Sortable], gets: &[&[u8]]) -> CmdRes
             out.push(lookup(ctx, p, &it.elem)?);
         }
     }
-    if stream::wanted(ctx.stream_replies, out.len()) {
-        return Ok(stream::bulks(out));
+    if reply_stream::wanted(ctx.stream_replies, out.len()) {
+        return Ok(reply_stream::bulks(out));
     }
     Ok(Reply::Array(
         out.into_iter()

@@ -257,8 +257,8 @@ fn generic(
             };
             store_result(ctx, d, ZSetValue::from_sorted(items), event)
         }
-        None if crate::cmd::stream::wanted(ctx.stream_replies, items.len()) => {
-            Ok(crate::cmd::stream::zset_items(items, withscores))
+        None if crate::cmd::reply_stream::wanted(ctx.stream_replies, items.len()) => {
+            Ok(crate::cmd::reply_stream::zset_items(items, withscores))
         }
         None => Ok(items_reply(ctx.proto, items.iter(), withscores)),
     }

@@ -149,6 +149,10 @@ fn blocking_pop(
     shape: Shape,
 ) -> CmdResult {
     let deadline = timeout(timeout_arg, ctx.now_ms)?;
+    if ctx.woken_by_wrong_type("zset") {
+        ctx.block_on(keys, deadline);
+        return Ok(Reply::NilArray);
+    }
     for &k in keys {
         if exists_for_write(ctx, k)? {
             return generic_pop(ctx, &[k], max, count, shape);
@@ -279,9 +283,9 @@ pub(super) fn zrandmember(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> CmdResult {
         if count > RANDMEMBER_MAX {
             return Err(CmdError::err("value is out of range"));
         }
-        if crate::cmd::stream::wanted(stream_ok, count as usize) {
-            let pool = crate::cmd::stream::Pool::ZSet(z.clone());
-            return Ok(crate::cmd::stream::random_picks(
+        if crate::cmd::reply_stream::wanted(stream_ok, count as usize) {
+            let pool = crate::cmd::reply_stream::Pool::ZSet(z.clone());
+            return Ok(crate::cmd::reply_stream::random_picks(
                 pool,
                 count as usize,
                 withscores,

@@ -7,7 +7,7 @@
 use super::basic::{lex_span, listpack_lex, score_span};
 use super::parse::{LexRange, ScoreRange};
 use super::{arg_long, drop_if_empty, is, items_reply, read, store_result, write};
-use crate::cmd::stream;
+use crate::cmd::reply_stream;
 use crate::ctx::{notify, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::types::zset::{Item, MAX_LISTPACK_ENTRIES, MAX_LISTPACK_VALUE};
@@ -167,8 +167,8 @@ fn zrange_generic(ctx: &mut Ctx<'_, '_>, argv: &[Bytes], kind: Kind, dir: Dir) -
         return Ok(Reply::Array(Vec::new()));
     };
     let (start, end) = q.ranks(z);
-    if stream::wanted(stream_ok, end - start) {
-        return Ok(stream::zset_range(z, start, end, q.rev, q.withscores));
+    if reply_stream::wanted(stream_ok, end - start) {
+        return Ok(reply_stream::zset_range(z, start, end, q.rev, q.withscores));
     }
     Ok(items_reply(proto, z.range(start, end, q.rev), q.withscores))
 }
