@@ -7,7 +7,7 @@
 use super::scripting::{kill_reply, split_keys};
 use super::{eq, help_reply, sub_arity, unknown_subcommand};
 use crate::conn::Session;
-use crate::exec::{Executor, Target};
+use crate::exec::{Call, Executor, Target};
 use crate::script::{decode_functions, encode_functions, Libs};
 use bytes::Bytes;
 use kevy_resp::Reply;
@@ -35,7 +35,17 @@ fn call(ex: &mut Executor<'_>, sess: &mut Session, argv: &[Bytes], ro: bool) -> 
     let Some(flags) = vm.function_flags(&name) else {
         return Reply::error("ERR Function not found");
     };
-    ex.run_script(sess, Target::Function(&name), keys, args, ro, flags, argv)
+    ex.run_script(
+        sess,
+        Call {
+            target: Target::Function(&name),
+            keys,
+            args,
+            ro,
+            flags,
+            argv,
+        },
+    )
 }
 
 const HELP: &[&str] = &[

@@ -5,7 +5,7 @@
 
 use super::{eq, help_reply, sub_arity, unknown_subcommand};
 use crate::conn::Session;
-use crate::exec::{Executor, Target};
+use crate::exec::{Call, Executor, Target};
 use crate::script::{KillOutcome, ScriptCommand};
 use bytes::Bytes;
 use kevy_resp::Reply;
@@ -209,7 +209,17 @@ fn eval_body(ex: &mut Executor<'_>, sess: &mut Session, argv: &[Bytes], ro: bool
         Err(e) => return e,
     };
     shared.scripting.add_script(&sha, &argv[1]);
-    ex.run_script(sess, Target::Eval(&sha), keys, args, ro, flags, argv)
+    ex.run_script(
+        sess,
+        Call {
+            target: Target::Eval(&sha),
+            keys,
+            args,
+            ro,
+            flags,
+            argv,
+        },
+    )
 }
 
 fn eval_sha(ex: &mut Executor<'_>, sess: &mut Session, argv: &[Bytes], ro: bool) -> Reply {
@@ -232,7 +242,17 @@ fn eval_sha(ex: &mut Executor<'_>, sess: &mut Session, argv: &[Bytes], ro: bool)
         Ok(f) => f,
         Err(e) => return e,
     };
-    ex.run_script(sess, Target::Eval(sha), keys, args, ro, flags, argv)
+    ex.run_script(
+        sess,
+        Call {
+            target: Target::Eval(sha),
+            keys,
+            args,
+            ro,
+            flags,
+            argv,
+        },
+    )
 }
 
 const SCRIPT_HELP: &[&str] = &[

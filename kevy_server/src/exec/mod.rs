@@ -18,7 +18,7 @@ use bytes::Bytes;
 use gate::{busy_refusal, misconf, reject, KEYSPACE_FLAGS};
 use kevy_resp::{encode, encode_deferred, Reply};
 use kevy_store::{Ctx, Events, Locked};
-pub(crate) use script::Target;
+pub(crate) use script::{Call, Target};
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering::Relaxed;

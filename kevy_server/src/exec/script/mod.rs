@@ -29,7 +29,24 @@ mod undo;
 
 use undo::Undo;
 
+/// One script call: what runs, with which keys and arguments.
+pub(crate) struct Call<'a> {
+    /// The script or function.
+    pub target: Target<'a>,
+    /// `KEYS`.
+    pub keys: &'a [Bytes],
+    /// `ARGV`.
+    pub args: &'a [Bytes],
+    /// An `_RO` command: writes are refused.
+    pub ro: bool,
+    /// The script's or function's flags.
+    pub flags: ScriptFlags,
+    /// The command as sent (FUNCTION STATS shows it).
+    pub argv: &'a [Bytes],
+}
+
 /// What a run executes.
+#[derive(Clone, Copy)]
 pub(crate) enum Target<'a> {
     /// Cached EVAL script by SHA1 (lowercase hex).
     Eval(&'a str),
@@ -85,18 +102,16 @@ pub(crate) struct ScriptHost<'e, 's> {
 const KILLED: &str = "ERR Script killed by user with SCRIPT KILL...";
 
 impl<'s> Executor<'s> {
-    /// Runs `target` for `sess` with `keys` and `args`; `ro` for the `_RO`
-    /// commands. `flags` are the script's or function's.
-    pub(crate) fn run_script(
-        &mut self,
-        sess: &mut Session,
-        target: Target<'_>,
-        keys: &[Bytes],
-        args: &[Bytes],
-        ro: bool,
-        flags: ScriptFlags,
-        argv: &[Bytes],
-    ) -> Reply {
+    /// Runs a script call for `sess`.
+    pub(crate) fn run_script(&mut self, sess: &mut Session, call: Call<'_>) -> Reply {
+        let Call {
+            target,
+            keys,
+            args,
+            ro,
+            flags,
+            argv,
+        } = call;
         let shared = self.shared;
         if let Some(r) = self.script_prechecks(sess, flags, ro) {
             return r;
