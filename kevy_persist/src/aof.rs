@@ -40,9 +40,20 @@ struct Pending {
     /// The db the current generation last selected.
     cur_db: Option<usize>,
     /// Switches to a new generation (or to none) at a logical position.
-    marks: Vec<(u64, Option<GenFile>)>,
+    marks: VecDeque<(u64, Option<GenFile>)>,
     /// Bytes in the current generation, including buffered ones.
     gen_bytes: u64,
+    /// A `MULTI` bracket is open at the end of `data` (its holder still
+    /// has the shard locked).
+    open: bool,
+    /// Logical end of the last cross-shard `EXEC <txid> <parts>` record.
+    xgroup: u64,
+}
+
+impl Pending {
+    fn end(&self) -> u64 {
+        self.start + self.data.len() as u64
+    }
 }
 
 struct Writer {
@@ -54,6 +65,8 @@ struct Writer {
     /// A failed write could not be cut back: cut the file to `size` before
     /// the next write.
     torn: bool,
+    /// The last fsynced point in `file`: (logical position, file size).
+    synced_at: Option<(u64, u64)>,
 }
 
 /// The last I/O failure, for INFO, the log and the MISCONF error.
@@ -105,18 +118,26 @@ pub fn strerror(e: &std::io::Error) -> String {
 pub struct AofShard {
     pending: Mutex<Pending>,
     writer: Mutex<Writer>,
-    /// Held while an fsync runs: one syncer per file at a time.
-    syncing: Mutex<()>,
+    /// Held while an fsync runs (under `appendfsync always`, a whole
+    /// commit): one syncer per file at a time.
+    pub(crate) syncing: Mutex<()>,
+    /// Logical end of the last record that left no `MULTI` bracket open:
+    /// what [`AofShard::end`] reports (a bracket is always closed by the
+    /// time its holder releases the shard lock).
+    clean: AtomicU64,
     written: AtomicU64,
     synced: AtomicU64,
     dirty: AtomicU64,
-    /// Bytes are buffered that a write failed to store.
+    /// A write failed: under `everysec`/`no` its bytes are still buffered;
+    /// under `always` the shard refuses writes until a probe succeeds.
     write_failed: AtomicBool,
     /// fsync failures so far, and how many of them a completed checkpoint
     /// made harmless.
     fsync_fails: AtomicU64,
     covered: AtomicU64,
     last_failure: Mutex<Option<IoFailure>>,
+    /// What `appendfsync always` needs to undo writes (see `commit.rs`).
+    pub(crate) dur: crate::commit::DurState,
 }
 
 impl Default for AofShard {
@@ -134,16 +155,20 @@ impl AofShard {
                 data: Vec::new(),
                 start: 0,
                 cur_db: None,
-                marks: Vec::new(),
+                marks: VecDeque::new(),
                 gen_bytes: 0,
+                open: false,
+                xgroup: 0,
             }),
             writer: Mutex::new(Writer {
                 file: None,
                 syncer: None,
                 size: 0,
                 torn: false,
+                synced_at: None,
             }),
             syncing: Mutex::new(()),
+            clean: AtomicU64::new(0),
             written: AtomicU64::new(0),
             synced: AtomicU64::new(0),
             dirty: AtomicU64::new(0),
@@ -151,6 +176,7 @@ impl AofShard {
             fsync_fails: AtomicU64::new(0),
             covered: AtomicU64::new(0),
             last_failure: Mutex::new(None),
+            dur: Default::default(),
         }
     }
 
@@ -170,6 +196,37 @@ impl AofShard {
         encode(argv, &mut p.data);
         let added = (p.data.len() - before) as u64;
         p.gen_bytes += added;
+        match argv.first() {
+            Some(&b"MULTI") if argv.len() == 1 => p.open = true,
+            Some(&b"EXEC") => {
+                p.open = false;
+                if argv.len() == 3 {
+                    p.xgroup = p.end();
+                }
+            }
+            _ => {}
+        }
+        if !p.open {
+            self.clean.store(p.end(), Ordering::Release);
+        }
+    }
+
+    /// Appends a record that changes nothing (`SELECT` of the current db):
+    /// what a probe writes to learn whether the disk takes writes again.
+    pub(crate) fn append_noop(&self) {
+        let mut p = self.pending.lock();
+        if !p.enabled {
+            return;
+        }
+        let before = p.data.len();
+        let db = p.cur_db.unwrap_or(0);
+        let n = db.to_string();
+        encode(&[b"SELECT", n.as_bytes()], &mut p.data);
+        p.cur_db = Some(db);
+        p.gen_bytes += (p.data.len() - before) as u64;
+        if !p.open {
+            self.clean.store(p.end(), Ordering::Release);
+        }
     }
 
     /// Switches later appends to `next` (or stops logging with `None`).
@@ -178,7 +235,7 @@ impl AofShard {
     /// by the next [`AofShard::sync_to`].
     pub fn rotate(&self, next: Option<GenFile>) {
         let mut p = self.pending.lock();
-        let end = p.start + p.data.len() as u64;
+        let end = p.end();
         p.enabled = next.is_some();
         p.cur_db = None;
         p.gen_bytes = if next.is_some() {
@@ -186,13 +243,18 @@ impl AofShard {
         } else {
             0
         };
-        p.marks.push((end, next));
+        p.marks.push_back((end, next));
     }
 
-    /// The logical end: every effect appended so far is before it.
+    /// The logical end: every effect appended so far by a holder that
+    /// released the shard lock is before it.
     pub fn end(&self) -> u64 {
-        let p = self.pending.lock();
-        p.start + p.data.len() as u64
+        self.clean.load(Ordering::Acquire)
+    }
+
+    /// Logical end of the last cross-shard group record.
+    pub(crate) fn xgroup(&self) -> u64 {
+        self.pending.lock().xgroup
     }
 
     /// Position up to which everything is fsynced.
@@ -224,9 +286,10 @@ impl AofShard {
             });
     }
 
-    /// True while the log may lack acknowledged effects: a write failed and
-    /// its bytes are still buffered, or an fsync failed and no checkpoint
-    /// has covered it yet.
+    /// True while the log may lack acknowledged effects or refuses writes:
+    /// a write failed (its bytes are still buffered, or under `always` the
+    /// writes it carried were undone and no probe has succeeded since), or
+    /// an fsync failed and no checkpoint has covered it yet.
     pub fn failed(&self) -> bool {
         self.write_failed.load(Ordering::Acquire) || self.needs_cover()
     }
@@ -238,6 +301,14 @@ impl AofShard {
 
     fn needs_cover(&self) -> bool {
         self.fsync_fails.load(Ordering::Acquire) > self.covered.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set_write_failed(&self, on: bool) {
+        self.write_failed.store(on, Ordering::Release);
+    }
+
+    pub(crate) fn write_failed(&self) -> bool {
+        self.write_failed.load(Ordering::Acquire)
     }
 
     /// The last write or fsync failure (kept after recovery, for INFO).
@@ -258,10 +329,29 @@ impl AofShard {
         self.synced.fetch_max(end, Ordering::AcqRel);
     }
 
-    fn note(&self, e: &PersistError) {
+    pub(crate) fn note(&self, e: &PersistError) {
         if let Some(f) = IoFailure::of(e) {
             *self.last_failure.lock() = Some(f);
         }
+    }
+
+    /// The file can no longer be trusted (it holds undone bytes): only a
+    /// checkpoint clears the failure.
+    pub(crate) fn mark_broken(&self, e: &PersistError) {
+        self.fsync_failed(e);
+    }
+
+    pub(crate) fn written(&self) -> u64 {
+        self.written.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set_synced(&self, pos: u64) {
+        self.synced.fetch_max(pos, Ordering::AcqRel);
+    }
+
+    fn fsync_failed(&self, e: &PersistError) {
+        self.note(e);
+        self.fsync_fails.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Writes everything appended up to at least `target` to the OS and,
@@ -273,58 +363,111 @@ impl AofShard {
     /// On error [`AofShard::failed`] turns true: bytes that could not be
     /// written stay buffered for the next call; after an fsync error no
     /// position counts as synced until a checkpoint covers it.
+    /// (Under `appendfsync always` the server commits through
+    /// [`crate::Engine::commit`] instead, which can undo what fails.)
     pub fn sync_to(&self, target: u64, fsync: bool) -> Result<()> {
         if self.done(target, fsync) {
             return Ok(());
         }
-        let (handle, end) = {
-            let mut w = self.writer.lock();
-            if self.written.load(Ordering::Acquire) < target {
-                if let Err(e) = self.write_pending(&mut w) {
-                    self.note(&e);
-                    self.write_failed.store(true, Ordering::Release);
-                    return Err(e);
-                }
-                self.write_failed.store(false, Ordering::Release);
+        if self.written.load(Ordering::Acquire) < target {
+            if let Err(e) = self.write_upto(self.end()) {
+                self.set_write_failed(true);
+                return Err(e);
             }
-            if !fsync {
-                return Ok(());
+            self.set_write_failed(false);
+        }
+        if !fsync {
+            return Ok(());
+        }
+        if self.needs_cover() {
+            if let Some(f) = self.last_failure() {
+                return Err(f.to_error());
             }
-            if self.needs_cover() {
-                if let Some(f) = self.last_failure() {
-                    return Err(f.to_error());
-                }
-            }
-            (w.syncer.clone(), self.written.load(Ordering::Acquire))
-        };
+        }
         let _one_syncer = self.syncing.lock();
         if self.synced.load(Ordering::Acquire) >= target {
             return Ok(());
         }
-        if let Some((h, path)) = handle {
-            if let Err(e) = h.sync() {
-                let e = PersistError::io(path, "fsync", e);
-                self.note(&e);
-                self.fsync_fails.fetch_add(1, Ordering::AcqRel);
-                return Err(e);
-            }
-        }
+        let (end, _) = self.fsync_written()?;
         self.synced.fetch_max(end, Ordering::AcqRel);
         Ok(())
     }
 
-    /// Writes the whole buffer, applying generation switches in order. On
-    /// a write error the unwritten bytes and switches go back to the front
-    /// of the buffer, so a retry continues exactly where this one stopped.
-    fn write_pending(&self, w: &mut Writer) -> Result<()> {
-        let (mut data, start, marks) = {
-            let mut p = self.pending.lock();
-            let data = std::mem::take(&mut p.data);
-            let start = p.start;
-            p.start += data.len() as u64;
-            (data, start, std::mem::take(&mut p.marks))
+    /// Writes the buffer up to `upto` (a clean position) to the file.
+    pub(crate) fn write_upto(&self, upto: u64) -> Result<()> {
+        let mut w = self.writer.lock();
+        if self.written.load(Ordering::Acquire) >= upto {
+            return Ok(());
+        }
+        let r = self.write_pending(&mut w, upto);
+        if let Err(e) = &r {
+            self.note(e);
+        }
+        r
+    }
+
+    /// fsyncs what is written so far; returns the position it covers and
+    /// the file's size there. Callers hold `syncing`.
+    pub(crate) fn fsync_written(&self) -> Result<(u64, u64)> {
+        let (handle, end, size) = {
+            let w = self.writer.lock();
+            (w.syncer.clone(), self.written.load(Ordering::Acquire), w.size)
         };
-        let mut marks: VecDeque<_> = marks.into();
+        if let Some((h, path)) = handle {
+            if let Err(e) = h.sync() {
+                let e = PersistError::io(path, "fsync", e);
+                self.fsync_failed(&e);
+                return Err(e);
+            }
+        }
+        Ok((end, size))
+    }
+
+    /// Records that the current file is durable up to `size` bytes, which
+    /// is logical position `pos` (what an undo may cut back to).
+    pub(crate) fn set_synced_at(&self, pos: u64, size: u64) {
+        self.writer.lock().synced_at = Some((pos, size));
+    }
+
+    /// Cuts the file back to the last fsynced point when that point is
+    /// logical position `keep` (an undo: the bytes after it belong to
+    /// undone writes), and fsyncs the cut. False when it cannot.
+    pub(crate) fn cut_back(&self, keep: u64) -> bool {
+        let mut w = self.writer.lock();
+        let Some((pos, size)) = w.synced_at else {
+            return false;
+        };
+        if pos != keep || w.torn {
+            return false;
+        }
+        let Some(f) = w.file.as_mut() else {
+            return false;
+        };
+        if f.file.truncate(size).and_then(|_| f.file.sync()).is_err() {
+            return false;
+        }
+        w.size = size;
+        true
+    }
+
+    /// Writes the buffer up to `upto`, applying generation switches in
+    /// order. On a write error the unwritten bytes and switches go back to
+    /// the front of the buffer, so a retry continues exactly where this
+    /// one stopped.
+    fn write_pending(&self, w: &mut Writer, upto: u64) -> Result<()> {
+        let (mut data, start, mut marks) = {
+            let mut p = self.pending.lock();
+            let n = (upto.saturating_sub(p.start) as usize).min(p.data.len());
+            let rest = p.data.split_off(n);
+            let data = std::mem::replace(&mut p.data, rest);
+            let start = p.start;
+            p.start += n as u64;
+            let mut marks = VecDeque::new();
+            while p.marks.front().is_some_and(|m| m.0 <= start + n as u64) {
+                marks.extend(p.marks.pop_front());
+            }
+            (data, start, marks)
+        };
         let mut off = 0usize;
         let mut res = Ok(());
         while let Some(&(pos, _)) = marks.front() {
@@ -341,9 +484,7 @@ impl AofShard {
             // that supersedes it is durable: finish it properly.
             if let Some(f) = w.file.as_mut() {
                 if let Err(e) = f.file.sync() {
-                    let e = PersistError::io(&f.path, "fsync", e);
-                    self.note(&e);
-                    self.fsync_fails.fetch_add(1, Ordering::AcqRel);
+                    self.fsync_failed(&PersistError::io(&f.path, "fsync", e));
                 }
             }
             w.syncer = match &next {
@@ -352,9 +493,7 @@ impl AofShard {
                     Err(e) => {
                         // No handle: this generation cannot be fsynced, so
                         // it must be covered by a checkpoint like a failed fsync.
-                        let e = PersistError::io(&g.path, "dup", e);
-                        self.note(&e);
-                        self.fsync_fails.fetch_add(1, Ordering::AcqRel);
+                        self.fsync_failed(&PersistError::io(&g.path, "dup", e));
                         None
                     }
                 },
@@ -363,6 +502,7 @@ impl AofShard {
             w.file = next;
             w.size = AOF_MAGIC.len() as u64;
             w.torn = false;
+            w.synced_at = None;
         }
         if res.is_ok() {
             res = write_group(w, &data[off..]);
@@ -377,8 +517,9 @@ impl AofShard {
             data.extend_from_slice(&p.data);
             p.data = data;
             p.start = start + off as u64;
-            marks.extend(p.marks.drain(..));
-            p.marks = marks.into();
+            while let Some(m) = marks.pop_back() {
+                p.marks.push_front(m);
+            }
         }
         res
     }
@@ -389,6 +530,43 @@ impl AofShard {
         } else {
             self.written.load(Ordering::Acquire) >= target
         }
+    }
+
+    /// Drops every buffered byte after `keep` (a clean position) and moves
+    /// the log past `end` (the end before the drop, plus one), so positions
+    /// handed out before stay distinguishable from later ones. Switches
+    /// that fell in the dropped range happen at the new start. Called under
+    /// the shard lock by an undo. Returns the end before the drop.
+    pub(crate) fn drop_after(&self, keep: u64) -> u64 {
+        let mut p = self.pending.lock();
+        let end = p.end();
+        let keep_n = (keep.saturating_sub(p.start) as usize).min(p.data.len());
+        let dropped = (p.data.len() - keep_n) as u64;
+        if keep_n == 0 {
+            // Nothing before `keep` is buffered: the file holds it all.
+            p.data.clear();
+            let next = end + 1;
+            p.start = next;
+            for m in p.marks.iter_mut() {
+                m.0 = next;
+            }
+            self.written.store(next, Ordering::Release);
+        } else {
+            // Bytes before `keep` stay buffered (written under another
+            // fsync policy); the log resumes right after them.
+            p.data.truncate(keep_n);
+            let gap = end + 1 - (p.start + keep_n as u64);
+            p.start += gap;
+            let new_end = p.start + keep_n as u64;
+            for m in p.marks.iter_mut() {
+                m.0 = m.0.min(new_end);
+            }
+        }
+        p.gen_bytes = p.gen_bytes.saturating_sub(dropped);
+        p.cur_db = None;
+        p.open = false;
+        self.clean.store(p.end(), Ordering::Release);
+        end
     }
 }
 
@@ -429,5 +607,9 @@ pub struct AofLog(pub Arc<AofShard>);
 impl ShardLog for AofLog {
     fn append(&mut self, db: usize, argv: &[&[u8]]) {
         self.0.append(db, argv);
+    }
+
+    fn position(&self) -> u64 {
+        self.0.end()
     }
 }

@@ -6,6 +6,7 @@
 //! fsync once a second under `everysec`, checkpoints on request), and
 //! fsyncs everything when dropped.
 
+use crate::commit::{misconf_aof, reason_of, Fate};
 use crate::engine::{Engine, EngineConfig};
 use crate::error::{PersistError, Result};
 use crate::io::OsFs;
@@ -144,28 +145,65 @@ impl Durable {
         } else {
             engine.open_generations(&store)?;
         }
-        let fsync_each = opts.fsync == Fsync::Always;
-        let hook_engine = engine.clone();
-        let kevy = Kevy::from_store(store).with_commit_hook(move |ids| {
-            hook_engine.sync(ids, fsync_each).map_err(|e| {
-                CmdError::Other(format!("MISCONF Errors writing to the AOF file: {e}"))
-            })
+        let always = opts.fsync == Fsync::Always;
+        if always {
+            engine.keep_images(&store, true);
+        }
+        let (hook_engine, hook_store) = (engine.clone(), store.clone());
+        let kevy = Kevy::from_store(store).with_commit_hook(move |at| {
+            let misconf = |e: PersistError| CmdError::Other(misconf_aof(&reason_of(&e)));
+            if !always {
+                let ids: Vec<usize> = at.iter().map(|p| p.0).collect();
+                return hook_engine.sync(&ids, false).map_err(misconf);
+            }
+            for &(s, pos) in at {
+                let Some(sh) = hook_engine.shard(s) else { continue };
+                loop {
+                    match sh.fate(pos) {
+                        Fate::Durable => break,
+                        Fate::Undone => {
+                            let why = sh.last_failure().map_or_else(|| "unknown error".into(), |f| f.reason);
+                            return Err(CmdError::Other(misconf_aof(&why)));
+                        }
+                        Fate::Pending => {
+                            // An error is looked at through the fate: the
+                            // failed commit undid this write (or a later one).
+                            let _ = hook_engine.commit(&hook_store, s);
+                        }
+                    }
+                }
+            }
+            Ok(())
         });
         let stop = Arc::new(Stop {
             flag: Mutex::new(false),
             cv: Condvar::new(),
         });
-        let syncer = (opts.fsync == Fsync::EverySec).then(|| {
-            let (engine, stop) = (engine.clone(), stop.clone());
+        let background = opts.fsync != Fsync::No;
+        let syncer = background.then(|| {
+            let (engine, stop, store) = (engine.clone(), stop.clone(), kevy.store().clone());
             std::thread::Builder::new()
                 .name("kevy-fsync".into())
                 .spawn(move || {
                     let mut stopped = stop.flag.lock();
                     while !*stopped {
                         stop.cv.wait_for(&mut stopped, Duration::from_secs(1));
-                        // A failure is reported by `failed()` and retried
-                        // next second; writes go on in memory meanwhile.
-                        let _ = engine.sync_all(true);
+                        if !always {
+                            // A failure is reported by `failed()` and retried
+                            // next second; writes go on in memory meanwhile.
+                            let _ = engine.sync_all(true);
+                            continue;
+                        }
+                        // `always`: after a failed write, probe the disk;
+                        // a file that can no longer be trusted is replaced
+                        // by a checkpoint from memory.
+                        engine.tend(&store);
+                        if engine.needs_checkpoint() {
+                            if let Ok(cp) = engine.begin(&store, true, true) {
+                                let _ = engine.finish(cp);
+                            }
+                            engine.tend(&store);
+                        }
                     }
                 })
         });

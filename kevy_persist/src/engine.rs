@@ -41,6 +41,8 @@ pub struct Checkpoint {
     fails_at: Vec<(u64, u64)>,
     aof: bool,
     created_ms: u64,
+    /// `Engine::reverts` at the freeze.
+    reverts_at: u64,
 }
 
 impl Checkpoint {
@@ -54,7 +56,7 @@ impl Checkpoint {
 pub struct Engine {
     fs: Arc<dyn Fs>,
     cfg: EngineConfig,
-    shards: Vec<Arc<AofShard>>,
+    pub(crate) shards: Vec<Arc<AofShard>>,
     manifest: Mutex<Manifest>,
     busy: AtomicBool,
     /// Files of a manifest written for another shard count: deleted by the
@@ -64,9 +66,18 @@ pub struct Engine {
     base_bytes: AtomicU64,
     /// `aof_current_size` right after the last checkpoint (or start-up).
     last_rewrite_size: AtomicU64,
+    /// Undos so far (a checkpoint that froze before one is void).
+    pub(crate) reverts: AtomicU64,
+    /// Commits keep durable images (`appendfsync always`).
+    pub(crate) images: AtomicBool,
+    /// Duration of the last commit's write + fsync, and the longest, in ms.
+    pub(crate) last_fsync_ms: AtomicU64,
+    pub(crate) max_fsync_ms: AtomicU64,
+    /// Unix ms when the running commit's write + fsync began (0: none).
+    pub(crate) fsync_since: AtomicU64,
 }
 
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
@@ -104,6 +115,11 @@ impl Engine {
             stale: Mutex::new(stale),
             base_bytes: AtomicU64::new(loaded_bytes),
             last_rewrite_size: AtomicU64::new(loaded_bytes),
+            reverts: AtomicU64::new(0),
+            images: AtomicBool::new(false),
+            last_fsync_ms: AtomicU64::new(0),
+            max_fsync_ms: AtomicU64::new(0),
+            fsync_since: AtomicU64::new(0),
         }
     }
 
@@ -221,6 +237,7 @@ impl Engine {
             }
         }
         let n = self.shards.len();
+        let reverts_at = self.reverts.load(Ordering::Acquire);
         let mut views = Vec::with_capacity(n);
         let mut dirty_at = Vec::with_capacity(n);
         let mut fails_at = Vec::with_capacity(n);
@@ -253,6 +270,7 @@ impl Engine {
             fails_at,
             aof,
             created_ms: now_ms(),
+            reverts_at,
         })
     }
 
@@ -265,33 +283,7 @@ impl Engine {
     }
 
     fn finish_inner(&self, cp: &Checkpoint) -> Result<u64> {
-        let n = self.shards.len();
-        let mut sizes = Vec::with_capacity(n);
-        for (i, v) in cp.views.iter().enumerate() {
-            let name = self.snap_name(cp.gen, i);
-            let path = self.cfg.dir.join(&name);
-            let tmp = self.cfg.dir.join(format!("{name}.tmp"));
-            let mut f = self
-                .fs
-                .create(&tmp)
-                .map_err(|e| PersistError::io(&tmp, "create", e))?;
-            let res = write_snapshot(&mut *f, &tmp, v, i as u32, n as u32, cp.created_ms);
-            drop(f);
-            let size = match res {
-                Ok(s) => s,
-                Err(e) => {
-                    let _ = self.fs.remove(&tmp);
-                    return Err(e);
-                }
-            };
-            self.fs
-                .rename(&tmp, &path)
-                .map_err(|e| PersistError::io(&path, "rename", e))?;
-            sizes.push((name, size));
-        }
-        self.fs
-            .sync_dir(&self.cfg.dir)
-            .map_err(|e| PersistError::io(&self.cfg.dir, "fsync", e))?;
+        let sizes = self.write_snapshots(cp)?;
         let old = self.manifest.lock().clone();
         let mut m = old.clone();
         m.gen = m.gen.max(cp.gen);
@@ -303,7 +295,17 @@ impl Engine {
                 Vec::new()
             };
         }
-        m.store(&*self.fs, &self.cfg.dir)?;
+        // The manifest swap and the shards' "durable up to the freeze"
+        // happen together, with no commit running (see `commit.rs`).
+        let published = self.cover_checkpoint(cp.reverts_at, &cp.fails_at, &cp.views, || {
+            m.store(&*self.fs, &self.cfg.dir)
+        });
+        if let Err(e) = published {
+            for (name, _) in &sizes {
+                let _ = self.fs.remove(&self.cfg.dir.join(name));
+            }
+            return Err(e);
+        }
         let keep = m.files();
         *self.manifest.lock() = m;
         let mut gone = old.files();
@@ -316,14 +318,55 @@ impl Engine {
         for (s, d) in self.shards.iter().zip(&cp.dirty_at) {
             s.sub_dirty(*d);
         }
-        for (s, &(fails, end)) in self.shards.iter().zip(&cp.fails_at) {
-            s.cover(fails, end);
-        }
         let total: u64 = sizes.iter().map(|s| s.1).sum();
         self.base_bytes.store(total, Ordering::Relaxed);
         self.last_rewrite_size
             .store(self.aof_current_size(), Ordering::Relaxed);
         Ok(total)
+    }
+
+    /// Writes every frozen shard as `<dbfilename>.<gen>.<shard>` (temp file,
+    /// fsync, rename, then fsync of `dir`). On any failure every file it
+    /// made is removed, so a full disk keeps no half-written checkpoint.
+    fn write_snapshots(&self, cp: &Checkpoint) -> Result<Vec<(String, u64)>> {
+        let n = self.shards.len();
+        let mut sizes: Vec<(String, u64)> = Vec::with_capacity(n);
+        let cleanup = |sizes: &[(String, u64)]| {
+            for (name, _) in sizes {
+                let _ = self.fs.remove(&self.cfg.dir.join(name));
+            }
+        };
+        for (i, v) in cp.views.iter().enumerate() {
+            let name = self.snap_name(cp.gen, i);
+            let path = self.cfg.dir.join(&name);
+            let tmp = self.cfg.dir.join(format!("{name}.tmp"));
+            let res = self
+                .fs
+                .create(&tmp)
+                .map_err(|e| PersistError::io(&tmp, "create", e))
+                .and_then(|mut f| {
+                    write_snapshot(&mut *f, &tmp, v, i as u32, n as u32, cp.created_ms)
+                })
+                .and_then(|size| {
+                    self.fs
+                        .rename(&tmp, &path)
+                        .map_err(|e| PersistError::io(&path, "rename", e))
+                        .map(|_| size)
+                });
+            match res {
+                Ok(size) => sizes.push((name, size)),
+                Err(e) => {
+                    let _ = self.fs.remove(&tmp);
+                    cleanup(&sizes);
+                    return Err(e);
+                }
+            }
+        }
+        if let Err(e) = self.fs.sync_dir(&self.cfg.dir) {
+            cleanup(&sizes);
+            return Err(PersistError::io(&self.cfg.dir, "fsync", e));
+        }
+        Ok(sizes)
     }
 
     /// Writes (and with `fsync`, makes durable) every shard in `ids` up to

@@ -48,6 +48,8 @@ pub enum PersistError {
     },
     /// Another snapshot or rewrite is already running.
     Busy,
+    /// A checkpoint gave up (the reason says why); nothing it wrote counts.
+    Aborted(String),
 }
 
 impl PersistError {
@@ -78,6 +80,7 @@ impl fmt::Display for PersistError {
                 write!(f, "{}: the command at offset {offset} failed on replay: {reason}", path.display())
             }
             PersistError::Busy => write!(f, "a background save or rewrite is already in progress"),
+            PersistError::Aborted(why) => write!(f, "aborted: {why}"),
         }
     }
 }

@@ -139,6 +139,16 @@ pub struct Faults {
     pub write_budget: Option<u64>,
     /// Every fsync fails with EIO.
     pub fail_sync: bool,
+    /// When set, the faults above hit only files whose path contains it.
+    pub only: Option<String>,
+}
+
+impl Faults {
+    fn hits(&self, path: &Path) -> bool {
+        self.only
+            .as_deref()
+            .is_none_or(|o| path.to_string_lossy().contains(o))
+    }
 }
 
 /// A file system that behaves like [`OsFs`] until its [`Faults`] say
@@ -152,6 +162,7 @@ pub struct FaultFs {
 struct FaultFile {
     inner: OsFile,
     faults: Arc<Mutex<Faults>>,
+    path: std::path::PathBuf,
 }
 
 fn eio() -> io::Error {
@@ -161,6 +172,9 @@ fn eio() -> io::Error {
 impl WFile for FaultFile {
     fn write_all(&mut self, parts: &[&[u8]]) -> io::Result<()> {
         let mut f = self.faults.lock();
+        if !f.hits(&self.path) {
+            return self.inner.write_all(parts);
+        }
         for p in parts {
             match f.write_budget {
                 Some(b) if (p.len() as u64) > b => {
@@ -177,9 +191,11 @@ impl WFile for FaultFile {
     }
 
     fn sync(&mut self) -> io::Result<()> {
-        if self.faults.lock().fail_sync {
+        let f = self.faults.lock();
+        if f.fail_sync && f.hits(&self.path) {
             return Err(eio());
         }
+        drop(f);
         self.inner.sync()
     }
 
@@ -191,6 +207,7 @@ impl WFile for FaultFile {
         Ok(Arc::new(FaultSync {
             file: self.inner.0.try_clone()?,
             faults: self.faults.clone(),
+            path: self.path.clone(),
         }))
     }
 }
@@ -198,11 +215,13 @@ impl WFile for FaultFile {
 struct FaultSync {
     file: File,
     faults: Arc<Mutex<Faults>>,
+    path: std::path::PathBuf,
 }
 
 impl FileSync for FaultSync {
     fn sync(&self) -> io::Result<()> {
-        if self.faults.lock().fail_sync {
+        let f = self.faults.lock();
+        if f.fail_sync && f.hits(&self.path) {
             return Err(eio());
         }
         self.file.sync_data()
@@ -219,6 +238,7 @@ impl Fs for FaultFs {
         Ok(Box::new(FaultFile {
             inner: OsFile(f),
             faults: self.faults.clone(),
+            path: path.to_path_buf(),
         }))
     }
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
@@ -231,9 +251,11 @@ impl Fs for FaultFs {
         OsFs.remove(path)
     }
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
-        if self.faults.lock().fail_sync {
+        let f = self.faults.lock();
+        if f.fail_sync && f.hits(dir) {
             return Err(eio());
         }
+        drop(f);
         OsFs.sync_dir(dir)
     }
     fn truncate(&self, path: &Path, len: u64) -> io::Result<()> {

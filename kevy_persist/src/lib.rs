@@ -36,6 +36,7 @@
 #![deny(missing_docs)]
 
 mod aof;
+mod commit;
 mod durable;
 mod engine;
 mod error;
@@ -46,6 +47,7 @@ mod recover;
 mod snapshot;
 
 pub use aof::{strerror, AofLog, AofShard, GenFile, IoFailure};
+pub use commit::{misconf_aof, Fate};
 pub use durable::{Durable, DurableOptions, Fsync};
 pub use engine::{Checkpoint, Engine, EngineConfig};
 pub use error::{PersistError, Result};
@@ -60,5 +62,7 @@ pub use snapshot::{
     read_snapshot, write_snapshot, SnapHeader, SnapValue, SNAP_MAGIC, SNAP_VERSION,
 };
 
+#[cfg(test)]
+mod commit_tests;
 #[cfg(test)]
 mod tests;

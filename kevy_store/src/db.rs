@@ -234,6 +234,18 @@ impl Db {
     pub fn snapshot(&self) -> KeyMap {
         self.map.clone()
     }
+
+    /// Puts back contents frozen earlier by [`Db::snapshot`], rebuilding
+    /// the expiry index from them (O(keys): only an undo after a failed
+    /// log write takes this path).
+    pub fn restore(&mut self, map: KeyMap) {
+        self.expires = map
+            .iter()
+            .filter(|(_, e)| e.expire_at != 0)
+            .map(|(k, _)| k.clone())
+            .collect();
+        self.map = map;
+    }
 }
 
 #[cfg(test)]

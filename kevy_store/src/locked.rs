@@ -45,6 +45,13 @@ impl<'s> Locked<'s> {
         self.guards.iter_mut().map(|g| &mut **g)
     }
 
+    /// Each locked shard's id with its log position now (see
+    /// [`ShardLog::position`](crate::ShardLog::position)): read while the
+    /// locks are held, it bounds exactly the effects made under them.
+    pub fn positions(&self) -> impl Iterator<Item = (usize, u64)> + '_ {
+        self.guards.iter().map(|g| (g.id(), g.log_position()))
+    }
+
     /// True if shard `id` is among the locked ones.
     pub fn holds(&self, id: usize) -> bool {
         self.guards.iter().any(|g| g.id() == id)

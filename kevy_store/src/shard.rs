@@ -14,6 +14,12 @@ use std::sync::Arc;
 pub trait ShardLog: Send {
     /// Records one effect: a command in deterministic form against `db`.
     fn append(&mut self, db: usize, argv: &[&[u8]]);
+
+    /// A position in the log at or after every effect recorded so far
+    /// (bytes appended, for a file log); 0 when the log has no positions.
+    fn position(&self) -> u64 {
+        0
+    }
 }
 
 /// A flag a WATCHing client holds; set when a watched key is modified.
@@ -34,6 +40,17 @@ pub struct Shard {
     /// While set, logged effects are kept here instead of reaching the log
     /// (a script that may still be rolled back; see [`Shard::begin_capture`]).
     capture: Option<Vec<(usize, Vec<bytes::Bytes>)>>,
+    /// While set, write commands on this shard are refused with this error
+    /// (its log could not take the last writes; see [`Shard::refuse_writes`]).
+    refuse: Option<Arc<str>>,
+}
+
+/// A shard's databases frozen at one instant (O(1) to take: the key maps
+/// are persistent); [`Shard::restore`] puts them back.
+#[derive(Clone, Default)]
+pub struct ShardImage {
+    /// Each database's key map.
+    pub maps: Vec<crate::db::KeyMap>,
 }
 
 impl Shard {
@@ -47,7 +64,37 @@ impl Shard {
             dirty: 0,
             tx: 0,
             capture: None,
+            refuse: None,
         }
+    }
+
+    /// The databases as they are now, frozen in O(1).
+    pub fn image(&self) -> ShardImage {
+        ShardImage {
+            maps: self.dbs.iter().map(|d| d.snapshot()).collect(),
+        }
+    }
+
+    /// Puts the databases back as `img` froze them (undoing every change
+    /// since), and marks every watching client dirty: a WATCHed key may
+    /// have changed back.
+    pub fn restore(&mut self, img: &ShardImage) {
+        for (db, m) in self.dbs.iter_mut().zip(&img.maps) {
+            db.restore(m.clone());
+        }
+        self.touch_all_watched(None);
+    }
+
+    /// Refuses write commands on this shard with `err` (None: accepts them
+    /// again). Set under the shard lock, so every write that runs after it
+    /// sees it, whatever gate it passed before.
+    pub fn refuse_writes(&mut self, err: Option<Arc<str>>) {
+        self.refuse = err;
+    }
+
+    /// The error write commands get, while they are refused.
+    pub fn refusal(&self) -> Option<&Arc<str>> {
+        self.refuse.as_ref()
     }
 
     /// This shard's index.
@@ -183,6 +230,11 @@ impl Shard {
     /// True when a log is installed.
     pub fn has_log(&self) -> bool {
         self.log.is_some()
+    }
+
+    /// The installed log's position (see [`ShardLog::position`]); 0 without one.
+    pub fn log_position(&self) -> u64 {
+        self.log.as_ref().map_or(0, |l| l.position())
     }
 
     /// Registers `flag` to be set when `key` in `db` is modified.

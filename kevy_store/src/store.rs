@@ -227,6 +227,11 @@ impl Store {
 /// its first key.
 pub fn run(ctx: &mut Ctx<'_, '_>, cmd: &StoreCommand, argv: &[Bytes]) -> Reply {
     ctx.begin_command();
+    if cmd.meta.is_write() && !ctx.loading {
+        if let Some(e) = ctx.shards_mut().find_map(|s| s.refusal().cloned()) {
+            return Reply::Error(Bytes::copy_from_slice(e.as_bytes()));
+        }
+    }
     let (dirty_before, expired_before) = (ctx.events.dirty, ctx.events.expired);
     // A write over several shards logs into several files: bracket it so
     // recovery applies all of it or none (see `end_tx_all`).

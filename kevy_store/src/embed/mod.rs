@@ -22,12 +22,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
 
 /// Called after a command (or an atomic batch) that changed something, once
-/// its shard locks are released, with the ids of the shards it held. A
+/// its shard locks are released, with the shards it held, each with its
+/// log position read under the lock ([`Shard::log_position`](crate::Shard::log_position)). A
 /// persistence layer uses it to write, and under `appendfsync always` fsync,
-/// those shards' logs before the call returns to the caller (see
-/// kevy_persist's `Durable`). An `Err` replaces the replies with that error
-/// (the change itself stays applied in memory, as in Redis).
-pub type CommitHook = Arc<dyn Fn(&[usize]) -> Result<(), CmdError> + Send + Sync>;
+/// those shards' logs up to there before the call returns to the caller
+/// (see kevy_persist's `Durable`). An `Err` replaces the replies with that
+/// error (whether the change stays applied is the layer's business: Redis
+/// keeps it; kevy_persist under `always` undoes it).
+pub type CommitHook = Arc<dyn Fn(&[(usize, u64)]) -> Result<(), CmdError> + Send + Sync>;
 
 /// Milliseconds since the Unix epoch by the system clock (0 if the clock is
 /// set before 1970).
@@ -172,7 +174,7 @@ impl Kevy {
     /// something (see [`CommitHook`]). Handles made from it keep it.
     pub fn with_commit_hook(
         &self,
-        hook: impl Fn(&[usize]) -> Result<(), CmdError> + Send + Sync + 'static,
+        hook: impl Fn(&[(usize, u64)]) -> Result<(), CmdError> + Send + Sync + 'static,
     ) -> Kevy {
         Kevy {
             hook: Some(Arc::new(hook)),
@@ -220,16 +222,17 @@ impl Kevy {
         let mut ids = Vec::new();
         self.store.shards_for(c, argv, &mut ids);
         let now = self.now_ms();
-        let mut reply = {
+        let (mut reply, at) = {
             let mut locked = self.store.lock(&ids);
             let mut ctx = Ctx::new(&mut locked, &mut events, db, now);
             ctx.proto = self.proto;
             ctx.may_block = false;
-            run(&mut ctx, c, argv)
+            let r = run(&mut ctx, c, argv);
+            (r, locked.positions().collect::<Vec<_>>())
         };
         if let Some(hook) = &self.hook {
             if events.dirty > 0 {
-                if let Err(e) = hook(&ids) {
+                if let Err(e) = hook(&at) {
                     reply = e.reply();
                 }
             }
@@ -324,10 +327,11 @@ impl Kevy {
             // applies them all or none.
             crate::shard::end_tx_all(locked.shards_mut(), db);
         }
+        let at: Vec<(usize, u64)> = locked.positions().collect();
         drop(locked);
         if let Some(hook) = &self.hook {
             if events.dirty > dirty_before {
-                if let Err(e) = hook(&ids) {
+                if let Err(e) = hook(&at) {
                     replies.iter_mut().for_each(|r| *r = e.reply());
                 }
             }

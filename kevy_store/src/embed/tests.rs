@@ -176,7 +176,7 @@ fn commit_hook_sees_writes_only() {
     let calls = Arc::new(parking_lot::Mutex::new(Vec::new()));
     let c = calls.clone();
     let kv = Kevy::new(4, 16).with_commit_hook(move |ids| {
-        c.lock().push(ids.to_vec());
+        c.lock().push(ids.iter().map(|p| p.0).collect::<Vec<_>>());
         Ok(())
     });
     kv.set("a", "1").unwrap();
