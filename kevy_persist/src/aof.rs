@@ -411,7 +411,11 @@ impl AofShard {
     pub(crate) fn fsync_written(&self) -> Result<(u64, u64)> {
         let (handle, end, size) = {
             let w = self.writer.lock();
-            (w.syncer.clone(), self.written.load(Ordering::Acquire), w.size)
+            (
+                w.syncer.clone(),
+                self.written.load(Ordering::Acquire),
+                w.size,
+            )
         };
         if let Some((h, path)) = handle {
             if let Err(e) = h.sync() {

@@ -21,7 +21,7 @@ use crate::engine::Engine;
 use crate::error::{PersistError, Result};
 use kevy_store::{Shard, ShardImage, Store};
 use parking_lot::Mutex;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -40,6 +40,35 @@ pub(crate) struct DurState {
     refuse_from: AtomicU64,
     /// The store's shard has a refusal set (cleared by `Engine::tend`).
     refused: AtomicBool,
+    /// Keys written since the durable image, with where their last write
+    /// ends: what a read of one of them must wait for.
+    keys: Mutex<KeyPositions>,
+}
+
+#[derive(Default)]
+struct KeyPositions {
+    last: HashMap<Box<[u8]>, u64>,
+    /// (position, key) in write order, to forget what became durable.
+    order: VecDeque<(u64, Box<[u8]>)>,
+    /// A write that changed keys without naming them (FLUSHDB, SWAPDB):
+    /// every read of the shard waits for it.
+    wide: u64,
+}
+
+impl KeyPositions {
+    /// Forgets writes at or before `durable`.
+    fn prune(&mut self, durable: u64) {
+        while self.order.front().is_some_and(|o| o.0 <= durable) {
+            if let Some((p, k)) = self.order.pop_front() {
+                if self.last.get(&k) == Some(&p) {
+                    self.last.remove(&k);
+                }
+            }
+        }
+        if self.wide <= durable {
+            self.wide = 0;
+        }
+    }
 }
 
 #[derive(Default)]
@@ -95,6 +124,31 @@ impl AofShard {
         Fate::Pending
     }
 
+    /// Notes that a write to `key` ends at log position `pos` (called under
+    /// the shard lock, `appendfsync always`).
+    pub fn note_key(&self, key: &[u8], pos: u64) {
+        if pos <= self.synced() {
+            return;
+        }
+        let mut k = self.dur.keys.lock();
+        let key: Box<[u8]> = key.into();
+        k.last.insert(key.clone(), pos);
+        k.order.push_back((pos, key));
+    }
+
+    /// Notes a write ending at `pos` that changed keys it does not name.
+    pub fn note_wide(&self, pos: u64) {
+        let mut k = self.dur.keys.lock();
+        k.wide = k.wide.max(pos);
+    }
+
+    /// The log position a read of `key` depends on (0: nothing pending):
+    /// the end of the last write to it that may not be durable yet.
+    pub fn key_position(&self, key: &[u8]) -> u64 {
+        let k = self.dur.keys.lock();
+        k.last.get(key).copied().unwrap_or(0).max(k.wide)
+    }
+
     /// True while the shard refuses writes after an undo.
     pub fn refusing(&self) -> bool {
         self.dur.refuse_from.load(Ordering::Acquire) != 0
@@ -102,6 +156,7 @@ impl AofShard {
 
     fn promote(&self, end: u64, img: ShardImage, size: u64) {
         self.set_synced_at(end, size);
+        self.dur.keys.lock().prune(end);
         let mut inner = self.dur.inner.lock();
         if inner.image.as_ref().is_none_or(|(p, _)| *p <= end) {
             inner.image = Some((end, img));
@@ -127,6 +182,8 @@ impl AofShard {
         }
         let written = self.written();
         let end = self.drop_after(keep);
+        // Every noted write is durable (before `keep`) or undone.
+        *self.dur.keys.lock() = KeyPositions::default();
         let next = self.end();
         if end > keep {
             inner.voids.push_back((keep, end));
@@ -162,6 +219,7 @@ impl AofShard {
     /// completed: its state up to `end` is durable (called with `syncing`).
     fn covered_by(&self, fails: u64, end: u64, view: Option<ShardImage>) {
         self.cover(fails, end);
+        self.dur.keys.lock().prune(end);
         if let Some(v) = view {
             let mut inner = self.dur.inner.lock();
             if let Some((p, img)) = inner.image.as_mut() {

@@ -100,7 +100,12 @@ impl Rig {
             .store
             .snapshot()
             .iter()
-            .flat_map(|v| v.dbs[0].keys().map(|k| String::from_utf8_lossy(k.bytes()).into_owned()).collect::<Vec<_>>())
+            .flat_map(|v| {
+                v.dbs[0]
+                    .keys()
+                    .map(|k| String::from_utf8_lossy(k.bytes()).into_owned())
+                    .collect::<Vec<_>>()
+            })
             .collect();
         keys.sort();
         keys
@@ -131,7 +136,11 @@ fn a_write_the_disk_refuses_is_undone_and_writes_resume_after() {
     let (r, at) = rig.run("SET b 2");
     assert_eq!(r, Reply::Simple("OK".into()));
     assert_eq!(rig.commit(&at), [Fate::Undone]);
-    assert_eq!(rig.get("b"), Reply::Nil, "the undone write is gone from memory");
+    assert_eq!(
+        rig.get("b"),
+        Reply::Nil,
+        "the undone write is gone from memory"
+    );
     assert_eq!(rig.get("a"), bulk("1"));
     assert!(rig.engine.failed());
     // Writes are refused under the lock; reads need nothing.
@@ -180,8 +189,14 @@ fn a_failed_fsync_undoes_and_only_a_checkpoint_clears_it() {
 #[test]
 fn a_cross_shard_write_is_undone_in_every_shard() {
     let rig = Rig::new("xshard", 2);
-    let k0 = (0..).map(|i| format!("k{i}")).find(|k| rig.store.shard_of(k.as_bytes()) == 0).unwrap();
-    let k1 = (0..).map(|i| format!("k{i}")).find(|k| rig.store.shard_of(k.as_bytes()) == 1).unwrap();
+    let k0 = (0..)
+        .map(|i| format!("k{i}"))
+        .find(|k| rig.store.shard_of(k.as_bytes()) == 0)
+        .unwrap();
+    let k1 = (0..)
+        .map(|i| format!("k{i}"))
+        .find(|k| rig.store.shard_of(k.as_bytes()) == 1)
+        .unwrap();
     let (_, at) = rig.run(&format!("SET {k0} old"));
     rig.commit(&at);
     // Only shard 1's file fails: shard 0's part is written and fsynced,
@@ -195,7 +210,7 @@ fn a_cross_shard_write_is_undone_in_every_shard() {
     assert_eq!(rig.get(&k1), Reply::Nil);
     // Shard 0's fsynced part was cut off its file again.
     assert!(!rig.engine.shard(0).unwrap().needs_checkpoint());
-    assert_eq!(rig.recovered(), [k0.clone()]);
+    assert_eq!(rig.recovered(), std::slice::from_ref(&k0));
     rig.fs.faults.lock().write_budget = None;
     rig.checkpoint().unwrap();
     assert_eq!(rig.engine.tend(&rig.store), [0, 1]);
@@ -216,7 +231,10 @@ fn a_checkpoint_that_froze_undone_writes_is_abandoned_and_cleaned_up() {
     // ... then its commit fails and "b" is undone.
     assert_eq!(rig.commit(&at), [Fate::Undone]);
     rig.fs.faults.lock().write_budget = None;
-    assert!(matches!(rig.engine.finish(cp), Err(PersistError::Aborted(_))));
+    assert!(matches!(
+        rig.engine.finish(cp),
+        Err(PersistError::Aborted(_))
+    ));
     let left: Vec<String> = std::fs::read_dir(&rig.dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

@@ -157,12 +157,16 @@ impl Durable {
                 return hook_engine.sync(&ids, false).map_err(misconf);
             }
             for &(s, pos) in at {
-                let Some(sh) = hook_engine.shard(s) else { continue };
+                let Some(sh) = hook_engine.shard(s) else {
+                    continue;
+                };
                 loop {
                     match sh.fate(pos) {
                         Fate::Durable => break,
                         Fate::Undone => {
-                            let why = sh.last_failure().map_or_else(|| "unknown error".into(), |f| f.reason);
+                            let why = sh
+                                .last_failure()
+                                .map_or_else(|| "unknown error".into(), |f| f.reason);
                             return Err(CmdError::Other(misconf_aof(&why)));
                         }
                         Fate::Pending => {

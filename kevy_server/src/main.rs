@@ -202,6 +202,7 @@ fn serve(loaded: kevy_config::Loaded) -> Result<(), String> {
             .map_err(|e| e.to_string())?;
         handles.push(h);
     }
+    persist::committer::spawn(&shared)?;
     {
         let sh = shared.clone();
         let h = std::thread::Builder::new()

@@ -6,6 +6,7 @@
 use crate::acl::is_container;
 use crate::blocking::Waiter;
 
+mod durable;
 mod gate;
 mod script;
 mod stats;
@@ -15,6 +16,7 @@ use crate::conn::{PendingStream, Session};
 use crate::shared::{now_ms, Msg, Shared};
 use crate::table::Kind;
 use bytes::Bytes;
+pub(crate) use durable::HeldUnblock;
 use gate::{busy_refusal, misconf, reject, KEYSPACE_FLAGS};
 use kevy_resp::{encode, encode_deferred, Reply};
 use kevy_store::{Ctx, Events, Locked};
@@ -40,19 +42,14 @@ pub struct Executor<'s> {
     /// Replies for parked clients served during this batch, delivered to
     /// their threads at the end of the batch (after the batch's writes are
     /// as durable as the fsync policy requires).
-    unblocks: Vec<(usize, u64, Vec<u8>)>,
+    unblocks: Vec<durable::HeldUnblock>,
     /// Inside EXEC: the transaction's locks are held; commands must not relock.
     pinned: bool,
-    /// Shards touched by this loop iteration's batches, written (under
-    /// `always`: made durable) at once by `sync_deferred` (AOF on).
+    /// Shards touched by this loop iteration's batches, written at once by
+    /// `sync_deferred` (AOF on, `everysec`/`no`).
     deferred: Vec<usize>,
-    /// Unblocked clients' replies waiting for that write.
-    deferred_unblocks: Vec<(usize, u64, Vec<u8>)>,
-    /// Clients whose replies wait for that write, with the shards their
-    /// batch touched.
-    held: Vec<(u64, Vec<usize>)>,
-    /// The shards the last finished batch touched (AOF on).
-    last_touched: Vec<usize>,
+    /// Replies held for the log (see `durable.rs`).
+    waits: durable::Waits,
     /// `notify-keyspace-events` as of the start of the batch.
     notify_mask: u32,
     /// LFU parameters when the eviction policy is an LFU one.
@@ -104,9 +101,7 @@ impl<'s> Executor<'s> {
             unblocks: Vec::new(),
             pinned: false,
             deferred: Vec::new(),
-            deferred_unblocks: Vec::new(),
-            held: Vec::new(),
-            last_touched: Vec::new(),
+            waits: Default::default(),
             notify_mask: 0,
             lfu: None,
             stream_node: Default::default(),
@@ -125,6 +120,7 @@ impl<'s> Executor<'s> {
             skip_error_count: false,
         };
         ex.refresh_config();
+        ex.waits.on = shared.persist.always_commit();
         ex
     }
 
@@ -167,6 +163,8 @@ impl<'s> Executor<'s> {
         out: &mut Vec<u8>,
         streams: &mut VecDeque<PendingStream>,
     ) {
+        let begin = self.cmd_begin(out.len());
+        let db = sess.db;
         let reply = self.dispatch(sess, argv);
         if !self.events.replaced_dbs.is_empty() {
             self.replaced_dbs_ready();
@@ -202,6 +200,7 @@ impl<'s> Executor<'s> {
             2 => sess.reply_mode = 0,
             _ => {}
         }
+        self.cmd_end(begin, out.len(), db, argv);
     }
 
     /// After FLUSHDB, FLUSHALL or SWAPDB: every key a client waits on in
@@ -300,6 +299,7 @@ impl<'s> Executor<'s> {
         // After authentication, as Redis: only clients that may run commands
         // trigger evictions or see OOM.
         if self.maxmemory != 0 {
+            self.stamp();
             if let Some(r) =
                 crate::memory::oom_check(shared, &mut self.locked, sess, cmd, self.maxmemory)
             {
@@ -363,6 +363,7 @@ impl<'s> Executor<'s> {
                 if !self.pinned {
                     first = shared.store.shards_and_first_key(sc, argv, &mut self.ids);
                     let busy = &shared.scripting.busy;
+                    self.stamp();
                     if !shared
                         .store
                         .relock_or(&mut self.locked, &self.ids, || busy.active())
@@ -372,7 +373,13 @@ impl<'s> Executor<'s> {
                         let e = busy.busy_error().unwrap_or(crate::script::BUSY_EVAL);
                         return Reply::error(e);
                     }
-                    self.touched.extend_from_slice(&self.ids);
+                    // Under `always` a read waits for the keys it read, not
+                    // for the shards (see `note_effects`).
+                    let read =
+                        self.waits.on && sc.meta.flags & kevy_store::spec::flags::READONLY != 0;
+                    if !read {
+                        self.touched.extend_from_slice(&self.ids);
+                    }
                 }
                 let now = *self.now.get_or_insert_with(now_ms);
                 let mut ctx = Ctx::new(&mut self.locked, &mut self.events, sess.db, now);
@@ -386,11 +393,18 @@ impl<'s> Executor<'s> {
                 // transaction's reply array holds them in place).
                 ctx.stream_replies = true;
                 ctx.notify_mask = self.notify_mask;
-                ctx.track_keys = shared.tracking.active();
+                ctx.track_keys = shared.tracking.active() || self.waits.on;
                 ctx.lfu = self.lfu;
                 ctx.stream_node = self.stream_node;
+                let before = (ctx.events.dirty, ctx.events.expired);
                 let r = guarded(|| kevy_store::run(&mut ctx, sc, argv));
                 self.block = ctx.take_block();
+                if self.waits.on {
+                    self.note_effects(sc, argv, before);
+                    if !shared.tracking.active() {
+                        self.events.modified_keys.clear();
+                    }
+                }
                 if shared.tracking.active() {
                     self.track(sess, sc, argv);
                 }
@@ -398,6 +412,7 @@ impl<'s> Executor<'s> {
             }
             Kind::Script(sc) => {
                 if !self.pinned {
+                    self.stamp();
                     self.locked.release();
                 }
                 self.flush_stats();
@@ -407,6 +422,7 @@ impl<'s> Executor<'s> {
                 guarded(|| (sc.run)(self, sess, argv))
             }
             Kind::Server(sv) => {
+                self.stamp();
                 self.locked.release();
                 self.flush_stats();
                 let mut env = Env {
@@ -450,6 +466,7 @@ impl<'s> Executor<'s> {
     /// `appendfsync always` the fsync, is shared by every batch of this loop
     /// iteration).
     pub fn finish_batch(&mut self) -> bool {
+        self.batch_positions();
         self.locked.release();
         self.flush_stats();
         self.touched.sort_unstable();
@@ -466,72 +483,56 @@ impl<'s> Executor<'s> {
         let defer = self.shared.persist.defers_sync();
         if defer {
             self.deferred.extend_from_slice(&self.touched);
-            self.last_touched.clone_from(&self.touched);
         }
         self.touched.clear();
         self.refresh_config();
         self.now = None;
         self.clock = None;
         if defer {
-            self.deferred_unblocks.append(&mut self.unblocks);
+            self.waits.unblocks.append(&mut self.unblocks);
         } else {
             self.send_unblocks();
         }
+        self.waits.on = defer && self.shared.persist.always_commit();
         defer
     }
 
     fn send_unblocks(&mut self) {
-        for (worker, id, reply) in self
-            .unblocks
-            .drain(..)
-            .chain(self.deferred_unblocks.drain(..))
-        {
-            if let Some(w) = self.shared.workers.get(worker) {
-                w.send(Msg::Unblock { id, reply });
+        for u in self.unblocks.drain(..) {
+            if let Some(w) = self.shared.workers.get(u.worker) {
+                w.send(Msg::Unblock {
+                    id: u.id,
+                    reply: u.reply,
+                });
             }
         }
     }
 
-    /// True when replies wait for a shared fsync at the end of the loop
-    /// iteration.
+    /// True when replies wait for the log at the end of the loop iteration.
     pub fn has_deferred(&self) -> bool {
-        !self.held.is_empty() || !self.deferred_unblocks.is_empty()
+        self.waits.any()
     }
 
-    /// Records that client `id`'s output waits for the deferred fsync of
-    /// the shards its last batch touched.
+    /// Records that client `id`'s output waits for the log (the commands
+    /// of its last batch, under `appendfsync always`, for their positions).
     pub fn hold(&mut self, id: u64) {
-        let touched = std::mem::take(&mut self.last_touched);
-        match self.held.iter_mut().find(|h| h.0 == id) {
-            Some(h) => h.1.extend(touched),
-            None => self.held.push((id, touched)),
-        }
+        self.hold_cmds(id);
     }
 
     /// With the AOF on, once per loop iteration: writes every shard the
-    /// iteration's batches touched (under `appendfsync always`: makes it
-    /// durable with one group commit), then releases parked replies. Returns the clients whose output may now go.
-    /// A client whose shards could not be made durable (disk full, EIO)
-    /// stays held, and its shards are retried on the next call.
+    /// iteration's batches touched (`everysec`/`no`), then returns the
+    /// clients whose output may now go. Under `always` a client waits until
+    /// the positions its commands need are durable (the shard committers
+    /// are asked for them and wake the loop); commands whose writes were
+    /// undone are answered again by [`Executor::redo`].
     pub fn sync_deferred(&mut self) -> Vec<u64> {
         self.deferred.sort_unstable();
         self.deferred.dedup();
-        let failed = self.shared.persist.sync_for_replies(&self.deferred);
+        self.shared.persist.sync_for_replies(&self.deferred);
         self.deferred.clear();
-        if failed.is_empty() {
-            self.send_unblocks();
-            return self.held.drain(..).map(|h| h.0).collect();
-        }
-        let mut go = Vec::new();
-        self.held.retain(|(id, shards)| {
-            let wait = shards.iter().any(|s| failed.contains(s));
-            if !wait {
-                go.push(*id);
-            }
-            wait
-        });
-        self.deferred = failed;
-        go
+        let mut ready = Vec::new();
+        self.settle_waits(&mut ready);
+        ready
     }
 
     /// Client-side caching after a data command: remember what a tracking

@@ -36,8 +36,13 @@ impl<'s> Executor<'s> {
         }
         ids.sort_unstable();
         ids.dedup();
+        self.stamp();
         shared.store.relock(&mut self.locked, &ids);
+        // Noted now (and after every relock below), so each stretch under
+        // the locks gets its own log position (see `durable.rs`).
+        self.touched.extend_from_slice(&ids);
         if self.watch_broken(sess) {
+            self.stamp();
             self.locked.release();
             crate::cmd::unwatch_all(shared, sess);
             return Reply::NilArray;
@@ -45,6 +50,7 @@ impl<'s> Executor<'s> {
         for s in self.locked.shards_mut() {
             s.begin_tx();
         }
+        let dirty0 = self.events.dirty;
         let mut replies = Vec::with_capacity(queue.len());
         for argv in &queue {
             let Some((idx, cmd)) = shared.commands.lookup(&argv[0]) else {
@@ -67,7 +73,9 @@ impl<'s> Executor<'s> {
                     let db = sess.db;
                     kevy_store::end_tx_all(self.locked.shards_mut(), db);
                     let r = self.run_one(sess, idx, argv, false);
+                    self.stamp();
                     shared.store.relock(&mut self.locked, &ids);
+                    self.touched.extend_from_slice(&ids);
                     for s in self.locked.shards_mut() {
                         s.begin_tx();
                     }
@@ -87,7 +95,10 @@ impl<'s> Executor<'s> {
         }
         let db = sess.db;
         kevy_store::end_tx_all(self.locked.shards_mut(), db);
-        self.touched.extend_from_slice(&ids);
+        if self.events.dirty != dirty0 {
+            self.note_wide();
+        }
+        self.stamp();
         self.locked.release();
         crate::cmd::unwatch_all(shared, sess);
         Reply::Array(replies)
@@ -162,7 +173,9 @@ impl<'s> Executor<'s> {
                 };
                 let Kind::Store(sc) = cmd.kind else { continue };
                 shared.store.shards_for(sc, &w.argv, &mut self.ids);
+                self.stamp();
                 shared.store.relock(&mut self.locked, &self.ids);
+                let from = self.touched.len();
                 self.touched.extend_from_slice(&self.ids);
                 let mut ctx = Ctx::new(&mut self.locked, &mut self.events, w.db, now_ms());
                 ctx.proto = w.proto;
@@ -183,7 +196,15 @@ impl<'s> Executor<'s> {
                 }
                 let mut buf = Vec::new();
                 encode(&reply, w.proto, &mut buf);
-                self.unblocks.push((w.worker, w.id, buf));
+                self.unblocks.push(HeldUnblock {
+                    worker: w.worker,
+                    id: w.id,
+                    reply: buf,
+                    from,
+                    to: self.touched.len(),
+                    at: Vec::new(),
+                    waiter: self.waits.on.then_some(w),
+                });
             }
         }
         self.events.ready_keys.clear();

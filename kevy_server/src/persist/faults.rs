@@ -33,42 +33,106 @@ impl Persistence {
                 .engine
                 .last_failure()
                 .map_or_else(|| "unknown error".to_string(), |f| f.reason);
-            return Some(format!("MISCONF Errors writing to the AOF file: {reason}"));
+            return Some(kevy_persist::misconf_aof(&reason));
         }
         None
     }
 
     /// Once per event-loop iteration, before the replies go out: writes
-    /// what `shards` logged to their files, and under `appendfsync always`
-    /// makes it durable. Returns the shards whose replies must wait: under
-    /// `always`, those that could not be made durable; under `everysec` and
-    /// `no` none (a failed write stays buffered and is retried, and later
-    /// writes get MISCONF, see `faults`).
-    pub fn sync_for_replies(&self, shards: &[usize]) -> Vec<usize> {
-        let mut failed = Vec::new();
-        if !self.aof_on.load(Relaxed) {
-            return failed;
+    /// what `shards` logged to their files (`everysec`, `no`; a failed
+    /// write stays buffered and is retried, and later writes get MISCONF).
+    /// Under `always` the shard committers do the writing.
+    pub fn sync_for_replies(&self, shards: &[usize]) {
+        if !self.aof_on.load(Relaxed) || self.always_commit() {
+            return;
         }
-        let always = self.fsync.load(Relaxed) == 0;
         for &s in shards {
-            if let Err(e) = self.engine.sync(&[s], always) {
+            if let Err(e) = self.engine.sync(&[s], false) {
                 self.write_failed(e);
-                if always {
-                    failed.push(s);
+            }
+        }
+        self.check_recovered();
+    }
+
+    /// True when replies wait for their positions to be durable
+    /// (`appendfsync always` with the AOF on).
+    pub fn always_commit(&self) -> bool {
+        self.aof_on.load(Relaxed) && self.fsync.load(Relaxed) == 0
+    }
+
+    /// Keeps the engine's durable images exactly while `always` is on.
+    pub(super) fn update_mode(&self, store: &kevy_store::Store) {
+        let want = self.always_commit();
+        if want != self.engine.images() {
+            self.engine.keep_images(store, want);
+        }
+    }
+
+    /// What became of shard `s`'s log up to `pos`.
+    pub fn fate(&self, s: usize, pos: u64) -> kevy_persist::Fate {
+        self.engine
+            .shard(s)
+            .map_or(kevy_persist::Fate::Durable, |sh| sh.fate(pos))
+    }
+
+    /// Asks the shard committers for `need` (shard, position) pairs; they
+    /// wake event loop `worker` when done.
+    pub fn request_commits(&self, need: &[(usize, u64)], worker: usize) {
+        for &(s, p) in need {
+            self.committers.request(s, p, worker);
+        }
+    }
+
+    /// Commits shard `s` on the calling thread (see `committer.rs`).
+    pub fn commit_now(&self, store: &kevy_store::Store, s: usize) {
+        if let Err(e) = self.engine.commit(store, s) {
+            self.write_failed(e);
+        }
+    }
+
+    /// The MISCONF error for a write that the AOF could not take.
+    pub fn misconf_text(&self) -> String {
+        self.write_denied().unwrap_or_else(|| {
+            let reason = self
+                .engine
+                .last_failure()
+                .map_or_else(|| "unknown error".to_string(), |f| f.reason);
+            kevy_persist::misconf_aof(&reason)
+        })
+    }
+
+    /// Cron under `always`: probes shards that refuse writes after a failed
+    /// write (they accept writes again once the disk takes a write and an
+    /// fsync), and once a second asks the committers for what cron itself
+    /// logged (active expiry).
+    pub(super) fn tend_always(&self, store: &kevy_store::Store) {
+        if self.engine.failed() || self.aof_refusing.load(Relaxed) {
+            self.engine.tend(store);
+            self.check_recovered();
+        }
+        let due = self.last_fsync.lock().elapsed() >= std::time::Duration::from_secs(1);
+        if due {
+            *self.last_fsync.lock() = std::time::Instant::now();
+            for s in 0..self.engine.nshards() {
+                if let Some(sh) = self.engine.shard(s) {
+                    if sh.fate(sh.end()) == kevy_persist::Fate::Pending {
+                        self.committers.request(s, sh.end(), usize::MAX);
+                    }
                 }
             }
         }
-        if failed.is_empty() {
-            self.check_recovered();
-        }
-        failed
     }
 
     /// An AOF write or fsync failed: log it when refusing starts.
     pub(super) fn write_failed(&self, e: PersistError) {
         if !self.aof_refusing.swap(true, Relaxed) {
             log(&format!(
-                "error writing the AOF: {e}. Write commands are refused (MISCONF) until it can be written again; the unwritten data stays in memory and is retried."
+                "error writing the AOF: {e}. Write commands are refused (MISCONF) until it can be written again; {}",
+                if self.always_commit() {
+                    "the writes it could not make durable were undone and answered with MISCONF."
+                } else {
+                    "the unwritten data stays in memory and is retried."
+                }
             ));
         }
     }

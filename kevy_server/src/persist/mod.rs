@@ -6,6 +6,7 @@
 //! bytes on disk are kevy_persist's business.
 
 mod check;
+pub mod committer;
 mod faults;
 pub mod functions;
 mod info;
@@ -82,6 +83,8 @@ pub struct Persistence {
     rdb_last_error: Mutex<Option<String>>,
     /// An AOF failure was logged and writes are refused until it clears.
     aof_refusing: AtomicBool,
+    /// `appendfsync always`: the per-shard commit threads' requests.
+    pub committers: committer::Committers,
 }
 
 fn policy(p: AppendFsync) -> u8 {
@@ -174,11 +177,18 @@ pub fn start(cfg: &Config, nshards: usize) -> Result<(Store, Arc<Persistence>), 
         stop_writes_on_rdb_error: AtomicBool::new(faults::stops_writes(cfg)),
         rdb_last_error: Mutex::new(None),
         aof_refusing: AtomicBool::new(false),
+        committers: committer::Committers::new(nshards),
     };
+    p.update_mode(&store);
     Ok((store, Arc::new(p)))
 }
 
 impl Persistence {
+    /// The engine (AOF positions, commits).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
     /// True when a batch's replies wait for the end of the event-loop
     /// iteration, where [`Persistence::sync_for_replies`] writes (and under
     /// `appendfsync always` fsyncs) every shard the iteration's batches
@@ -191,7 +201,9 @@ impl Persistence {
 
     /// Cron duties, called `hz` times a second.
     pub fn cron_tick(self: &Arc<Self>, store: &Store, cfg: &Config) {
-        if self.aof_on.load(Relaxed) {
+        if self.always_commit() {
+            self.tend_always(store);
+        } else if self.aof_on.load(Relaxed) {
             let pol = self.fsync.load(Relaxed);
             let due = self.last_fsync.lock().elapsed() >= Duration::from_secs(1);
             // While the log is failing, retry buffered writes every tick so
@@ -210,10 +222,13 @@ impl Persistence {
         if self.engine.busy() {
             return;
         }
+        // A log that refuses writes until a checkpoint rewrites the state
+        // retries every second; a failed save every 5 s.
+        let every = if self.engine.needs_checkpoint() { 1 } else { 5 };
         let retry_ok = self
             .last_try
             .lock()
-            .is_none_or(|t| t.elapsed() >= Duration::from_secs(5));
+            .is_none_or(|t| t.elapsed() >= Duration::from_secs(every));
         let aof_on = self.aof_on.load(Relaxed);
         if self.rewrite_scheduled.load(Relaxed)
             || (aof_on
@@ -408,6 +423,7 @@ impl Persistence {
                     self.write_failed(e);
                 }
             }
+            self.update_mode(store);
         }
         if names.contains(&"save") || names.contains(&"stop-writes-on-bgsave-error") {
             self.stop_writes_on_rdb_error
@@ -431,6 +447,7 @@ impl Persistence {
                 }
                 self.engine.close_aof(store);
             }
+            self.update_mode(store);
         }
     }
 
@@ -439,6 +456,9 @@ impl Persistence {
         if self.shut.swap(true, Relaxed) {
             return Ok(());
         }
+
+        // Not a commit, even under `always`: a busy script may hold shard
+        // locks on the very thread that runs SHUTDOWN.
         if self.aof_on.load(Relaxed) {
             if let Err(e) = self.engine.sync_all(true) {
                 log(&format!("error flushing the AOF at shutdown: {e}"));

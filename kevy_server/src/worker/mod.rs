@@ -154,12 +154,19 @@ pub fn run(idx: usize, shared: Arc<Shared>, mut poll: Poll) {
             close_idle(&shared, &poll, &mut conns.borrow_mut());
         }
         if shared.shutdown.load(Ordering::SeqCst) {
-            io.exec.sync_deferred();
+            // Last replies: what waits for a commit is committed here (the
+            // committers may be gone); a reply still not durable is dropped.
+            for _ in 0..3 {
+                io.exec.commit_waits_now();
+                release_held(&shared, &poll, &conns, &mut io);
+            }
             let mut c = conns.borrow_mut();
             for slot in 0..c.slots.len() {
                 if let Some(conn) = c.slots[slot].as_mut() {
-                    conn.hold = false;
-                    flush(conn);
+                    if !io.exec.waits_for(conn.sess.id) {
+                        conn.hold = false;
+                        flush(conn);
+                    }
                 }
                 close(&shared, &poll, &mut c, slot);
             }
@@ -284,18 +291,29 @@ fn expire_blocked(shared: &Shared, poll: &Poll, conns: &ConnTable, io: &mut Io) 
     }
 }
 
-/// AOF on: one AOF write per shard (under `appendfsync always` one fsync)
-/// for every batch this iteration ran, then the held replies go out. A released connection may run more input, which
-/// may hold it again: repeat until nothing waits (bounded).
+/// AOF on: one AOF write per shard for every batch this iteration ran
+/// (under `appendfsync always`: the positions its replies need, made
+/// durable by the shard committers, which wake the loop), then the held
+/// replies go out, and commands whose writes were undone are answered
+/// again. A released connection may run more input, which may hold it
+/// again: repeat until nothing waits (bounded).
 fn release_held(shared: &Shared, poll: &Poll, conns: &ConnTable, io: &mut Io) {
     for _ in 0..16 {
         if !io.exec.has_deferred() {
             return;
         }
         let ready = io.exec.sync_deferred();
-        if ready.is_empty() {
-            // Nothing could be released (the disk is failing): retry on the
-            // next iteration rather than spinning here.
+        let redo = io.exec.redo_ids();
+        for &id in &redo {
+            let slot = conns.borrow().by_id.get(&id).copied();
+            let done = slot.and_then(|slot| with_conn(conns, slot, |conn| io.exec.redo(conn)));
+            if done.is_none() {
+                io.exec.forget(id);
+            }
+        }
+        if ready.is_empty() && redo.is_empty() {
+            // Nothing could be released yet (a commit runs): the
+            // committer wakes the loop when it is done.
             return;
         }
         for id in ready {

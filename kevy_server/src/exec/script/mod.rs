@@ -135,8 +135,10 @@ impl<'s> Executor<'s> {
         let oom = maxmem != 0 && crate::memory::over(maxmem);
         let mut reply;
         let mut shutdown;
+        let dirty0 = self.events.dirty;
         loop {
             if !pinned {
+                self.stamp();
                 match mode {
                     Mode::Full if ids.len() == n => shared.store.relock(&mut self.locked, &ids),
                     Mode::Full => {
@@ -230,6 +232,10 @@ impl<'s> Executor<'s> {
         self.touched.extend(self.locked.ids());
         self.ids = ids;
         if !pinned {
+            if self.events.dirty != dirty0 {
+                self.note_wide();
+            }
+            self.stamp();
             self.locked.release();
         }
         self.vm.put(vm);
