@@ -262,6 +262,11 @@ impl AofShard {
         self.synced.load(Ordering::Acquire)
     }
 
+    /// Bytes appended but not yet written to the file.
+    pub fn buffered(&self) -> u64 {
+        self.pending.lock().data.len() as u64
+    }
+
     /// Bytes in the current generation file (written or buffered).
     pub fn gen_bytes(&self) -> u64 {
         self.pending.lock().gen_bytes
@@ -435,23 +440,20 @@ impl AofShard {
 
     /// Cuts the file back to the last fsynced point when that point is
     /// logical position `keep` (an undo: the bytes after it belong to
-    /// undone writes), and fsyncs the cut. False when it cannot.
-    pub(crate) fn cut_back(&self, keep: u64) -> bool {
+    /// undone writes), then fsyncs the cut. None when it cannot cut;
+    /// `Some(false)` when the cut is made (a restart of the process will
+    /// not see the bytes) but its fsync failed (a power loss might).
+    pub(crate) fn cut_back(&self, keep: u64) -> Option<bool> {
         let mut w = self.writer.lock();
-        let Some((pos, size)) = w.synced_at else {
-            return false;
-        };
+        let (pos, size) = w.synced_at?;
         if pos != keep || w.torn {
-            return false;
+            return None;
         }
-        let Some(f) = w.file.as_mut() else {
-            return false;
-        };
-        if f.file.truncate(size).and_then(|_| f.file.sync()).is_err() {
-            return false;
-        }
+        let f = w.file.as_mut()?;
+        f.file.truncate(size).ok()?;
+        let synced = f.file.sync().is_ok();
         w.size = size;
-        true
+        Some(synced)
     }
 
     /// Writes the buffer up to `upto`, applying generation switches in

@@ -203,7 +203,7 @@ impl AofShard {
             // restart cannot bring them back. A file whose fsync failed
             // is not appended to again whatever the cut did, and one that
             // cannot be cut waits for a checkpoint to replace it.
-            if !self.cut_back(keep) && !fsync_failed {
+            if self.cut_back(keep) != Some(true) && !fsync_failed {
                 self.mark_broken(err);
             }
         }

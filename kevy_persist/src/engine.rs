@@ -390,6 +390,11 @@ impl Engine {
         self.sync(&ids, fsync)
     }
 
+    /// Bytes logged but not yet written to the files, all shards.
+    pub fn buffered(&self) -> u64 {
+        self.shards.iter().map(|s| s.buffered()).sum()
+    }
+
     /// Changes since the last snapshot, all shards.
     pub fn dirty(&self) -> u64 {
         self.shards.iter().map(|s| s.dirty()).sum()

@@ -139,6 +139,8 @@ pub struct Faults {
     pub write_budget: Option<u64>,
     /// Every fsync fails with EIO.
     pub fail_sync: bool,
+    /// Every fsync first sleeps this long: a slow disk.
+    pub sync_delay_ms: u64,
     /// When set, the faults above hit only files whose path contains it.
     pub only: Option<String>,
 }
@@ -148,6 +150,44 @@ impl Faults {
         self.only
             .as_deref()
             .is_none_or(|o| path.to_string_lossy().contains(o))
+    }
+
+    /// Sleeps for a slow disk, then says whether this fsync fails.
+    fn on_sync(faults: &Mutex<Faults>, path: &Path) -> bool {
+        let (delay, fail) = {
+            let f = faults.lock();
+            let hit = f.hits(path);
+            (if hit { f.sync_delay_ms } else { 0 }, hit && f.fail_sync)
+        };
+        if delay > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(delay));
+        }
+        fail
+    }
+
+    /// Faults from text, one per line: `fail-sync`, `sync-delay-ms N`,
+    /// `write-budget N` (bytes), `only SUBSTRING`; `#` starts a comment.
+    pub fn parse(text: &str) -> Result<Faults, String> {
+        let mut f = Faults::default();
+        for line in text.lines() {
+            let line = line.split('#').next().unwrap_or("").trim();
+            let mut it = line.split_whitespace();
+            let (Some(name), arg) = (it.next(), it.next()) else {
+                continue;
+            };
+            let num = || {
+                arg.and_then(|a| a.parse::<u64>().ok())
+                    .ok_or_else(|| format!("'{name}' needs a number"))
+            };
+            match name {
+                "fail-sync" => f.fail_sync = true,
+                "sync-delay-ms" => f.sync_delay_ms = num()?,
+                "write-budget" => f.write_budget = Some(num()?),
+                "only" => f.only = arg.map(str::to_string),
+                other => return Err(format!("unknown fault '{other}'")),
+            }
+        }
+        Ok(f)
     }
 }
 
@@ -191,11 +231,9 @@ impl WFile for FaultFile {
     }
 
     fn sync(&mut self) -> io::Result<()> {
-        let f = self.faults.lock();
-        if f.fail_sync && f.hits(&self.path) {
+        if Faults::on_sync(&self.faults, &self.path) {
             return Err(eio());
         }
-        drop(f);
         self.inner.sync()
     }
 
@@ -220,8 +258,7 @@ struct FaultSync {
 
 impl FileSync for FaultSync {
     fn sync(&self) -> io::Result<()> {
-        let f = self.faults.lock();
-        if f.fail_sync && f.hits(&self.path) {
+        if Faults::on_sync(&self.faults, &self.path) {
             return Err(eio());
         }
         self.file.sync_data()
@@ -251,11 +288,9 @@ impl Fs for FaultFs {
         OsFs.remove(path)
     }
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
-        let f = self.faults.lock();
-        if f.fail_sync && f.hits(dir) {
+        if Faults::on_sync(&self.faults, dir) {
             return Err(eio());
         }
-        drop(f);
         OsFs.sync_dir(dir)
     }
     fn truncate(&self, path: &Path, len: u64) -> io::Result<()> {

@@ -66,6 +66,10 @@ mod config_diff;
 
 #[path = "e2e/diskfull.rs"]
 mod diskfull;
+#[path = "e2e/diskfull_load.rs"]
+mod diskfull_load;
+#[path = "e2e/faults.rs"]
+mod faults;
 
 #[path = "e2e/protected.rs"]
 mod protected;

@@ -79,9 +79,16 @@ fn run(shared: &Shared, s: usize) {
             (w.upto, std::mem::take(&mut w.workers))
         };
         if p.fate(s, upto) == Fate::Pending {
+            let t0 = std::time::Instant::now();
             if let Err(e) = p.engine.commit(&shared.store, s) {
                 p.write_failed(e);
             }
+            shared.latency_monitor.record(
+                "aof-fsync-always",
+                t0.elapsed().as_millis() as u64,
+                shared.config.get().latency_monitor_threshold,
+                crate::shared::now_ms() / 1000,
+            );
             if p.fate(s, upto) == Fate::Pending {
                 // Nothing moved (the log is being switched): do not spin.
                 std::thread::sleep(Duration::from_millis(1));

@@ -13,6 +13,44 @@ use kevy_config::Config;
 use kevy_persist::PersistError;
 use std::sync::atomic::Ordering::Relaxed;
 
+/// The file system persistence writes through: the real one, or, when the
+/// environment names a fault file (`KEVYTEST_FAULT_FILE`, for tests of the
+/// binary), kevy_persist's `FaultFs` following that file: it is read again
+/// whenever it changes (`fail-sync`, `sync-delay-ms N`, `write-budget N`,
+/// `only SUBSTRING`, one per line; see `Faults::parse`).
+pub fn file_system() -> std::sync::Arc<dyn kevy_persist::Fs> {
+    use kevy_persist::{FaultFs, Faults};
+    let Some(path) = std::env::var_os("KEVYTEST_FAULT_FILE") else {
+        return std::sync::Arc::new(kevy_persist::OsFs);
+    };
+    log(&format!(
+        "injecting disk faults from {} (testing only)",
+        std::path::Path::new(&path).display()
+    ));
+    let fs = FaultFs::default();
+    let faults = fs.faults.clone();
+    let spawned = std::thread::Builder::new()
+        .name("kevy-faults".into())
+        .spawn(move || {
+            let mut last = None;
+            loop {
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                if last.as_ref() != Some(&text) {
+                    match Faults::parse(&text) {
+                        Ok(f) => *faults.lock() = f,
+                        Err(e) => log(&format!("fault file: {e}")),
+                    }
+                    last = Some(text);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        });
+    if let Err(e) = spawned {
+        log(&format!("cannot watch the fault file: {e}"));
+    }
+    std::sync::Arc::new(fs)
+}
+
 /// Redis's error when a snapshot failed and `stop-writes-on-bgsave-error` is on.
 pub const MISCONF_RDB: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
 

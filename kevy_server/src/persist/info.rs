@@ -99,13 +99,15 @@ impl Persistence {
                 "aof_pending_rewrite:{}",
                 self.rewrite_scheduled.load(Relaxed) as u8
             ));
-            for f in [
-                "aof_buffer_length",
-                "aof_pending_bio_fsync",
-                "aof_delayed_fsync",
-            ] {
-                l(format!("{f}:0"));
-            }
+            let (last, max, running) = e.fsync_timings();
+            l(format!("aof_buffer_length:{}", e.buffered()));
+            l(format!("aof_pending_bio_fsync:{}", (running > 0) as u8));
+            l("aof_delayed_fsync:0".into());
+            // How long the log's write + fsync takes (`always` commits):
+            // the one running now, the last, the longest.
+            l(format!("kevy_aof_fsync_in_progress_ms:{running}"));
+            l(format!("kevy_aof_last_fsync_ms:{last}"));
+            l(format!("kevy_aof_max_fsync_ms:{max}"));
         }
         l(format!(
             "aof_rewrites_total:{}",

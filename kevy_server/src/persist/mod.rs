@@ -133,7 +133,7 @@ pub fn start(cfg: &Config, nshards: usize) -> Result<(Store, Arc<Persistence>), 
         appendfilename: cfg.appendfilename.clone(),
     };
     let engine = Arc::new(Engine::new(
-        Arc::new(OsFs),
+        faults::file_system(),
         ecfg,
         nshards,
         r.manifest,

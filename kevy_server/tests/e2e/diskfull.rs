@@ -64,6 +64,17 @@ impl Tmpfs {
         let _ = f.sync_all();
     }
 
+    /// Fills the file system, then gives `left` bytes back.
+    pub(crate) fn fill_leaving(&self, left: u64) {
+        self.fill();
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(self.filler())
+            .expect("open filler");
+        let len = f.metadata().expect("stat filler").len();
+        f.set_len(len.saturating_sub(left)).expect("shrink filler");
+    }
+
     pub(crate) fn free(&self) {
         std::fs::remove_file(self.filler()).expect("remove filler");
     }

@@ -126,6 +126,8 @@ pub struct Server {
     port: u16,
     dir: PathBuf,
     args: Vec<String>,
+    /// Extra environment for the process.
+    env: Vec<(String, String)>,
     log: Log,
 }
 
@@ -138,11 +140,21 @@ impl Server {
     /// Starts `kevy-server --port 0 --dir <fresh dir> <args>` and waits for
     /// its `listening on 127.0.0.1:<port>` line.
     pub fn start(args: &[&str]) -> Server {
+        Server::start_with_env(args, &[])
+    }
+
+    /// [`Server::start`] with extra environment variables (kept across
+    /// restarts).
+    pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Server {
         let mut server = Server {
             child: None,
             port: 0,
             dir: temp_dir("kevy"),
             args: args.iter().map(|s| s.to_string()).collect(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             log: Log::default(),
         };
         server.launch();
@@ -160,6 +172,9 @@ impl Server {
             if name.to_string_lossy().starts_with("KEVY_") {
                 cmd.env_remove(name);
             }
+        }
+        for (k, v) in &self.env {
+            cmd.env(k, v);
         }
         cmd.arg("--port").arg("0").arg("--dir").arg(&self.dir);
         if !self.args.iter().any(|a| a == "--threads") {
