@@ -264,3 +264,33 @@ fn a_snapshot_that_hits_a_full_disk_leaves_nothing_behind() {
     rig.checkpoint().unwrap();
     assert_eq!(rig.recovered().len(), 200);
 }
+
+#[test]
+fn leftovers_of_a_crash_are_collected_and_the_rest_is_kept() {
+    let rig = Rig::new("garbage", 2);
+    let (_, at) = rig.run("SET a 1");
+    rig.commit(&at);
+    for junk in [
+        "dump.kevy.99.0.tmp",
+        "appendonly.aof.98.1",
+        "kevy.manifest.tmp",
+    ] {
+        std::fs::write(rig.dir.join(junk), b"junk").unwrap();
+    }
+    for keep in ["appendonly.aof.5.0.quarantine-1", "notes.txt", "dump.kevy"] {
+        std::fs::write(rig.dir.join(keep), b"keep").unwrap();
+    }
+    let gone = rig.engine.collect_garbage();
+    assert_eq!(
+        gone,
+        [
+            "appendonly.aof.98.1",
+            "dump.kevy.99.0.tmp",
+            "kevy.manifest.tmp"
+        ]
+    );
+    for keep in ["appendonly.aof.5.0.quarantine-1", "notes.txt", "dump.kevy"] {
+        assert!(rig.dir.join(keep).exists(), "{keep} was removed");
+    }
+    assert_eq!(rig.recovered(), ["a"]);
+}

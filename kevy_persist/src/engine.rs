@@ -13,7 +13,7 @@ use crate::aof::{AofLog, AofShard, GenFile, IoFailure};
 use crate::error::{PersistError, Result};
 use crate::frame::AOF_MAGIC;
 use crate::io::Fs;
-use crate::manifest::{Manifest, ShardFiles};
+use crate::manifest::{Manifest, ShardFiles, MANIFEST_NAME};
 use crate::snapshot::write_snapshot;
 use kevy_store::{SnapshotView, Store};
 use parking_lot::Mutex;
@@ -152,7 +152,10 @@ impl Engine {
             sh.aofs.push(self.gen_name(gen, i));
         }
         m.gen = m.gen.max(gen);
-        m.store(&*self.fs, &self.cfg.dir)?;
+        if let Err(e) = m.store(&*self.fs, &self.cfg.dir) {
+            self.remove_gens(files);
+            return Err(e);
+        }
         *self.manifest.lock() = m;
         for (i, f) in files.into_iter().enumerate() {
             let s = self.shards[i].clone();
@@ -184,19 +187,78 @@ impl Engine {
         format!("{}.{gen}.{shard}", self.cfg.dbfilename)
     }
 
+    /// Creates generation `gen`'s file for every shard, magic written. On
+    /// failure (a full disk) the files it made are removed again.
     fn create_gens(&self, gen: u64) -> Result<Vec<GenFile>> {
-        let mut out = Vec::with_capacity(self.shards.len());
+        let mut out: Vec<GenFile> = Vec::with_capacity(self.shards.len());
         for i in 0..self.shards.len() {
             let path = self.cfg.dir.join(self.gen_name(gen, i));
-            let mut file = self
+            let made = self
                 .fs
                 .create(&path)
-                .map_err(|e| PersistError::io(&path, "create", e))?;
-            file.write_all(&[AOF_MAGIC])
-                .map_err(|e| PersistError::io(&path, "write", e))?;
-            out.push(GenFile { file, path });
+                .map_err(|e| PersistError::io(&path, "create", e))
+                .and_then(|mut file| {
+                    file.write_all(&[AOF_MAGIC])
+                        .map_err(|e| PersistError::io(&path, "write", e))
+                        .map(|_| file)
+                });
+            match made {
+                Ok(file) => out.push(GenFile { file, path }),
+                Err(e) => {
+                    let _ = self.fs.remove(&path);
+                    self.remove_gens(out);
+                    return Err(e);
+                }
+            }
         }
         Ok(out)
+    }
+
+    fn remove_gens(&self, files: Vec<GenFile>) {
+        for f in files {
+            drop(f.file);
+            let _ = self.fs.remove(&f.path);
+        }
+    }
+
+    /// Deletes what a crash or a failed write left in `dir`: temp files
+    /// and numbered snapshot or AOF files the manifest does not name
+    /// (quarantined tails are kept). Returns the names removed. Call it
+    /// once, before the first checkpoint.
+    pub fn collect_garbage(&self) -> Vec<String> {
+        let mut keep = self.manifest.lock().files();
+        keep.extend(self.stale.lock().iter().cloned());
+        let ours = |name: &str| {
+            let numbered = |base: &str| {
+                name.strip_prefix(base)
+                    .and_then(|r| r.strip_prefix('.'))
+                    .map(|r| r.strip_suffix(".tmp").unwrap_or(r))
+                    .is_some_and(|r| {
+                        let mut it = r.split('.');
+                        let ok = |p: Option<&str>| {
+                            p.is_some_and(|p| {
+                                !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())
+                            })
+                        };
+                        ok(it.next()) && ok(it.next()) && it.next().is_none()
+                    })
+            };
+            numbered(&self.cfg.dbfilename)
+                || numbered(&self.cfg.appendfilename)
+                || name == format!("{MANIFEST_NAME}.tmp")
+        };
+        let Ok(entries) = std::fs::read_dir(&self.cfg.dir) else {
+            return Vec::new();
+        };
+        let mut gone = Vec::new();
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if ours(&name) && !keep.contains(&name) && self.fs.remove(&e.path()).is_ok() {
+                gone.push(name);
+            }
+        }
+        gone.sort();
+        gone
     }
 
     /// True while a checkpoint is between `begin` and `finish`.
@@ -226,15 +288,19 @@ impl Engine {
         let gen = self.next_gen();
         let mut files: Vec<Option<GenFile>> = Vec::new();
         if aof {
-            files = self.create_gens(gen)?.into_iter().map(Some).collect();
+            let made = self.create_gens(gen)?;
             if publish {
                 let mut m = self.manifest.lock().clone();
                 for (i, sh) in m.shards.iter_mut().enumerate() {
                     sh.aofs.push(self.gen_name(gen, i));
                 }
-                m.store(&*self.fs, &self.cfg.dir)?;
+                if let Err(e) = m.store(&*self.fs, &self.cfg.dir) {
+                    self.remove_gens(made);
+                    return Err(e);
+                }
                 *self.manifest.lock() = m;
             }
+            files = made.into_iter().map(Some).collect();
         }
         let n = self.shards.len();
         let reverts_at = self.reverts.load(Ordering::Acquire);

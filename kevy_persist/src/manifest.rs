@@ -152,15 +152,23 @@ fn is_plain_name(s: &str) -> bool {
 pub fn write_atomic(fs: &dyn Fs, dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
     let tmp = dir.join(format!("{name}.tmp"));
     let dst = dir.join(name);
-    let mut f = fs
+    let written = fs
         .create(&tmp)
-        .map_err(|e| PersistError::io(&tmp, "create", e))?;
-    f.write_all(&[bytes])
-        .map_err(|e| PersistError::io(&tmp, "write", e))?;
-    f.sync().map_err(|e| PersistError::io(&tmp, "fsync", e))?;
-    drop(f);
-    fs.rename(&tmp, &dst)
-        .map_err(|e| PersistError::io(&dst, "rename", e))?;
+        .map_err(|e| PersistError::io(&tmp, "create", e))
+        .and_then(|mut f| {
+            f.write_all(&[bytes])
+                .map_err(|e| PersistError::io(&tmp, "write", e))?;
+            f.sync().map_err(|e| PersistError::io(&tmp, "fsync", e))
+        })
+        .and_then(|_| {
+            fs.rename(&tmp, &dst)
+                .map_err(|e| PersistError::io(&dst, "rename", e))
+        });
+    if let Err(e) = written {
+        // A full disk keeps no half-written temp file.
+        let _ = fs.remove(&tmp);
+        return Err(e);
+    }
     fs.sync_dir(dir)
         .map_err(|e| PersistError::io(dir, "fsync", e))
 }

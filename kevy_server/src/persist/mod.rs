@@ -127,6 +127,7 @@ pub fn start(cfg: &Config, nshards: usize) -> Result<(Store, Arc<Persistence>), 
             rep.entries, rep.commands, rep.files, rep.bytes, rep.millis
         ));
     }
+    let dir_shown = dir.display().to_string();
     let ecfg = EngineConfig {
         dir,
         dbfilename: cfg.dbfilename.clone(),
@@ -141,16 +142,35 @@ pub fn start(cfg: &Config, nshards: usize) -> Result<(Store, Arc<Persistence>), 
     ));
     let store = r.store;
     engine.install(&store);
+    let gone = engine.collect_garbage();
+    if !gone.is_empty() {
+        log(&format!(
+            "removed {} files a crash or a failed write left behind: {}",
+            gone.len(),
+            gone.join(", ")
+        ));
+    }
+    // Start-up writes (a new AOF generation, or the state in a new shard
+    // layout) fail on a full or read-only disk: say so, naming the file.
+    let unwritable = |e: PersistError| {
+        format!(
+            "cannot start: the data directory {} does not take writes ({e}); free some space, make it writable, or choose another dir",
+            dir_shown
+        )
+    };
     if rep.needs_rebase {
         let cp = engine
             .begin(&store, cfg.appendonly, false)
-            .map_err(|e| e.to_string())?;
-        engine
-            .finish(cp)
-            .map_err(|e| format!("cannot write the recovered state in the new layout: {e}"))?;
+            .map_err(unwritable)?;
+        engine.finish(cp).map_err(|e| {
+            format!(
+                "cannot write the recovered state in the new layout: {}",
+                unwritable(e)
+            )
+        })?;
         log("rewrote the recovered data in the current shard layout");
     } else if cfg.appendonly {
-        engine.open_generations(&store).map_err(|e| e.to_string())?;
+        engine.open_generations(&store).map_err(unwritable)?;
     }
     let p = Persistence {
         engine,

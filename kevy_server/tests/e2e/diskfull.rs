@@ -265,3 +265,109 @@ fn diskfull_failed_bgsave_stops_writes_until_a_save_succeeds() {
     until(&mut c, "SET c 1", "+OK\r\n");
     assert_eq!(info_field(&mut c, "rdb_last_bgsave_status"), "ok");
 }
+
+/// Runs the binary on `dir` expecting it to refuse to start; its output.
+fn refused_start(dir: &Tmpfs) -> String {
+    let out = Command::new(Server::bin())
+        .args(["--port", "0", "--dir", dir.path(), "--appendonly", "yes"])
+        .output()
+        .expect("run kevy-server");
+    let text =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "it started: {text}");
+    assert!(!text.contains("listening on"), "{text}");
+    text
+}
+
+#[test]
+fn diskfull_start_on_a_full_or_read_only_disk_says_why_and_exits() {
+    let Some(fs) = Tmpfs::mount() else { return };
+    // A data dir with data in it, then the disk fills.
+    let a = args(&fs, &["--appendonly", "yes", "--save", ""]);
+    let mut s = Server::start(&a);
+    s.conn().expect("SET kept 1", "+OK\r\n");
+    s.terminate(Duration::from_secs(10));
+    fs.fill();
+    let text = refused_start(&fs);
+    assert!(
+        text.contains("cannot start")
+            && text.contains(fs.path())
+            && text.contains("No space left on device"),
+        "{text}"
+    );
+    fs.free();
+    let ok = Command::new("mount")
+        .args(["-o", "remount,ro"])
+        .arg(&fs.dir)
+        .status()
+        .is_ok_and(|s| s.success());
+    if ok {
+        let text = refused_start(&fs);
+        assert!(
+            text.contains("cannot start") && text.contains("Read-only file system"),
+            "{text}"
+        );
+        let _ = Command::new("mount")
+            .args(["-o", "remount,rw"])
+            .arg(&fs.dir)
+            .status();
+    }
+    // Nothing was damaged: the data loads once the disk takes writes.
+    s.restart(&a);
+    s.conn().expect("GET kept", "$1\r\n1\r\n");
+}
+
+#[test]
+fn diskfull_failed_rewrite_leaves_no_files_and_the_next_one_starts_clean() {
+    let Some(fs) = Tmpfs::mount() else { return };
+    let a = args(&fs, &["--appendonly", "yes", "--save", ""]);
+    let mut s = Server::start(&a);
+    let mut c = s.conn();
+    let big = vec![b'r'; 4096];
+    for i in 0..40 {
+        c.send(&[b"SET", format!("r{i}").as_bytes(), &big]);
+        assert_eq!(c.read_frame(), b"+OK\r\n");
+    }
+    let before = names(&fs);
+    fs.fill();
+    let reply = String::from_utf8_lossy(&c.cmd("BGREWRITEAOF")).into_owned();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while info_field(&mut c, "aof_last_bgrewrite_status") != "err" {
+        assert!(
+            Instant::now() < deadline,
+            "BGREWRITEAOF did not fail: {reply}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(info_field(&mut c, "aof_rewrite_in_progress"), "0");
+    // The old generation is still the state; the failed rewrite left
+    // nothing behind (no temp file, no half snapshot, no new generation).
+    assert_eq!(names(&fs), before, "leftovers of the failed rewrite");
+    c.expect("GET r7", &format!("$4096\r\n{}\r\n", "r".repeat(4096)));
+    fs.free();
+    c.expect(
+        "BGREWRITEAOF",
+        "+Background append only file rewriting started\r\n",
+    );
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while info_field(&mut c, "aof_last_bgrewrite_status") != "ok"
+        || info_field(&mut c, "aof_rewrite_in_progress") != "0"
+    {
+        assert!(Instant::now() < deadline, "BGREWRITEAOF did not succeed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    s.kill();
+    s.restart(&a);
+    s.conn().expect("DBSIZE", ":40\r\n");
+}
+
+/// The data files in the directory (the filler aside), sorted.
+fn names(fs: &Tmpfs) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(&fs.dir)
+        .expect("read dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "filler")
+        .collect();
+    v.sort();
+    v
+}
