@@ -182,7 +182,12 @@ impl<'s> Executor<'s> {
                 ctx.woken = Some(key.clone());
                 ctx.stream_node = self.stream_node;
                 let reply = guarded(|| kevy_store::run(&mut ctx, sc, &w.argv));
-                if ctx.take_block().is_some() {
+                let blocked = ctx.take_block().is_some();
+                if !blocked {
+                    // What it popped is a write others may read next.
+                    self.note_wide();
+                }
+                if blocked {
                     shared.blocking.unclaim(w);
                     break;
                 }
