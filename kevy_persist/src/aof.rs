@@ -137,7 +137,7 @@ pub struct AofShard {
     covered: AtomicU64,
     last_failure: Mutex<Option<IoFailure>>,
     /// What `appendfsync always` needs to undo writes (see `commit.rs`).
-    pub(crate) dur: crate::commit::DurState,
+    pub(crate) dur: crate::undo::DurState,
 }
 
 impl Default for AofShard {
@@ -375,7 +375,7 @@ impl AofShard {
             return Ok(());
         }
         if self.written.load(Ordering::Acquire) < target {
-            if let Err(e) = self.write_upto(self.end()) {
+            if let Err(e) = self.write_upto(self.end(), None) {
                 self.set_write_failed(true);
                 return Err(e);
             }
@@ -398,17 +398,24 @@ impl AofShard {
         Ok(())
     }
 
-    /// Writes the buffer up to `upto` (a clean position) to the file.
-    pub(crate) fn write_upto(&self, upto: u64) -> Result<()> {
+    /// Writes the buffer up to `upto` (a clean position) to the file; with
+    /// `keep`, a copy of the bytes written is appended to it.
+    pub(crate) fn write_upto(&self, upto: u64, keep: Option<&mut Vec<u8>>) -> Result<()> {
         let mut w = self.writer.lock();
         if self.written.load(Ordering::Acquire) >= upto {
             return Ok(());
         }
-        let r = self.write_pending(&mut w, upto);
+        let r = self.write_pending(&mut w, upto, keep);
         if let Err(e) = &r {
             self.note(e);
         }
         r
+    }
+
+    /// The db the log has selected at its end (None: the next record
+    /// selects one). Read under the shard lock.
+    pub(crate) fn cur_db(&self) -> Option<usize> {
+        self.pending.lock().cur_db
     }
 
     /// fsyncs what is written so far; returns the position it covers and
@@ -460,7 +467,7 @@ impl AofShard {
     /// order. On a write error the unwritten bytes and switches go back to
     /// the front of the buffer, so a retry continues exactly where this
     /// one stopped.
-    fn write_pending(&self, w: &mut Writer, upto: u64) -> Result<()> {
+    fn write_pending(&self, w: &mut Writer, upto: u64, keep: Option<&mut Vec<u8>>) -> Result<()> {
         let (mut data, start, mut marks) = {
             let mut p = self.pending.lock();
             let n = (upto.saturating_sub(p.start) as usize).min(p.data.len());
@@ -517,6 +524,9 @@ impl AofShard {
             }
         }
         self.written.store(start + off as u64, Ordering::Release);
+        if let Some(k) = keep {
+            k.extend_from_slice(&data[..off]);
+        }
         if res.is_err() {
             let mut p = self.pending.lock();
             data.drain(..off);

@@ -6,11 +6,11 @@
 //! fsync once a second under `everysec`, checkpoints on request), and
 //! fsyncs everything when dropped.
 
-use crate::commit::{misconf_aof, reason_of, Fate};
 use crate::engine::{Engine, EngineConfig};
 use crate::error::{PersistError, Result};
 use crate::io::OsFs;
 use crate::recover::{recover, RecoverOptions, RecoverReport};
+use crate::undo::{misconf_aof, reason_of, Fate};
 use kevy_store::{CmdError, Kevy};
 use parking_lot::{Condvar, Mutex};
 use std::path::PathBuf;

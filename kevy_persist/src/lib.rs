@@ -45,9 +45,9 @@ mod io;
 mod manifest;
 mod recover;
 mod snapshot;
+mod undo;
 
 pub use aof::{strerror, AofLog, AofShard, GenFile, IoFailure};
-pub use commit::{misconf_aof, Fate};
 pub use durable::{Durable, DurableOptions, Fsync};
 pub use engine::{Checkpoint, Engine, EngineConfig};
 pub use error::{PersistError, Result};
@@ -61,6 +61,7 @@ pub use recover::{
 pub use snapshot::{
     read_snapshot, write_snapshot, SnapHeader, SnapValue, SNAP_MAGIC, SNAP_VERSION,
 };
+pub use undo::{misconf_aof, Fate};
 
 #[cfg(test)]
 mod commit_tests;

@@ -55,5 +55,5 @@ pub use lfu::{lfu_decayed, lfu_new, lfu_touch, LfuParams, LFU_INIT_VAL};
 pub use locked::Locked;
 pub use num::{arg_f64, arg_i64, format_human_f64, parse_f64, parse_i64};
 pub use shard::{end_tx_all, Shard, ShardImage, ShardLog, WatchFlag};
-pub use store::{run, SnapshotView, Store};
+pub use store::{replay_in, run, SnapshotView, Store};
 pub use value::{lru_clock, Entry, Value, STR_NOINT, STR_RAW};

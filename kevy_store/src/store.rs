@@ -329,6 +329,23 @@ impl Store {
     }
 }
 
+/// Replays one logged command on the shards `locked` holds, as recovery
+/// does (loading: nothing expires, nothing is propagated). An undo that
+/// rebuilds a shard from an older image and the log bytes after it uses it.
+pub fn replay_in(locked: &mut Locked<'_>, db: usize, argv: &[Bytes], now_ms: u64) -> Reply {
+    let mut events = Events::default();
+    let Some(cmd) = argv.first().and_then(|n| cmd::lookup(n)) else {
+        return Reply::error(cmd::unknown_command_error(argv));
+    };
+    if !cmd.meta.arity_ok(argv.len()) {
+        return Reply::error(cmd::arity_error(cmd.meta.name));
+    }
+    let mut ctx = Ctx::new(locked, &mut events, db, now_ms);
+    ctx.loading = true;
+    ctx.may_block = false;
+    run(&mut ctx, cmd, argv)
+}
+
 #[cfg(test)]
 mod tests {
     use crate::cmd::testutil::T;

@@ -137,14 +137,13 @@ impl<'s> Executor<'s> {
             return;
         }
         w.touched_at.resize(self.touched.len(), None);
-        let held: Vec<(usize, u64)> = self.locked.positions().collect();
         let mut all = true;
         for i in w.stamp_from..self.touched.len() {
             if w.touched_at[i].is_some() {
                 continue;
             }
-            match held.iter().find(|h| h.0 == self.touched[i]) {
-                Some(&(_, p)) => w.touched_at[i] = Some(p),
+            match self.locked.positions().find(|h| h.0 == self.touched[i]) {
+                Some((_, p)) => w.touched_at[i] = Some(p),
                 None => all = false,
             }
         }
@@ -188,7 +187,12 @@ impl<'s> Executor<'s> {
         self.waits.cur.push(HeldCmd {
             out: out0..out_len,
             db,
-            argv: argv.to_vec(),
+            // Only a read is run again.
+            argv: if redo == Redo::Rerun {
+                argv.to_vec()
+            } else {
+                Vec::new()
+            },
             redo,
             from: t0,
             to: self.touched.len(),
@@ -214,8 +218,8 @@ impl<'s> Executor<'s> {
             return;
         }
         let engine = self.shared.persist.engine();
-        let held: Vec<(usize, u64)> = self.locked.positions().collect();
-        let end = |s: usize| held.iter().find(|h| h.0 == s).map(|h| h.1);
+        let locked = &self.locked;
+        let end = |s: usize| locked.positions().find(|h| h.0 == s).map(|h| h.1);
         let ev = &self.events;
         let own = ev.dirty.saturating_sub(before.0) > ev.expired.saturating_sub(before.1);
         if sc.meta.flags & flags::READONLY != 0 && !own {
@@ -233,7 +237,7 @@ impl<'s> Executor<'s> {
             });
             if keyless {
                 // It read the whole shard (DBSIZE, SCAN, ...).
-                at = held.clone();
+                at = locked.positions().collect();
             }
             self.waits.read_at.extend(at);
         } else {
@@ -246,7 +250,7 @@ impl<'s> Executor<'s> {
                 }
             }
             if !ev.replaced_dbs.is_empty() || (own && !named) {
-                for &(s, p) in &held {
+                for (s, p) in locked.positions() {
                     if let Some(sh) = engine.shard(s) {
                         sh.note_wide(p);
                     }
@@ -357,6 +361,14 @@ impl<'s> Executor<'s> {
             }
         }
         self.waits.unblocks = left;
+        if std::env::var_os("XKEVY_INLINE_COMMIT").is_some() && !need.is_empty() {
+            need.sort_unstable();
+            need.dedup_by_key(|n| n.0);
+            for &(s, _) in &need {
+                persist.commit_now(&self.shared.store, s);
+            }
+            return self.settle_waits(ready);
+        }
         persist.request_commits(&need, self.worker);
     }
 
